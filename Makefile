@@ -1,0 +1,68 @@
+# evedge — see README.md. Quick start: `make run`, `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+PKG := ./agent/cmd/evedge
+# Packages whose tests also run on emulated ARM (pure Go, no hardware).
+ARM_TEST_PKGS := ./drivers/can ./agent/signals ./agent/cmd/evedge ./agent/sim
+QEMU_ARM64 := qemu-aarch64 -L /usr/aarch64-linux-gnu
+QEMU_ARM := qemu-arm -L /usr/arm-linux-gnueabihf
+
+.PHONY: all build run test test-unit test-arm vmtest deps bench fuzz cross lint clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/evedge $(PKG)
+
+## run: build and start the agent on the simulated car (Ctrl-C stops it).
+run: build
+	./$(BIN)/evedge run $(ARGS)
+
+## test: install what the tests need (apt), then every test: unit tests with
+## the race detector, the decode tests under qemu-aarch64 and qemu-arm, and
+## the SocketCAN tests in a qemu VM with a real Linux CAN stack.
+test: deps test-unit test-arm vmtest
+	@echo "make test: all suites passed"
+
+deps:
+	@bash scripts/deps.sh
+
+test-unit:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-arm:
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -count=1 -exec '$(QEMU_ARM64)' $(ARM_TEST_PKGS)
+	CGO_ENABLED=0 GOARCH=arm GOARM=7 $(GO) test -count=1 -exec '$(QEMU_ARM)' $(ARM_TEST_PKGS)
+
+vmtest:
+	bash scripts/vmtest.sh
+
+## bench: benchmarks, 6 runs each, summarised with benchstat (medians).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 30m ./... | tee bench.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da bench.txt
+
+## fuzz: run every fuzz target for FUZZTIME (default 20s) each.
+FUZZTIME ?= 20s
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+## cross: ARM builds with cgo on (cross compilers from `make deps`).
+cross: deps
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/evedge-linux-arm64 $(PKG)
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/evedge-linux-armv7 $(PKG)
+	$(QEMU_ARM64) $(BIN)/evedge-linux-arm64 version
+	$(QEMU_ARM) $(BIN)/evedge-linux-armv7 version
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+clean:
+	rm -rf $(BIN) bench.txt

@@ -1,0 +1,236 @@
+// Package agent is the evedge daemon: it wires frame sources (SocketCAN
+// buses, log replay, the simulated car) to the decode stage and the
+// last-known-value table, keeps per-bus counters, and shuts down in order:
+// sources stop first, then the decode stage drains what they delivered.
+// It is the only package that imports everything.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evedge/evedge/agent/signals"
+	"github.com/evedge/evedge/drivers/can"
+)
+
+// Source is a frame source the agent runs: a bus, a log replay, the sim.
+type Source struct {
+	// Name is shown in logs and the live view ("can0", "replay kona.asc").
+	Name string
+	// Src delivers frames; Receive must return false once ctx is done.
+	Src can.Source
+	// Run, if set, is started beside the source (for example the simulator
+	// that writes to the bus Src reads). Its error is reported.
+	Run func(ctx context.Context) error
+	// Close releases the source after it stopped.
+	Close func() error
+	// Dropped reports frames the source lost (receive overruns).
+	Dropped func() uint64
+	// Skipped reports unparseable log lines.
+	Skipped func() int
+}
+
+// Agent runs the pipeline.
+type Agent struct {
+	db    *signals.Database
+	table *signals.Table
+	log   *slog.Logger
+	now   func() time.Time
+
+	sources []Source
+	buses   [256]busCounters
+	started time.Time
+
+	mu      sync.Mutex
+	srcErrs []error
+	running atomic.Bool
+}
+
+type busCounters struct {
+	frames   atomic.Uint64
+	unknown  atomic.Uint64
+	errors   atomic.Uint64
+	values   atomic.Uint64
+	lastSeen atomic.Int64
+}
+
+// Options configure an Agent.
+type Options struct {
+	DB     *signals.Database // with the signal map applied
+	Logger *slog.Logger      // nil: discard
+	Now    func() time.Time  // nil: time.Now
+}
+
+// New returns an agent decoding with opts.DB.
+func New(opts Options) (*Agent, error) {
+	if opts.DB == nil {
+		return nil, errors.New("agent: no DBC database")
+	}
+	a := &Agent{db: opts.DB, table: signals.NewTable(opts.DB), log: opts.Logger, now: opts.Now}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a, nil
+}
+
+// Add registers a source; call before Run.
+func (a *Agent) Add(s Source) { a.sources = append(a.sources, s) }
+
+// Table is the last-known-value table.
+func (a *Agent) Table() *signals.Table { return a.table }
+
+// DB is the decoder database.
+func (a *Agent) DB() *signals.Database { return a.db }
+
+// Run runs until ctx is done or every source has ended, then drains the
+// decode stage. It returns the first source error, if any.
+func (a *Agent) Run(ctx context.Context) error {
+	if len(a.sources) == 0 {
+		return errors.New("agent: no frame source (configure a CAN interface, --replay or the sim board)")
+	}
+	a.started = a.now()
+	a.running.Store(true)
+	defer a.running.Store(false)
+
+	srcCtx, stopSources := context.WithCancel(ctx)
+	defer stopSources()
+	frames := make(chan can.Frame, 8192)
+
+	var srcWG, runWG sync.WaitGroup
+	for i := range a.sources {
+		s := a.sources[i]
+		if s.Run != nil {
+			runWG.Add(1)
+			go func() {
+				defer runWG.Done()
+				if err := s.Run(srcCtx); err != nil && !errors.Is(err, context.Canceled) {
+					a.srcErr(fmt.Errorf("%s: %w", s.Name, err))
+					stopSources()
+				}
+			}()
+		}
+		srcWG.Add(1)
+		go func() {
+			defer srcWG.Done()
+			a.pump(srcCtx, s, frames)
+		}()
+	}
+	decoded := make(chan struct{})
+	go func() {
+		defer close(decoded)
+		a.decode(frames)
+	}()
+	srcWG.Wait()
+	stopSources() // sources ended by themselves (replay finished): stop runners
+	runWG.Wait()
+	close(frames)
+	<-decoded
+	for _, s := range a.sources {
+		if s.Close != nil {
+			if err := s.Close(); err != nil {
+				a.srcErr(fmt.Errorf("%s: close: %w", s.Name, err))
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return errors.Join(a.srcErrs...)
+}
+
+func (a *Agent) srcErr(err error) {
+	a.mu.Lock()
+	a.srcErrs = append(a.srcErrs, err)
+	a.mu.Unlock()
+}
+
+func (a *Agent) pump(ctx context.Context, s Source, out chan<- can.Frame) {
+	for s.Src.Receive() {
+		select {
+		case out <- s.Src.Frame():
+		case <-ctx.Done():
+			return
+		}
+	}
+	if err := s.Src.Err(); err != nil && !errors.Is(err, context.Canceled) {
+		a.srcErr(fmt.Errorf("%s: %w", s.Name, err))
+	}
+}
+
+// decode is the hot path: lookup, decode, update the table and counters.
+func (a *Agent) decode(in <-chan can.Frame) {
+	out := make([]signals.Value, 0, 256)
+	for f := range in {
+		c := &a.buses[f.Bus]
+		c.frames.Add(1)
+		c.lastSeen.Store(f.Time)
+		if f.Flags&can.ErrorFrame != 0 {
+			c.errors.Add(1)
+			continue
+		}
+		m := a.db.Lookup(&f)
+		if m == nil {
+			c.unknown.Add(1)
+			continue
+		}
+		out = m.Decode(&f, out[:0])
+		a.table.Update(out, f.Time)
+		c.values.Add(uint64(len(out)))
+	}
+}
+
+// BusStats are one bus's counters since start.
+type BusStats struct {
+	Bus     uint8
+	Frames  uint64 // frames received
+	Unknown uint64 // frames whose id the DBC does not define
+	Errors  uint64 // error frames
+	Values  uint64 // signal values decoded
+}
+
+// SourceStats are one source's loss counters.
+type SourceStats struct {
+	Name    string
+	Dropped uint64 // frames lost by the source (overruns)
+	Skipped int    // log lines that did not parse
+}
+
+// Stats returns counters of the buses that have seen frames.
+func (a *Agent) Stats() []BusStats {
+	var out []BusStats
+	for i := range a.buses {
+		c := &a.buses[i]
+		n := c.frames.Load()
+		if n == 0 {
+			continue
+		}
+		out = append(out, BusStats{Bus: uint8(i), Frames: n, Unknown: c.unknown.Load(), Errors: c.errors.Load(), Values: c.values.Load()})
+	}
+	return out
+}
+
+// SourceStats returns each source's loss counters.
+func (a *Agent) SourceStats() []SourceStats {
+	out := make([]SourceStats, 0, len(a.sources))
+	for _, s := range a.sources {
+		st := SourceStats{Name: s.Name}
+		if s.Dropped != nil {
+			st.Dropped = s.Dropped()
+		}
+		if s.Skipped != nil {
+			st.Skipped = s.Skipped()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Started is when Run began.
+func (a *Agent) Started() time.Time { return a.started }

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/evedge/evedge/agent"
+	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/agent/signals"
+	"github.com/evedge/evedge/board"
+	"github.com/evedge/evedge/drivers/can"
+	"github.com/evedge/evedge/drivers/can/socketcan"
+	"golang.org/x/term"
+)
+
+// boardDirs are searched for named board profiles: the working directory's
+// board/ (a source checkout), next to the binary (bin/../board), and the
+// installed locations.
+func boardDirs() []string {
+	dirs := []string{"board"}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Join(filepath.Dir(exe), "..", "board"))
+	}
+	return append(dirs, "/etc/evedge/board", "/usr/share/evedge/board")
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "agent configuration `file` (TOML)")
+	boardName := fs.String("board", "", "board profile: a name (sim, ...) or a `file`; default from the config, else sim")
+	var replay listFlag
+	fs.Var(&replay, "replay", "replay CAN log `files` instead of the board's buses (repeatable)")
+	dbcPath := fs.String("dbc", "", "DBC `file` (default: the board's vehicle)")
+	mapPath := fs.String("map", "", "signal map `file` (default: the board's vehicle)")
+	format := fs.String("format", "", "replay log format: candump, gvret or asc (default: detected)")
+	speed := fs.String("speed", "1", "replay speed: a factor of the recorded pace, or max")
+	simSpeed := fs.Float64("sim-speed", 0, "simulated time per real time, e.g. 60 = one hour per minute (default from config, else 1)")
+	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *boardName != "" {
+		cfg.Agent.Board = *boardName
+	}
+	if *simSpeed != 0 {
+		if *simSpeed < 0 {
+			return usageError{fmt.Errorf("--sim-speed %v: expected a positive factor", *simSpeed)}
+		}
+		cfg.Sim.Speed = *simSpeed
+	}
+	replaySpeed, err := agent.ParseSpeed(*speed)
+	if err != nil {
+		return usageError{fmt.Errorf("--speed: %w", err)}
+	}
+	var logFormat can.Format
+	if *format != "" {
+		if logFormat, err = can.ParseFormat(*format); err != nil {
+			return usageError{err}
+		}
+	}
+
+	useView := false
+	switch *view {
+	case "on":
+		useView = true
+	case "off":
+	case "auto":
+		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			useView = true
+		}
+	default:
+		return usageError{fmt.Errorf("--view %q: expected auto, on or off", *view)}
+	}
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(cfg.Agent.LogLevel))
+	if useView && level < slog.LevelWarn {
+		level = slog.LevelWarn // the screen shows the state; keep it readable
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var prof *board.Profile
+	if len(replay) == 0 || *dbcPath == "" {
+		if prof, err = board.Load(cfg.Agent.Board, boardDirs()); err != nil {
+			return err
+		}
+	}
+	dbcFile, mapFile := *dbcPath, *mapPath
+	if dbcFile == "" && prof != nil {
+		dbcFile = prof.Vehicle.DBC
+		if mapFile == "" {
+			mapFile = prof.Vehicle.Map
+		}
+	}
+	if dbcFile == "" {
+		return usageError{fmt.Errorf("no DBC: give --dbc or a board profile with vehicle.dbc")}
+	}
+	db, err := loadVehicle(dbcFile, mapFile)
+	if err != nil {
+		return err
+	}
+	for _, w := range db.Warnings {
+		log.Warn("dbc", "warning", w)
+	}
+	a, err := agent.New(agent.Options{DB: db, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	title := ""
+	if len(replay) > 0 {
+		title = "replay " + strings.Join(replay, ", ")
+		for _, p := range replay {
+			r, closer, err := can.OpenLog(p, logFormat)
+			if err != nil {
+				return err
+			}
+			a.Add(agent.Source{
+				Name:    filepath.Base(p),
+				Src:     agent.NewPaced(ctx, r, replaySpeed, nil, true),
+				Close:   closer.Close,
+				Skipped: r.Skipped,
+			})
+		}
+	} else {
+		title = "board " + prof.Name
+		for _, c := range prof.CAN {
+			switch c.Driver {
+			case board.DriverSim:
+				src, err := simSource(ctx, db, c, cfg.Sim)
+				if err != nil {
+					return err
+				}
+				a.Add(src)
+			case board.DriverSocketCAN:
+				conn, err := socketcan.Open(ctx, c.Interface, uint8(c.Bus))
+				if err != nil {
+					// Missing hardware degrades the agent, it does not stop it.
+					log.Error("CAN interface unavailable", "bus", c.Bus, "interface", c.Interface, "err", err)
+					continue
+				}
+				a.Add(agent.Source{
+					Name:    c.Interface,
+					Src:     conn,
+					Close:   conn.Close,
+					Dropped: func() uint64 { return conn.Stats().RxOverflow },
+				})
+			}
+		}
+	}
+	if mapFile != "" {
+		title += " · " + filepath.Base(mapFile)
+	}
+	log.Info("starting", "version", versionString(), "board", cfg.Agent.Board, "dbc", dbcFile, "map", mapFile,
+		"messages", len(db.Messages), "signals", len(db.Signals), "replay", len(replay))
+
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+
+	v := agent.NewView(a, title)
+	interval := time.Second
+	if !useView {
+		interval = 30 * time.Second
+		if d, err := time.ParseDuration(cfg.Agent.StatsInterval); err == nil && d > 0 {
+			interval = d
+		}
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if useView {
+				w, h := termSize(stdout)
+				_ = v.Render(stdout, time.Now(), w, h, true)
+			}
+			logStats(log, a, slog.LevelInfo, "stopped")
+			return err
+		case <-tick.C:
+			if useView {
+				w, h := termSize(stdout)
+				_ = v.Render(stdout, time.Now(), w, h, true)
+			} else {
+				logStats(log, a, slog.LevelInfo, "stats")
+			}
+		}
+	}
+}
+
+func termSize(w io.Writer) (int, int) {
+	if f, ok := w.(*os.File); ok {
+		if cw, ch, err := term.GetSize(int(f.Fd())); err == nil {
+			return cw, ch
+		}
+	}
+	return 100, 40
+}
+
+func logStats(log *slog.Logger, a *agent.Agent, level slog.Level, msg string) {
+	for _, s := range a.Stats() {
+		log.Log(context.Background(), level, msg, "bus", s.Bus, "frames", s.Frames, "unknown", s.Unknown, "errors", s.Errors, "values", s.Values)
+	}
+	for _, s := range a.SourceStats() {
+		if s.Dropped > 0 || s.Skipped > 0 {
+			log.Log(context.Background(), slog.LevelWarn, msg, "source", s.Name, "dropped", s.Dropped, "bad_lines", s.Skipped)
+		}
+	}
+}
+
+// simSourceFunc builds the simulated car's source; set in sim.go.
+var _ = signals.Load

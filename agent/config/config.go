@@ -1,0 +1,92 @@
+// Package config is the schema of the agent's configuration file
+// (evedge.toml), its defaults and its validation. Errors name the file, the
+// field and what was expected.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Config is the agent configuration. Command-line flags override it.
+type Config struct {
+	File string `toml:"-"`
+
+	Agent Agent `toml:"agent"`
+	Sim   Sim   `toml:"sim"`
+}
+
+// Agent holds daemon-wide settings.
+type Agent struct {
+	// Board is a profile name ("sim") or path.
+	Board string `toml:"board"`
+	// VehicleID identifies the car towards the cloud; default "sim-0001".
+	VehicleID string `toml:"vehicle_id"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+	// StatsInterval is how often counters are logged without a terminal.
+	StatsInterval string `toml:"stats_interval"`
+}
+
+// Sim holds the simulated car's settings.
+type Sim struct {
+	// Speed is the time-scale factor: 60 = one simulated hour per minute.
+	Speed float64 `toml:"speed"`
+	// Seed makes the simulated car and its faults reproducible.
+	Seed int64 `toml:"seed"`
+	// Scenario is the drive/charge programme ("loop", "urban", "highway", "wltp", "ac", "dc", "idle").
+	Scenario string `toml:"scenario"`
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s"},
+		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
+	}
+}
+
+// Load reads path over the defaults. An empty path returns the defaults.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads TOML over the defaults; name is used in errors.
+func Parse(name string, data []byte) (Config, error) {
+	c := Default()
+	c.File = name
+	if err := DecodeStrict(name, data, &c); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks field values.
+func (c *Config) Validate() error {
+	switch c.Agent.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: %s: agent.log_level %q: expected debug, info, warn or error", c.File, c.Agent.LogLevel)
+	}
+	if c.Sim.Speed <= 0 || c.Sim.Speed > 100000 {
+		return fmt.Errorf("config: %s: sim.speed %v: expected a factor above 0 and at most 100000", c.File, c.Sim.Speed)
+	}
+	switch c.Sim.Scenario {
+	case "loop", "urban", "highway", "wltp", "ac", "dc", "idle":
+	default:
+		return fmt.Errorf("config: %s: sim.scenario %q: expected loop, urban, highway, wltp, ac, dc or idle", c.File, c.Sim.Scenario)
+	}
+	if c.Agent.VehicleID == "" || strings.ContainsAny(c.Agent.VehicleID, "/#+ ") {
+		return fmt.Errorf("config: %s: agent.vehicle_id %q: expected a non-empty id without /, #, + or spaces", c.File, c.Agent.VehicleID)
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	c, err := Parse("e.toml", []byte("[agent]\nboard = \"rpi4\"\n[sim]\nspeed = 60\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Agent.Board != "rpi4" || c.Sim.Speed != 60 || c.Agent.LogLevel != "info" {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestErrorsNameFileAndField(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"[agent]\nlog_level = \"loud\"\n", "agent.log_level"},
+		{"[sim]\nspeed = -1\n", "sim.speed"},
+		{"[sim]\nscenario = \"moon\"\n", "sim.scenario"},
+		{"[agent]\nbaord = \"sim\"\n", `e.toml:2: unknown field "agent.baord"`},
+		{"[agent\n", "e.toml:1:"},
+		{"[sim]\nspeed = \"fast\"\n", "e.toml:2:"},
+	} {
+		_, err := Parse("e.toml", []byte(tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "e.toml") {
+			t.Errorf("%q: error %v, want one containing %q", tc.text, err, tc.want)
+		}
+	}
+}

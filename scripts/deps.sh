@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs, through apt, what the test suites need when it is missing:
+# cross compilers and qemu-user for the ARM builds and tests, and
+# qemu-system + busybox + cpio for the SocketCAN VM test.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+have arm-linux-gnueabihf-gcc || need+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+have qemu-aarch64 || need+=(qemu-user)
+have qemu-arm || need+=(qemu-user)
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+have cpio || need+=(cpio)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+# de-duplicate
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "deps: installing ${need[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
