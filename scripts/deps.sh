@@ -11,7 +11,7 @@ have arm-linux-gnueabihf-gcc || need+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-c
 have qemu-aarch64 || need+=(qemu-user)
 have qemu-arm || need+=(qemu-user)
 have qemu-system-x86_64 || need+=(qemu-system-x86)
-[ -x /bin/busybox ] || need+=(busybox-static)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 have cpio || need+=(cpio)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -161,7 +161,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					Name:    c.Interface,
 					Src:     conn,
 					Close:   conn.Close,
-					Dropped: func() uint64 { return conn.Stats().RxOverflow },
+					Dropped: func() uint64 { st := conn.Stats(); return st.Dropped + st.RxOverflow },
 				})
 			}
 		}

@@ -1,0 +1,290 @@
+// Package socketcan reads and writes classical CAN frames on a Linux
+// SocketCAN interface (can0, vcan0 ...) as evedge can.Frame values.
+//
+// A Conn is both a can.Source (Receive/Frame/Err) and a can.Sink
+// (WriteFrame). It receives controller error frames too: they come out of
+// Receive with the can.ErrorFrame flag and are counted in Stats (bus-off,
+// error-passive, warning, RX overflow), so a logger sees bus trouble in line
+// with the traffic and the agent can report it.
+//
+// Wire format and error-frame decoding come from
+// go.einride.tech/can/pkg/socketcan. The socket itself is opened here rather
+// than with einride's Dial because evedge needs what Dial cannot give:
+// kernel receive timestamps (SO_TIMESTAMPNS) and the socket's drop counter
+// (SO_RXQ_OVFL), both carried by recvmsg ancillary data; an AF_CAN check
+// before the interface lookup, so that a kernel without SocketCAN is
+// reported as can.ErrNotSupported; and no file descriptor leak when a
+// socket option fails.
+//
+// Only Linux has SocketCAN. Elsewhere Open returns an error wrapping
+// can.ErrNotSupported, as it does on a Linux kernel built without AF_CAN.
+package socketcan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	einride "go.einride.tech/can"
+	"go.einride.tech/can/pkg/socketcan"
+
+	"github.com/evedge/evedge/drivers/can"
+)
+
+// Conn is a raw CAN socket bound to one interface. Receive, Frame and Err
+// belong to one reading goroutine; WriteFrame, Stats and Close may be called
+// from any goroutine, also while Receive blocks.
+type Conn struct {
+	name string
+	bus  uint8
+	now  func() time.Time // receive time when the kernel gives no timestamp
+
+	stopCtx   func() bool // deregisters the close-on-ctx.Done hook
+	closed    atomic.Bool // set before the socket is closed on purpose
+	closeOnce sync.Once
+	closeErr  error
+
+	// Owned by the goroutine calling Receive.
+	frame can.Frame
+	err   error
+	done  bool
+
+	stats counters
+	plat  platform // the OS-specific part (the socket on Linux)
+}
+
+var (
+	_ can.Source = (*Conn)(nil)
+	_ can.Sink   = (*Conn)(nil)
+)
+
+// Option changes how Open sets up the socket.
+type Option func(*options)
+
+type options struct {
+	rcvbuf int
+}
+
+// DefaultReceiveBuffer is the receive buffer Open asks for unless
+// WithReceiveBuffer says otherwise. The kernel charges about 770 bytes per
+// queued classical frame and doubles the request for its bookkeeping, so
+// this holds some 2,700 frames: over half a second of a fully loaded
+// 500 kbit/s bus, where the kernel's usual default (208 KiB, about 270
+// frames) covers only some 60 ms of reader stall.
+const DefaultReceiveBuffer = 1 << 20
+
+// WithReceiveBuffer sets the socket's receive buffer (SO_RCVBUF) to n bytes
+// instead of DefaultReceiveBuffer; n <= 0 keeps the kernel's default. With
+// CAP_NET_ADMIN the size may exceed net.core.rmem_max (SO_RCVBUFFORCE);
+// without it the kernel caps it there. Frames that do not fit are dropped
+// by the kernel and counted in Stats.Dropped.
+func WithReceiveBuffer(n int) Option {
+	return func(o *options) { o.rcvbuf = n }
+}
+
+// Stats are a Conn's counters since Open.
+type Stats struct {
+	// Frames counts data and remote frames received.
+	Frames uint64
+	// ErrorFrames counts controller error frames received, of any class.
+	ErrorFrames uint64
+	// BusOff counts error frames reporting bus-off (CAN_ERR_BUSOFF).
+	BusOff uint64
+	// ErrorPassive counts controller errors reporting the RX or TX error
+	// counter above 127 (CAN_ERR_CRTL_RX_PASSIVE, CAN_ERR_CRTL_TX_PASSIVE).
+	ErrorPassive uint64
+	// ErrorWarning counts controller errors reporting the RX or TX error
+	// counter above 95 (CAN_ERR_CRTL_RX_WARNING, CAN_ERR_CRTL_TX_WARNING).
+	ErrorWarning uint64
+	// RxOverflow counts controller errors reporting a receive buffer
+	// overflow (CAN_ERR_CRTL_RX_OVERFLOW): the controller lost frames.
+	RxOverflow uint64
+	// Dropped is the number of frames the kernel dropped because this
+	// socket's receive queue was full (SO_RXQ_OVFL), as of the last frame
+	// received: the reader did not keep up.
+	Dropped uint64
+}
+
+// Open opens a raw CAN socket on interface name (e.g. "can0", "vcan0") and
+// stamps frames with bus index bus. The socket receives every frame on the
+// interface, error frames included, until Close is called or ctx is done.
+//
+// On a system without SocketCAN (not Linux, or a kernel without AF_CAN) the
+// error wraps can.ErrNotSupported. A missing interface, or one that is not
+// a CAN interface, gives an error naming it.
+func Open(ctx context.Context, name string, bus uint8, opts ...Option) (*Conn, error) {
+	o := options{rcvbuf: DefaultReceiveBuffer}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("socketcan: open %s: %w", name, err)
+	}
+	c := &Conn{name: name, bus: bus, now: time.Now}
+	if err := c.open(&o); err != nil {
+		return nil, err
+	}
+	c.stopCtx = context.AfterFunc(ctx, c.shutdown)
+	return c, nil
+}
+
+// shutdown closes the socket once; a blocked Receive then returns false.
+func (c *Conn) shutdown() {
+	c.closed.Store(true)
+	c.closeOnce.Do(func() { c.closeErr = c.plat.close() })
+}
+
+// Receive waits for the next frame. It returns false when the context given
+// to Open is done or Close was called (Err is nil then), or on an I/O error
+// (reported by Err). Frames this host transmitted, seen here because
+// SocketCAN loops them back to the other sockets on the interface, carry the
+// can.TX flag.
+func (c *Conn) Receive() bool {
+	if c.done {
+		return false
+	}
+	if !c.receive() {
+		c.done = true
+		return false
+	}
+	return true
+}
+
+// Frame returns the frame read by the last successful Receive. Time is the
+// kernel's receive timestamp in Unix nanoseconds; Bus is the index given to
+// Open.
+func (c *Conn) Frame() can.Frame { return c.frame }
+
+// Err returns the error that ended Receive, or nil if it ended because the
+// Conn was closed or its context done.
+func (c *Conn) Err() error { return c.err }
+
+// WriteFrame transmits f. Extended and Remote are honoured, TX and Time are
+// ignored; error frames and invalid frames are refused. On real controllers
+// a full transmit queue makes it fail with ENOBUFS (wrapped): the caller may
+// retry later.
+func (c *Conn) WriteFrame(f can.Frame) error {
+	var b [wireLen]byte
+	if err := encodeWire(f, b[:]); err != nil {
+		return fmt.Errorf("socketcan: %s: write %v: %w", c.name, f, err)
+	}
+	return c.write(b[:])
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Conn) Stats() Stats { return c.stats.snapshot() }
+
+// Close closes the socket and makes a blocked Receive return false. Calling
+// it more than once, or after the context ended, is harmless.
+func (c *Conn) Close() error {
+	if c.stopCtx != nil {
+		c.stopCtx()
+	}
+	c.shutdown()
+	if c.closeErr != nil {
+		return fmt.Errorf("socketcan: %s: close: %w", c.name, c.closeErr)
+	}
+	return nil
+}
+
+// Name returns the interface name given to Open.
+func (c *Conn) Name() string { return c.name }
+
+// wireLen is sizeof(struct can_frame), CAN_MTU.
+const wireLen = 16
+
+// errMask is CAN_ERR_MASK: the error class bits of an error frame's id.
+const errMask = 0x1FFFFFFF
+
+// decodeWire converts one struct can_frame into a Frame (without Time and
+// Bus) and counts it in st. Error frames keep their error class bits as ID
+// and their eight data bytes, as candump shows them.
+func decodeWire(b []byte, st *counters) can.Frame {
+	var w socketcan.Frame
+	w.UnmarshalBinary(b)
+	ef := w.DecodeFrame()
+	f := can.Frame{Len: min(ef.Length, can.MaxDataLen)}
+	switch {
+	case w.IsError():
+		e := w.DecodeErrorFrame()
+		f.ID = uint32(e.ErrorClass) & errMask
+		f.Flags = can.ErrorFrame
+		st.countError(&e)
+	default:
+		f.ID = ef.ID
+		if ef.IsExtended {
+			f.Flags |= can.Extended
+		}
+		if ef.IsRemote {
+			f.Flags |= can.Remote
+		}
+		st.frames.Add(1)
+	}
+	if f.Flags&can.Remote == 0 {
+		copy(f.Data[:f.Len], ef.Data[:f.Len]) // bytes past Len stay zero
+	}
+	return f
+}
+
+// encodeWire writes f as a struct can_frame into b (wireLen bytes, zeroed).
+func encodeWire(f can.Frame, b []byte) error {
+	if f.Flags&can.ErrorFrame != 0 {
+		return errors.New("error frames cannot be transmitted")
+	}
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	ef := einride.Frame{
+		ID:         f.ID,
+		Length:     f.Len,
+		IsExtended: f.Flags&can.Extended != 0,
+		IsRemote:   f.Flags&can.Remote != 0,
+	}
+	if !ef.IsRemote {
+		copy(ef.Data[:f.Len], f.Data[:f.Len])
+	}
+	var w socketcan.Frame
+	w.EncodeFrame(ef)
+	w.MarshalBinary(b)
+	return nil
+}
+
+// counters are updated by the reading goroutine and read by Stats from any.
+type counters struct {
+	frames, errorFrames, busOff, errorPassive, errorWarning, rxOverflow, dropped atomic.Uint64
+}
+
+func (s *counters) countError(e *socketcan.ErrorFrame) {
+	s.errorFrames.Add(1)
+	if e.ErrorClass&socketcan.ErrorClassBusOff != 0 {
+		s.busOff.Add(1)
+	}
+	if e.ErrorClass&socketcan.ErrorClassController == 0 {
+		return
+	}
+	ce := e.ControllerError
+	if ce&(socketcan.ControllerErrorRxPassive|socketcan.ControllerErrorTxPassive) != 0 {
+		s.errorPassive.Add(1)
+	}
+	if ce&(socketcan.ControllerErrorRxWarning|socketcan.ControllerErrorTxWarning) != 0 {
+		s.errorWarning.Add(1)
+	}
+	if ce&socketcan.ControllerErrorRxBufferOverflow != 0 {
+		s.rxOverflow.Add(1)
+	}
+}
+
+func (s *counters) snapshot() Stats {
+	return Stats{
+		Frames:       s.frames.Load(),
+		ErrorFrames:  s.errorFrames.Load(),
+		BusOff:       s.busOff.Load(),
+		ErrorPassive: s.errorPassive.Load(),
+		ErrorWarning: s.errorWarning.Load(),
+		RxOverflow:   s.rxOverflow.Load(),
+		Dropped:      s.dropped.Load(),
+	}
+}
