@@ -234,3 +234,15 @@ func (a *Agent) SourceStats() []SourceStats {
 
 // Started is when Run began.
 func (a *Agent) Started() time.Time { return a.started }
+
+// DataNow is the newest frame time seen on any bus: the clock of the data,
+// which runs ahead of or behind the wall clock in replays and the sim.
+func (a *Agent) DataNow() time.Time {
+	var t int64
+	for i := range a.buses {
+		if v := a.buses[i].lastSeen.Load(); v > t {
+			t = v
+		}
+	}
+	return time.Unix(0, t)
+}

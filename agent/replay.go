@@ -21,7 +21,6 @@ type Paced struct {
 	sleep  func(ctx context.Context, d time.Duration) bool
 	now    func() time.Time
 	rebase bool
-	start  int64
 
 	first    bool
 	t0Log    int64

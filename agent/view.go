@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/evedge/evedge/agent/signals"
 )
 
 // View renders the one-screen live view: key signals with units, frames/s
@@ -32,6 +34,7 @@ func (v *View) Render(w io.Writer, now time.Time, width, height int, clear bool)
 	if height < 10 {
 		height = 10
 	}
+	height-- // the cursor's line: never scroll the screen
 	var b strings.Builder
 	if clear {
 		b.WriteString("\x1b[H\x1b[2J")
@@ -71,7 +74,8 @@ func (v *View) Render(w io.Writer, now time.Time, width, height int, clear bool)
 	}
 	line("sources: " + strings.Join(loss, "; "))
 	line("")
-	samples := v.a.Table().Mapped()
+	dataNow := v.a.DataNow()
+	samples := keyFirst(v.a.Table().Mapped())
 	nameW := 20
 	for _, s := range samples {
 		if len(s.Name) > nameW {
@@ -99,7 +103,7 @@ func (v *View) Render(w io.Writer, now time.Time, width, height int, clear bool)
 			val = s.Label
 		}
 		unit := s.Unit
-		if s.Stale(now) {
+		if s.Stale(dataNow) {
 			unit += " (stale)"
 		}
 		line(fmt.Sprintf("%-*s %14s  %s", nameW, name, val, unit))
@@ -117,4 +121,47 @@ func formatValue(v float64) string {
 	default:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
+}
+
+// KeySignals are shown first in the live view, in this order, when the
+// vehicle's map provides them; the rest follow alphabetically.
+var KeySignals = []string{
+	"Vehicle.Speed",
+	"Vehicle.Powertrain.TractionBattery.StateOfCharge.Current",
+	"Vehicle.Powertrain.TractionBattery.StateOfCharge.Displayed",
+	"Vehicle.Powertrain.Range",
+	"Vehicle.Powertrain.TractionBattery.CurrentVoltage",
+	"Vehicle.Powertrain.TractionBattery.CurrentCurrent",
+	"Vehicle.Powertrain.TractionBattery.CurrentPower",
+	"Vehicle.Powertrain.TractionBattery.CellVoltage.Min",
+	"Vehicle.Powertrain.TractionBattery.CellVoltage.Max",
+	"Vehicle.Powertrain.TractionBattery.Temperature.Min",
+	"Vehicle.Powertrain.TractionBattery.Temperature.Max",
+	"Vehicle.Powertrain.ElectricMotor.Speed",
+	"Vehicle.Powertrain.ElectricMotor.Temperature",
+	"Vehicle.LowVoltageBattery.CurrentVoltage",
+	"Vehicle.Powertrain.TractionBattery.Charging.IsCharging",
+	"Vehicle.Powertrain.TractionBattery.Charging.TimeToComplete",
+	"Vehicle.TraveledDistance",
+}
+
+func keyFirst(in []signals.Sample) []signals.Sample {
+	rank := make(map[string]int, len(KeySignals))
+	for i, k := range KeySignals {
+		rank[k] = i + 1
+	}
+	out := make([]signals.Sample, 0, len(in))
+	for _, k := range KeySignals {
+		for _, s := range in {
+			if s.Name == k {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, s := range in {
+		if rank[s.Name] == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }

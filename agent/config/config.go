@@ -35,7 +35,7 @@ type Sim struct {
 	Speed float64 `toml:"speed"`
 	// Seed makes the simulated car and its faults reproducible.
 	Seed int64 `toml:"seed"`
-	// Scenario is the drive/charge programme ("loop", "urban", "highway", "wltp", "ac", "dc", "idle").
+	// Scenario is "loop" or a comma-separated list of phases: urban, highway, wltp, idle, park, ac, dc.
 	Scenario string `toml:"scenario"`
 }
 
@@ -80,10 +80,12 @@ func (c *Config) Validate() error {
 	if c.Sim.Speed <= 0 || c.Sim.Speed > 100000 {
 		return fmt.Errorf("config: %s: sim.speed %v: expected a factor above 0 and at most 100000", c.File, c.Sim.Speed)
 	}
-	switch c.Sim.Scenario {
-	case "loop", "urban", "highway", "wltp", "ac", "dc", "idle":
-	default:
-		return fmt.Errorf("config: %s: sim.scenario %q: expected loop, urban, highway, wltp, ac, dc or idle", c.File, c.Sim.Scenario)
+	for _, ph := range strings.Split(c.Sim.Scenario, ",") {
+		switch strings.TrimSpace(ph) {
+		case "loop", "urban", "highway", "wltp", "ac", "dc", "idle", "park":
+		default:
+			return fmt.Errorf("config: %s: sim.scenario %q: expected loop or a comma-separated list of urban, highway, wltp, idle, park, ac, dc", c.File, c.Sim.Scenario)
+		}
 	}
 	if c.Agent.VehicleID == "" || strings.ContainsAny(c.Agent.VehicleID, "/#+ ") {
 		return fmt.Errorf("config: %s: agent.vehicle_id %q: expected a non-empty id without /, #, + or spaces", c.File, c.Agent.VehicleID)

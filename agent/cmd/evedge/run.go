@@ -13,7 +13,6 @@ import (
 
 	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
-	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can"
 	"github.com/evedge/evedge/drivers/can/socketcan"
@@ -44,6 +43,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	speed := fs.String("speed", "1", "replay speed: a factor of the recorded pace, or max")
 	simSpeed := fs.Float64("sim-speed", 0, "simulated time per real time, e.g. 60 = one hour per minute (default from config, else 1)")
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
+	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")
 		fs.PrintDefaults()
@@ -53,6 +53,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *runFor > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *runFor)
+		defer cancel()
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -145,7 +150,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		for _, c := range prof.CAN {
 			switch c.Driver {
 			case board.DriverSim:
-				src, err := simSource(ctx, db, c, cfg.Sim)
+				src, err := simSource(ctx, db, dbcFile, c, cfg.Sim, cfg.File)
 				if err != nil {
 					return err
 				}
@@ -224,6 +229,3 @@ func logStats(log *slog.Logger, a *agent.Agent, level slog.Level, msg string) {
 		}
 	}
 }
-
-// simSourceFunc builds the simulated car's source; set in sim.go.
-var _ = signals.Load
