@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const shared = "../../shared/data"
 
-func konaDB(t *testing.T) *signals.Database {
+func konaDB(t testing.TB) *signals.Database {
 	t.Helper()
 	p := shared + "/dbc/hyundai-kona-ev-pcan.dbc"
 	if _, err := os.Stat(p); err != nil {

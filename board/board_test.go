@@ -38,3 +38,12 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("missing profile: %v", err)
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("name = \"sim\"\n[vehicle]\ndbc = \"a.dbc\"\n[[can]]\ninterface = \"can0\"\nbus = 1\ndriver = \"sim\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := Parse("f.toml", data); err != nil && !strings.Contains(err.Error(), "f.toml") {
+			t.Fatalf("error %q does not name the file", err)
+		}
+	})
+}

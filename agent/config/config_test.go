@@ -30,3 +30,12 @@ func TestErrorsNameFileAndField(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("[agent]\nboard = \"sim\"\nlog_level = \"debug\"\n[sim]\nspeed = 60\nscenario = \"wltp,dc\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := Parse("f.toml", data); err != nil && !strings.Contains(err.Error(), "f.toml") {
+			t.Fatalf("error %q does not name the file", err)
+		}
+	})
+}

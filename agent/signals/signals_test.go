@@ -446,3 +446,56 @@ func FuzzLoadDBC(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseMap(f *testing.F) {
+	b, err := os.ReadFile("../../board/vehicles/hyundai-kona-ev.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("[[signal]]\nmessage = \"A\"\nsignal = \"a\"\nvss = \"Vehicle.X\"\nrate = \"1s\"\nscale = 2.0\n"))
+	db, err := Parse("f.dbc", []byte("BO_ 256 A: 8 X\n SG_ a : 0|8@1+ (1,0) [0|0] \"\" X\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseMap("f.toml", data)
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.toml") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		for i := range db.Signals {
+			db.Signals[i].Mapping = nil
+		}
+		_ = db.Apply(m)
+	})
+}
+
+func TestMapErrors(t *testing.T) {
+	db, err := Load("testdata/kinds.dbc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"[[signal]]\nmessage = \"Kinds\"\nsignal = \"U4\"\nvss = \"Speed\"\n", `m.toml:1: signal[0]: field "vss": "Speed": expected a path starting with "Vehicle."`},
+		{"[[signal]]\nmessage = \"Kinds\"\nsignal = \"U4\"\nvss = \"Vehicle.A\"\n\n[[signal]]\nmessage = \"Kinds\"\nsignal = \"F32\"\nvss = \"Vehicle.A\"\n", "m.toml:6: signal[1]: field \"vss\": Vehicle.A is already mapped by m.toml:1: signal[0]"},
+		{"[[signal]]\nmessage = \"Kinds\"\nsignal = \"U4\"\nvss = \"Vehicle.A\"\nrate = \"often\"\n", "m.toml:5"},
+		{"[[signal]]\nmessage = \"Kinds\"\nsignal = \"U4\"\nvss = \"Vehicle.A\"\nunits = \"V\"\n", `m.toml:5: unknown field "signal.units"`},
+		{"[[signal]]\nsignal = \"U4\"\nvss = \"Vehicle.A\"\n", `field "message" is missing`},
+		{"[[signal]]\nmessage = \"Nope\"\nsignal = \"U4\"\nvss = \"Vehicle.A\"\n", `field "message": "Nope" is not a message of testdata/kinds.dbc`},
+		{"\n\n[[signal]]\nmessage = \"Kinds\"\nsignal = \"U5\"\nvss = \"Vehicle.A\"\n", `m.toml:3: signal[0]: field "signal": "U5" is not a signal of message Kinds`},
+	} {
+		m, err := ParseMap("m.toml", []byte(tc.text))
+		if err == nil {
+			err = db.Apply(m)
+			for _, s := range db.Signals {
+				s.Mapping = nil
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
