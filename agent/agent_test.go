@@ -185,3 +185,32 @@ func TestViewRender(t *testing.T) {
 		t.Errorf("view has %d lines, height 30", n)
 	}
 }
+
+func TestLoop(t *testing.T) {
+	ctx := context.Background()
+	opens := 0
+	l := NewLoop(ctx, 3, func() (can.Source, func() error, error) {
+		opens++
+		bus := can.NewBus(0)
+		rx := bus.Subscribe(ctx, 8)
+		for _, ts := range []int64{100, 110, 130} {
+			_ = bus.WriteFrame(can.Frame{Time: ts, ID: 1})
+		}
+		bus.Close()
+		return rx, nil, nil
+	})
+	var got []int64
+	for l.Receive() {
+		got = append(got, l.Frame().Time)
+	}
+	// Pass length 30 ns + mean gap 15 ns: each pass shifts by 45 ns.
+	want := []int64{100, 110, 130, 145, 155, 175, 190, 200, 220}
+	if opens != 3 || len(got) != len(want) {
+		t.Fatalf("opens %d, times %v", opens, got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("times %v, want %v", got, want)
+		}
+	}
+}

@@ -98,3 +98,91 @@ func ParseSpeed(s string) (float64, error) {
 	}
 	return v, nil
 }
+
+// Loop replays a log again and again: each pass is shifted in time so that
+// frame times keep increasing (pass n+1 starts one mean frame interval
+// after the last frame of pass n). passes <= 0 loops until ctx is done.
+type Loop struct {
+	ctx    context.Context
+	open   func() (can.Source, func() error, error)
+	passes int
+
+	cur      can.Source
+	closeCur func() error
+	pass     int
+	shift    int64
+	first    int64
+	last     int64
+	n        int64
+	f        can.Frame
+	err      error
+}
+
+// NewLoop returns a source that calls open for each pass.
+func NewLoop(ctx context.Context, passes int, open func() (can.Source, func() error, error)) *Loop {
+	return &Loop{ctx: ctx, open: open, passes: passes}
+}
+
+// Receive returns the next frame of the current pass, opening the next pass
+// at the end of one.
+func (l *Loop) Receive() bool {
+	for {
+		if l.err != nil || l.ctx.Err() != nil {
+			return false
+		}
+		if l.cur == nil {
+			if l.passes > 0 && l.pass >= l.passes {
+				return false
+			}
+			src, closer, err := l.open()
+			if err != nil {
+				l.err = err
+				return false
+			}
+			l.cur, l.closeCur = src, closer
+			if l.pass > 0 {
+				gap := int64(time.Millisecond)
+				if l.n > 1 && l.last > l.first {
+					gap = (l.last - l.first) / (l.n - 1)
+				}
+				l.shift += l.last - l.first + gap
+			}
+			l.pass++
+			l.n = 0
+		}
+		if l.cur.Receive() {
+			f := l.cur.Frame()
+			if l.n == 0 {
+				l.first = f.Time
+			}
+			l.last = f.Time
+			l.n++
+			f.Time += l.shift
+			l.f = f
+			return true
+		}
+		err := l.cur.Err()
+		if l.closeCur != nil {
+			if cerr := l.closeCur(); err == nil {
+				err = cerr
+			}
+		}
+		l.cur = nil
+		if err != nil {
+			l.err = err
+			return false
+		}
+		if l.n == 0 { // an empty log would loop forever
+			return false
+		}
+	}
+}
+
+// Frame returns the frame read by Receive.
+func (l *Loop) Frame() can.Frame { return l.f }
+
+// Err returns the first error of a pass.
+func (l *Loop) Err() error { return l.err }
+
+// Pass is the number of the current pass, from 1.
+func (l *Loop) Pass() int { return l.pass }

@@ -255,8 +255,9 @@ func (r *ASCReader) Frame() Frame { return r.f }
 // errors here: see Skipped and LineErrors.
 func (r *ASCReader) Err() error { return r.lr.err }
 
-// Skipped counts the lines skipped as bad or unsupported so far.
-func (r *ASCReader) Skipped() int { return r.lr.skipped }
+// Skipped counts the lines skipped as bad or unsupported so far. It may be
+// called from any goroutine.
+func (r *ASCReader) Skipped() int { return int(r.lr.skipped.Load()) }
 
 // LineErrors returns the problems with the first 100 skipped lines.
 func (r *ASCReader) LineErrors() []*LineError { return r.lr.lineErrors() }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -244,12 +245,12 @@ var (
 // lineErrs is the bad-line bookkeeping shared by the log readers.
 type lineErrs struct {
 	file    string
-	skipped int
+	skipped atomic.Int64 // read by other goroutines (live view) while the reader runs
 	errs    []*LineError
 }
 
 func (l *lineErrs) add(line int, err error) {
-	l.skipped++
+	l.skipped.Add(1)
 	if len(l.errs) < maxLineErrors {
 		l.errs = append(l.errs, &LineError{File: l.file, Line: line, Err: err})
 	}

@@ -205,8 +205,9 @@ func (r *GVRETReader) Frame() Frame { return r.f }
 // errors here: see Skipped and LineErrors.
 func (r *GVRETReader) Err() error { return r.lr.err }
 
-// Skipped counts the lines skipped as bad or unsupported so far.
-func (r *GVRETReader) Skipped() int { return r.lr.skipped }
+// Skipped counts the lines skipped as bad or unsupported so far. It may be
+// called from any goroutine.
+func (r *GVRETReader) Skipped() int { return int(r.lr.skipped.Load()) }
 
 // LineErrors returns the problems with the first 100 skipped lines.
 func (r *GVRETReader) LineErrors() []*LineError { return r.lr.lineErrors() }

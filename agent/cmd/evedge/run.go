@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/evedge/evedge/agent"
@@ -41,6 +42,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	mapPath := fs.String("map", "", "signal map `file` (default: the board's vehicle)")
 	format := fs.String("format", "", "replay log format: candump, gvret or asc (default: detected)")
 	speed := fs.String("speed", "1", "replay speed: a factor of the recorded pace, or max")
+	loops := fs.Int("loop", 1, "replay each log this many times, times advancing each pass (0 = until stopped)")
 	simSpeed := fs.Float64("sim-speed", 0, "simulated time per real time, e.g. 60 = one hour per minute (default from config, else 1)")
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
@@ -53,6 +55,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *loops < 0 {
+		return usageError{fmt.Errorf("--loop %d: expected 0 (forever) or a number of passes", *loops)}
 	}
 	if *runFor > 0 {
 		var cancel context.CancelFunc
@@ -134,15 +139,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(replay) > 0 {
 		title = "replay " + strings.Join(replay, ", ")
 		for _, p := range replay {
-			r, closer, err := can.OpenLog(p, logFormat)
-			if err != nil {
+			lr := &loggedReplay{path: p, format: logFormat}
+			// Open once now so that a missing or unreadable file fails the start.
+			if _, c, err := lr.open(); err != nil {
+				return err
+			} else if err := c(); err != nil {
 				return err
 			}
 			a.Add(agent.Source{
 				Name:    filepath.Base(p),
-				Src:     agent.NewPaced(ctx, r, replaySpeed, nil, true),
-				Close:   closer.Close,
-				Skipped: r.Skipped,
+				Src:     agent.NewPaced(ctx, agent.NewLoop(ctx, *loops, lr.open), replaySpeed, nil, true),
+				Skipped: lr.skipped,
 			})
 		}
 	} else {
@@ -228,4 +235,44 @@ func logStats(log *slog.Logger, a *agent.Agent, level slog.Level, msg string) {
 			log.Log(context.Background(), slog.LevelWarn, msg, "source", s.Name, "dropped", s.Dropped, "bad_lines", s.Skipped)
 		}
 	}
+}
+
+// loggedReplay opens a log for each replay pass and adds up the bad lines
+// of all passes for the live view.
+type loggedReplay struct {
+	path   string
+	format can.Format
+
+	mu    sync.Mutex
+	cur   can.LogReader
+	total int
+}
+
+func (l *loggedReplay) open() (can.Source, func() error, error) {
+	r, closer, err := can.OpenLog(l.path, l.format)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.mu.Lock()
+	l.cur = r
+	l.mu.Unlock()
+	return r, func() error {
+		l.mu.Lock()
+		l.total += r.Skipped()
+		if l.cur == r {
+			l.cur = nil
+		}
+		l.mu.Unlock()
+		return closer.Close()
+	}, nil
+}
+
+func (l *loggedReplay) skipped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.total
+	if l.cur != nil {
+		n += l.cur.Skipped()
+	}
+	return n
 }
