@@ -49,6 +49,9 @@ type Agent struct {
 	mu      sync.Mutex
 	srcErrs []error
 	running atomic.Bool
+
+	rec       Recorder
+	recErrors atomic.Uint64
 }
 
 type busCounters struct {
@@ -59,11 +62,22 @@ type busCounters struct {
 	lastSeen atomic.Int64
 }
 
+// Recorder keeps what the agent sees: raw frames and decoded values. The
+// store (agent/store) implements it through a small adapter in the command;
+// nil records nothing.
+type Recorder interface {
+	// AppendFrames records raw frames; the slice is reused after the call.
+	AppendFrames(frames []can.Frame) error
+	// RecordValues records the values decoded from one frame at t (unix ns).
+	RecordValues(vals []signals.Value, t int64)
+}
+
 // Options configure an Agent.
 type Options struct {
-	DB     *signals.Database // with the signal map applied
-	Logger *slog.Logger      // nil: discard
-	Now    func() time.Time  // nil: time.Now
+	DB       *signals.Database // with the signal map applied
+	Recorder Recorder          // nil: record nothing
+	Logger   *slog.Logger      // nil: discard
+	Now      func() time.Time  // nil: time.Now
 }
 
 // New returns an agent decoding with opts.DB.
@@ -71,7 +85,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.DB == nil {
 		return nil, errors.New("agent: no DBC database")
 	}
-	a := &Agent{db: opts.DB, table: signals.NewTable(opts.DB), log: opts.Logger, now: opts.Now}
+	a := &Agent{db: opts.DB, table: signals.NewTable(opts.DB), log: opts.Logger, now: opts.Now, rec: opts.Recorder}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -164,27 +178,55 @@ func (a *Agent) pump(ctx context.Context, s Source, out chan<- can.Frame) {
 	}
 }
 
-// decode is the hot path: lookup, decode, update the table and counters.
+// decode is the hot path: lookup, decode, update the table and counters,
+// and hand frames (in batches) and values to the recorder.
 func (a *Agent) decode(in <-chan can.Frame) {
 	out := make([]signals.Value, 0, 256)
+	var batch []can.Frame
+	if a.rec != nil {
+		batch = make([]can.Frame, 0, 1024)
+	}
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := a.rec.AppendFrames(batch); err != nil {
+			if a.recErrors.Add(1) == 1 {
+				a.log.Error("recording frames failed; the agent goes on", "err", err)
+			}
+		}
+		batch = batch[:0]
+	}
 	for f := range in {
 		c := &a.buses[f.Bus]
 		c.frames.Add(1)
 		c.lastSeen.Store(f.Time)
+		if a.rec != nil {
+			batch = append(batch, f)
+		}
 		if f.Flags&can.ErrorFrame != 0 {
 			c.errors.Add(1)
-			continue
-		}
-		m := a.db.Lookup(&f)
-		if m == nil {
+		} else if m := a.db.Lookup(&f); m == nil {
 			c.unknown.Add(1)
-			continue
+		} else {
+			out = m.Decode(&f, out[:0])
+			a.table.Update(out, f.Time)
+			c.values.Add(uint64(len(out)))
+			if a.rec != nil {
+				a.rec.RecordValues(out, f.Time)
+			}
 		}
-		out = m.Decode(&f, out[:0])
-		a.table.Update(out, f.Time)
-		c.values.Add(uint64(len(out)))
+		if a.rec != nil && (len(batch) == cap(batch) || len(in) == 0) {
+			flush()
+		}
+	}
+	if a.rec != nil {
+		flush()
 	}
 }
+
+// RecordErrors counts failed hand-overs to the recorder.
+func (a *Agent) RecordErrors() uint64 { return a.recErrors.Load() }
 
 // BusStats are one bus's counters since start.
 type BusStats struct {

@@ -22,6 +22,9 @@ func konaDB(t testing.TB) *signals.Database {
 	t.Helper()
 	p := shared + "/dbc/hyundai-kona-ev-pcan.dbc"
 	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("EVEDGE_REQUIRE_SHARED") != "" {
+			t.Fatalf("real vehicle data not present at %s: %v", p, err)
+		}
 		t.Skipf("real vehicle data not present at %s: %v", p, err)
 	}
 	db, err := signals.Load(p)

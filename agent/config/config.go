@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Config is the agent configuration. Command-line flags override it.
@@ -15,6 +16,28 @@ type Config struct {
 
 	Agent Agent `toml:"agent"`
 	Sim   Sim   `toml:"sim"`
+	Store Store `toml:"store"`
+}
+
+// Store holds the local history's settings.
+type Store struct {
+	// Record turns recording under the data directory on (default) or off.
+	Record bool `toml:"record"`
+	// Dir overrides the board's data directory.
+	Dir string `toml:"dir"`
+	// CommitInterval bounds what a power cut can lose (default "1s").
+	CommitInterval Duration `toml:"commit_interval"`
+	// Quotas per class of data, as sizes ("768MiB", "2GB", "1048576").
+	Quotas Quotas `toml:"quotas"`
+}
+
+// Quotas are the byte budgets of the store's classes; empty = default.
+type Quotas struct {
+	Frames  Size `toml:"frames"`
+	Signals Size `toml:"signals"`
+	Rollups Size `toml:"rollups"`
+	Events  Size `toml:"events"`
+	Outbox  Size `toml:"outbox"`
 }
 
 // Agent holds daemon-wide settings.
@@ -44,6 +67,7 @@ func Default() Config {
 	return Config{
 		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s"},
 		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
+		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
 	}
 }
 
@@ -86,6 +110,9 @@ func (c *Config) Validate() error {
 		default:
 			return fmt.Errorf("config: %s: sim.scenario %q: expected loop or a comma-separated list of urban, highway, wltp, idle, park, ac, dc", c.File, c.Sim.Scenario)
 		}
+	}
+	if d := c.Store.CommitInterval.Duration; d < 10*time.Millisecond || d > time.Minute {
+		return fmt.Errorf("config: %s: store.commit_interval %v: expected 10ms..1m", c.File, d)
 	}
 	if c.Agent.VehicleID == "" || strings.ContainsAny(c.Agent.VehicleID, "/#+ ") {
 		return fmt.Errorf("config: %s: agent.vehicle_id %q: expected a non-empty id without /, #, + or spaces", c.File, c.Agent.VehicleID)

@@ -39,3 +39,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestStoreSection(t *testing.T) {
+	c, err := Parse("e.toml", []byte("[store]\nrecord = false\ncommit_interval = \"500ms\"\n[store.quotas]\nframes = \"100MiB\"\nevents = \"2GB\"\noutbox = \"4096\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Record || c.Store.CommitInterval.Milliseconds() != 500 || c.Store.Quotas.Frames != 100<<20 || c.Store.Quotas.Events != 2e9 || c.Store.Quotas.Outbox != 4096 || c.Store.Quotas.Signals != 0 {
+		t.Fatalf("store %+v", c.Store)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"[store.quotas]\nframes = \"lots\"\n", `e.toml:2:`},
+		{"[store]\ncommit_interval = \"1h\"\n", "store.commit_interval"},
+		{"[store]\ncommit_interval = \"soon\"\n", "e.toml:2:"},
+	} {
+		if _, err := Parse("e.toml", []byte(tc.text)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.text, err, tc.want)
+		}
+	}
+}

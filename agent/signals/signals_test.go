@@ -19,6 +19,9 @@ func needShared(t testing.TB, rel string) string {
 	t.Helper()
 	p := filepath.Join(sharedData, rel)
 	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("EVEDGE_REQUIRE_SHARED") != "" {
+			t.Fatalf("real vehicle data %s not present (expected beside the repository in ../shared/data): %v", p, err)
+		}
 		t.Skipf("real vehicle data %s not present (expected beside the repository in ../shared/data): %v", p, err)
 	}
 	return p

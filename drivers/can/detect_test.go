@@ -21,6 +21,9 @@ func realLog(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(realDataDir, name)
 	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("EVEDGE_REQUIRE_SHARED") != "" {
+			t.Fatalf("real CAN logs not available (%v); they live in shared/data/canlogs next to the repository", err)
+		}
 		t.Skipf("real CAN logs not available (%v); they live in shared/data/canlogs next to the repository", err)
 	}
 	return p

@@ -2,6 +2,7 @@
 //
 //	evedge run      start the daemon (simulated car by default)
 //	evedge decode   decode CAN logs with a DBC into JSON lines
+//	evedge logs     export recorded frames as candump, GVRET CSV or ASC
 //	evedge version  print the version
 package main
 
@@ -26,6 +27,7 @@ const usage = `evedge — on-board agent for electric cars
 Usage:
   evedge run     [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]
   evedge decode  --dbc FILE [--map FILE] [--format candump|gvret|asc] [--signals A,B] LOG...
+  evedge logs export --data DIR --from T [--to T] [--bus N] --format candump|gvret|asc|csv -o FILE
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -48,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "decode":
 		err = cmdDecode(ctx, args[1:], stdout, stderr)
+	case "logs":
+		err = cmdLogs(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evedge", versionString())
 	case "help", "-h", "--help":

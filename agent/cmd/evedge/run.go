@@ -14,6 +14,7 @@ import (
 
 	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/agent/store"
 	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can"
 	"github.com/evedge/evedge/drivers/can/socketcan"
@@ -44,6 +45,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	speed := fs.String("speed", "1", "replay speed: a factor of the recorded pace, or max")
 	loops := fs.Int("loop", 1, "replay each log this many times, times advancing each pass (0 = until stopped)")
 	simSpeed := fs.Float64("sim-speed", 0, "simulated time per real time, e.g. 60 = one hour per minute (default from config, else 1)")
+	dataDir := fs.String("data", "", "data `directory` for the recorded history (default: config store.dir, else the board's data_dir)")
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
@@ -107,11 +109,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	var prof *board.Profile
-	if len(replay) == 0 || *dbcPath == "" {
-		if prof, err = board.Load(cfg.Agent.Board, boardDirs()); err != nil {
+	prof, err := board.Load(cfg.Agent.Board, boardDirs())
+	if err != nil {
+		if len(replay) == 0 || *dbcPath == "" {
 			return err
 		}
+		prof = nil // a replay with its own DBC needs no board
 	}
 	dbcFile, mapFile := *dbcPath, *mapPath
 	if dbcFile == "" && prof != nil {
@@ -130,7 +133,39 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, w := range db.Warnings {
 		log.Warn("dbc", "warning", w)
 	}
-	a, err := agent.New(agent.Options{DB: db, Logger: log})
+	var rec agent.Recorder
+	var st *store.Store
+	if cfg.Store.Record {
+		dir := *dataDir
+		if dir == "" {
+			dir = cfg.Store.Dir
+		}
+		if dir == "" && prof != nil {
+			dir = prof.DataDir
+		}
+		if dir == "" {
+			dir = "var/evedge"
+		}
+		st, err = store.Open(store.Options{
+			Dir:            dir,
+			Quotas:         storeQuotas(cfg.Store.Quotas),
+			CommitInterval: cfg.Store.CommitInterval.Duration,
+			OnError: func(err error) {
+				log.Error("store: writing the history failed; the agent goes on", "dir", dir, "err", err)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				log.Error("store: close", "dir", dir, "err", err)
+			}
+		}()
+		rec = newStoreRecorder(st, db, len(replay) > 0)
+		log.Info("recording", "dir", dir, "commit_interval", cfg.Store.CommitInterval.Duration)
+	}
+	a, err := agent.New(agent.Options{DB: db, Logger: log, Recorder: rec})
 	if err != nil {
 		return err
 	}
@@ -205,6 +240,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				_ = v.Render(stdout, time.Now(), w, h, true)
 			}
 			logStats(log, a, slog.LevelInfo, "stopped")
+			if st != nil {
+				if ferr := st.Flush(); ferr != nil {
+					log.Error("store: final commit failed", "err", ferr)
+				}
+				ss := st.Stats()
+				log.Info("store", "frames_committed", ss.FramesCommitted, "dropped", ss.DroppedFrames,
+					"commits", ss.Commits, "write_errors", ss.WriteErrors, "disk_full", ss.DiskFull,
+					"db_bytes", ss.DBBytes, "wal_bytes", ss.WALBytes)
+			}
 			return err
 		case <-tick.C:
 			if useView {

@@ -16,7 +16,7 @@ func TestRunReplayMax(t *testing.T) {
 	dbc := needShared(t, "dbc/hyundai-kona-ev-pcan.dbc")
 	log := needShared(t, "canlogs/kona-bms-precharge-relay-on.asc")
 	var out, errb bytes.Buffer
-	code := run([]string{"run", "--view", "off", "--replay", log, "--dbc", dbc,
+	code := run([]string{"run", "--view", "off", "--data", t.TempDir(), "--replay", log, "--dbc", dbc,
 		"--map", "../../../board/vehicles/hyundai-kona-ev.toml", "--speed", "max"}, nil, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -36,7 +36,7 @@ func TestRunSim(t *testing.T) {
 	}
 	defer os.Chdir(wd)
 	var out, errb bytes.Buffer
-	code := run([]string{"run", "--view", "on", "--for", "2s", "--sim-speed", "10"}, nil, &out, &errb)
+	code := run([]string{"run", "--view", "on", "--for", "2s", "--sim-speed", "10", "--data", t.TempDir()}, nil, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
