@@ -30,7 +30,7 @@ func newStoreRecorder(st *store.Store, db *signals.Database, wait bool) *storeRe
 		if name == "" {
 			name = s.FullName()
 		}
-		r.ids[s.Index] = st.SignalID(name)
+		r.ids[s.Index] = st.Intern(name)
 	}
 	return r
 }
