@@ -63,7 +63,7 @@ func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := os.Stat(filepath.Join(*dataDir, "evedge.db")); err != nil {
 		return fmt.Errorf("--data %s: no evedge history there: %w", *dataDir, err)
 	}
-	st, err := store.Open(store.Options{Dir: *dataDir, CommitInterval: -1}) // TODO(read-only)
+	st, err := store.Open(store.Options{Dir: *dataDir, ReadOnly: true})
 	if err != nil {
 		return err
 	}
