@@ -5,8 +5,8 @@ BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKG := ./agent/cmd/evedge
-# Packages whose tests also run on emulated ARM (pure Go, no hardware).
-ARM_TEST_PKGS := ./drivers/can ./agent/signals ./agent/cmd/evedge ./agent/sim
+# Packages whose tests also run on emulated ARM (-short: no crash soak there).
+ARM_TEST_PKGS := ./drivers/can ./agent/signals ./agent/sim ./agent/store ./agent/cmd/evedge
 QEMU_ARM64 := qemu-aarch64 -L /usr/aarch64-linux-gnu
 QEMU_ARM := qemu-arm -L /usr/arm-linux-gnueabihf
 
@@ -38,8 +38,10 @@ test-unit:
 	$(GO) test -count=1 -timeout 10m -run 'TestPowerLoss|TestDiskFull' -v ./agent/cmd/evedge
 
 test-arm:
-	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -count=1 -exec '$(QEMU_ARM64)' $(ARM_TEST_PKGS)
-	CGO_ENABLED=0 GOARCH=arm GOARM=7 $(GO) test -count=1 -exec '$(QEMU_ARM)' $(ARM_TEST_PKGS)
+	CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc GOARCH=arm64 \
+	  $(GO) test -short -count=1 -timeout 20m -exec '$(QEMU_ARM64)' $(ARM_TEST_PKGS)
+	CGO_ENABLED=1 CC=arm-linux-gnueabihf-gcc GOARCH=arm GOARM=7 \
+	  $(GO) test -short -count=1 -timeout 20m -exec '$(QEMU_ARM)' $(ARM_TEST_PKGS)
 
 vmtest:
 	bash scripts/vmtest.sh

@@ -50,6 +50,11 @@ type Agent struct {
 	LogLevel string `toml:"log_level"`
 	// StatsInterval is how often counters are logged without a terminal.
 	StatsInterval string `toml:"stats_interval"`
+	// MemoryLimit is the Go runtime's soft memory limit (GOMEMLIMIT):
+	// the garbage collector works harder near it, keeping the agent's RSS
+	// bounded on a head unit that shares its RAM. Default 128MiB; 0 = none.
+	// The GOMEMLIMIT environment variable takes precedence.
+	MemoryLimit Size `toml:"memory_limit"`
 }
 
 // Sim holds the simulated car's settings.
@@ -65,7 +70,7 @@ type Sim struct {
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s"},
+		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s", MemoryLimit: 128 << 20},
 		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
 		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -108,6 +109,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelWarn // the screen shows the state; keep it readable
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.Agent.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.Agent.MemoryLimit))
+	}
 
 	prof, err := board.Load(cfg.Agent.Board, boardDirs())
 	if err != nil {
