@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // pending is what writers buffered since the last commit (guarded by
@@ -235,10 +236,16 @@ func (s *Store) report(err error) {
 // harder and tries again.
 const maxFullRetries = 4
 
+// fullEpisodeGap is how long the disk must not be found full before a new
+// disk-full episode can be reported.
+const fullEpisodeGap = 10 * time.Minute
+
 // writeWithRetries writes b; on a full disk it caps the store below its
 // current size, evicts, gives space back, and retries. The first failure
-// of an episode is counted and reported; the episode ends with the next
-// commit that succeeds at once.
+// of an episode is counted and reported; the episode ends with a commit
+// that succeeds at once when the disk has not been found full for
+// fullEpisodeGap (a store that keeps bumping into a full disk while it
+// settles under its new cap reports it once).
 func (s *Store) writeWithRetries(b *batch) error {
 	var report error
 	defer func() {
@@ -249,7 +256,7 @@ func (s *Store) writeWithRetries(b *batch) error {
 	for attempt := 0; ; attempt++ {
 		err := s.write(b)
 		if err == nil {
-			if attempt == 0 {
+			if attempt == 0 && s.opts.Now().Sub(s.lastFull) > fullEpisodeGap {
 				s.inFull = false
 			}
 			s.maintain()
@@ -262,6 +269,7 @@ func (s *Store) writeWithRetries(b *batch) error {
 			return fmt.Errorf("%w: %v (after %d evictions, store capped at %d bytes)", ErrDiskFull, err, attempt, s.diskCap())
 		}
 		s.shrinkForFullDisk(attempt)
+		s.lastFull = s.opts.Now()
 		if attempt == 0 && !s.inFull {
 			s.inFull = true
 			s.mu.Lock()

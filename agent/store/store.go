@@ -162,17 +162,18 @@ type Store struct {
 	// accounting below it.
 	wmu      sync.Mutex
 	usage    [numClasses]classUsage
-	ratio    float64 // real bytes per estimated byte, from the last commit
-	fullCap  int64   // size cap learnt from a full disk; 0 = none
-	fsCap    int64   // size cap from the file system's free space; 0 = none
-	room     int64   // files + free space at the last look
-	fullRoom int64   // room when fullCap was set
-	walPages int64   // wal_autocheckpoint in force
-	retry    *batch  // a batch whose commit failed, written first next time
-	shut     bool    // Close is done with the writer
-	inFull   bool    // in a disk-full episode
-	inError  bool    // in an error episode
-	rollDone int64   // last minute with complete rollups
+	ratio    float64   // real bytes per estimated byte, from the last commit
+	fullCap  int64     // size cap learnt from a full disk; 0 = none
+	fsCap    int64     // size cap from the file system's free space; 0 = none
+	room     int64     // files + free space at the last look
+	fullRoom int64     // room when fullCap was set
+	walPages int64     // wal_autocheckpoint in force
+	retry    *batch    // a batch whose commit failed, written first next time
+	shut     bool      // Close is done with the writer
+	inFull   bool      // in a disk-full episode
+	lastFull time.Time // when the disk was last found full
+	inError  bool      // in an error episode
+	rollDone int64     // last minute with complete rollups
 	hasRoll  bool
 	// partialStale: 1 s rows were written since the minute in progress
 	// was last rolled up (by Flush or Close).
