@@ -305,9 +305,8 @@ func (d *blockDecoder) close() { d.zdec.Close() }
 
 // decodeScratch holds the buffers one decoding goroutine reuses.
 type decodeScratch struct {
-	raw  []byte
-	keys []uint64
-	ent  []entryState
+	raw []byte
+	ent []entryState
 }
 
 // decode decodes blob (codec codecColumnarZstd) into dst[:0] and returns

@@ -37,7 +37,6 @@ type wearResult struct {
 	seconds      int
 	bytesPerHour float64
 	dataPerHour  float64 // blob bytes committed, scaled to an hour
-	walPerHour   float64
 }
 
 // measureWear simulates buses x 4,000 frames/s (and signals values at
