@@ -169,17 +169,18 @@ is_required() {
 	return 1
 }
 
-# mirror copies a host file or directory into the initramfs at its
-# physical absolute path.
+# mirror copies a file or folder into the VM at its logical absolute path
+# (symlinks in the path kept as named, their targets copied), so that
+# relative paths from the test binaries resolve there as they do here.
 mirror() {
 	local abs
-	abs=$(realpath -m "$1")
+	abs=$(realpath -ms "$1")
 	if [ ! -e "$abs" ]; then
 		notes+=("$1: not found, not copied into the VM")
 		return
 	fi
 	mkdir -p "$root$(dirname "$abs")"
-	cp -a "$abs" "$root$abs"
+	cp -aL "$abs" "$root$abs"
 }
 
 build_tests() {
