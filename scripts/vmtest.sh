@@ -13,9 +13,11 @@
 #
 # Usage: bash scripts/vmtest.sh
 # Environment:
-#   VMTEST_PKGS     packages (directories) to test (default: ./drivers/can/socketcan ./agent);
+#   VMTEST_PKGS     packages (directories) to test (default: ./drivers/can/socketcan
+#                   ./drivers/obd/isotpcan ./agent);
 #                   ones that do not exist or have no TestVCAN test are listed and skipped
-#   VMTEST_REQUIRE  packages that must run TestVCAN tests (default: ./drivers/can/socketcan)
+#   VMTEST_REQUIRE  packages that must run TestVCAN tests (default: ./drivers/can/socketcan
+#                   ./drivers/obd/isotpcan)
 #   VMTEST_FILES    files or directories the tests read, relative to the repo root or
 #                   absolute (default: board ../shared/data/dbc); each test binary runs in
 #                   its package directory at the same absolute path as on the host, with
@@ -37,8 +39,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-pkgs=${VMTEST_PKGS:-./drivers/can/socketcan ./agent}
-require=${VMTEST_REQUIRE-./drivers/can/socketcan}
+pkgs=${VMTEST_PKGS:-./drivers/can/socketcan ./drivers/obd/isotpcan ./agent}
+require=${VMTEST_REQUIRE-./drivers/can/socketcan ./drivers/obd/isotpcan}
 files=${VMTEST_FILES-board ../shared/data/dbc}
 cache=${VMTEST_CACHE:-$repo/.cache/vmtest}
 vm_timeout=${VMTEST_TIMEOUT:-300}

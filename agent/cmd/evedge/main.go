@@ -3,6 +3,7 @@
 //	evedge run      start the daemon (simulated car by default)
 //	evedge decode   decode CAN logs with a DBC into JSON lines
 //	evedge logs     export recorded frames as candump, GVRET CSV or ASC
+//	evedge obd      talk to the car through an ELM327 adapter; decode OBDb test cases
 //	evedge version  print the version
 package main
 
@@ -28,6 +29,8 @@ Usage:
   evedge run     [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]
   evedge decode  --dbc FILE [--map FILE] [--format candump|gvret|asc] [--signals A,B] LOG...
   evedge logs export --data DIR --from T [--to T] [--bus N] --format candump|gvret|asc|csv -o FILE
+  evedge obd     --port DEV [--baud N] [--json] info|pids|read PID...|dtc|vin|watch [--signalset FILE]
+  evedge obd decode --signalset FILE CASE.yaml...
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -52,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdDecode(ctx, args[1:], stdout, stderr)
 	case "logs":
 		err = cmdLogs(ctx, args[1:], stdout, stderr)
+	case "obd":
+		err = cmdOBD(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evedge", versionString())
 	case "help", "-h", "--help":

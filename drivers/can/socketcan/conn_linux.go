@@ -54,6 +54,15 @@ func (c *Conn) open(o *options) (err error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_CAN_RAW, unix.CAN_RAW_ERR_FILTER, unix.CAN_ERR_MASK); err != nil {
 		return fail("receive error frames (CAN_RAW_ERR_FILTER)", err)
 	}
+	if o.setFilter {
+		fs := make([]unix.CanFilter, len(o.filters))
+		for i, f := range o.filters {
+			fs[i].Id, fs[i].Mask = f.raw()
+		}
+		if err := unix.SetsockoptCanRawFilter(fd, unix.SOL_CAN_RAW, unix.CAN_RAW_FILTER, fs); err != nil {
+			return fail(fmt.Sprintf("receive filter of %d entries (CAN_RAW_FILTER)", len(fs)), err)
+		}
+	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return fail("kernel timestamps (SO_TIMESTAMPNS)", err)
 	}

@@ -65,7 +65,9 @@ var (
 type Option func(*options)
 
 type options struct {
-	rcvbuf int
+	rcvbuf    int
+	filters   []Filter
+	setFilter bool
 }
 
 // DefaultReceiveBuffer is the receive buffer Open asks for unless
@@ -83,6 +85,37 @@ const DefaultReceiveBuffer = 1 << 20
 // by the kernel and counted in Stats.Dropped.
 func WithReceiveBuffer(n int) Option {
 	return func(o *options) { o.rcvbuf = n }
+}
+
+// Filter selects frames by identifier in the kernel: a data or remote frame
+// passes when its id&Mask equals ID&Mask and it has a 29-bit id exactly
+// when Extended is set. Filter{ID: 0x7E8, Mask: 0x7F8} passes the OBD
+// answers 0x7E8-0x7EF; Filter{ID: 0x18DAF100, Mask: 0x1FFFFF00, Extended:
+// true} their 29-bit counterparts.
+type Filter struct {
+	ID, Mask uint32
+	Extended bool
+}
+
+// raw returns the filter as a struct can_filter's can_id and can_mask: the
+// 29-bit flag (CAN_EFF_FLAG) is always compared, the remote flag never.
+func (f Filter) raw() (id, mask uint32) {
+	const effFlag = 0x80000000 // CAN_EFF_FLAG
+	id, mask = f.ID&f.Mask&0x1FFFFFFF, f.Mask&0x1FFFFFFF|effFlag
+	if f.Extended {
+		id |= effFlag
+	}
+	return id, mask
+}
+
+// WithFilter makes the kernel deliver only the data and remote frames that
+// pass one of filters (CAN_RAW_FILTER, at most 512), so that a reader that
+// wants a few ids, such as an OBD transport waiting for answers, is not
+// woken for every frame of a busy bus. Controller error frames are received
+// regardless. With no filter no data frame is received at all; without
+// WithFilter every frame is.
+func WithFilter(filters ...Filter) Option {
+	return func(o *options) { o.filters, o.setFilter = append([]Filter(nil), filters...), true }
 }
 
 // Stats are a Conn's counters since Open.

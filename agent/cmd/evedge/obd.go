@@ -1,0 +1,475 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evedge/evedge/drivers/obd"
+)
+
+const obdUsage = `Usage: evedge obd [flags] COMMAND [ARGS]
+
+Commands (an ELM327 adapter on --port):
+  info               adapter, protocol and 12 V battery voltage
+  pids               service 01 PIDs each ECU supports
+  read PID...        read service 01 PIDs (0C, 010C or 0x0C; at most 6 per request)
+  dtc                stored, pending and permanent trouble codes with descriptions
+  vin                vehicle identification number
+  watch              poll the --signalset commands (and --pids) until interrupted
+  clear --confirm    clear trouble codes (service 04): only at standstill
+  decode CASE.yaml...  decode OBDb test-case files with --signalset; one JSON line per case
+
+Flags:
+`
+
+type obdFlags struct {
+	port      string
+	baud      int
+	protocol  string
+	json      bool
+	signalset string
+	timeout   time.Duration
+	forDur    time.Duration
+	year      int
+	pids      listFlag
+	confirm   bool
+	verbose   bool
+}
+
+func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("obd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f obdFlags
+	fs.StringVar(&f.port, "port", "", "serial `device` of the ELM327 adapter (/dev/ttyUSB0, /dev/rfcomm0, a pty)")
+	fs.IntVar(&f.baud, "baud", 38400, "serial speed; other common speeds are tried when the adapter does not answer")
+	fs.StringVar(&f.protocol, "protocol", "0", "ELM327 protocol: 0 automatic, 6 CAN 11-bit 500k, 7 CAN 29-bit 500k, 8/9 at 250k")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
+	fs.StringVar(&f.signalset, "signalset", "", "OBDb signalset `file` (JSON) describing the vehicle's manufacturer PIDs")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "time limit for one request")
+	fs.DurationVar(&f.forDur, "for", 0, "watch: stop after this `duration` (default: until interrupted)")
+	fs.IntVar(&f.year, "year", 0, "model `year` selecting signalset commands (default all)")
+	fs.Var(&f.pids, "pids", "watch: service 01 `PIDs` to poll too (comma-separated hex, e.g. 0D,5B,42)")
+	fs.BoolVar(&f.confirm, "confirm", false, "clear: confirm that trouble codes may be erased")
+	fs.BoolVar(&f.verbose, "v", false, "log adapter events to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, obdUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usageError{errors.New("no command given")}
+	}
+	sub, rest := pos[0], pos[1:]
+	if sub == "decode" {
+		return obdDecode(f, rest, stdout, stderr)
+	}
+	if f.port == "" {
+		return usageError{errors.New("--port is required")}
+	}
+	var set *obd.Signalset
+	if f.signalset != "" {
+		if set, err = obd.LoadSignalset(f.signalset); err != nil {
+			return err
+		}
+	}
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	elm, err := obd.OpenELM327(ctx, f.port, obd.ELMOptions{Baud: f.baud, Protocol: f.protocol, Timeout: f.timeout, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer elm.Close()
+	c := &obd.Client{T: elm, Extended: f.protocol == "7" || f.protocol == "9"}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	switch sub {
+	case "info":
+		err = obdInfo(ctx, f, elm, c, out)
+	case "pids":
+		err = obdPIDs(ctx, f, c, out)
+	case "read":
+		err = obdRead(ctx, f, c, rest, out)
+	case "dtc":
+		err = obdDTC(ctx, f, c, out)
+	case "vin":
+		err = obdVIN(ctx, f, c, out)
+	case "watch":
+		err = obdWatch(ctx, f, elm, set, out, logger)
+	case "clear":
+		err = obdClear(ctx, f, c, out)
+	default:
+		return usageError{fmt.Errorf("unknown obd command %q", sub)}
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func obdInfo(ctx context.Context, f obdFlags, elm *obd.ELM327, c *obd.Client, w io.Writer) error {
+	// One request makes an automatic adapter find the car's protocol.
+	_, perr := c.SupportedPIDs(ctx)
+	info := elm.Info()
+	if v, err := elm.Voltage(ctx); err == nil {
+		info.Voltage = v
+	}
+	if f.json {
+		type out struct {
+			obd.ELMInfo
+			Connected bool   `json:"vehicle_connected"`
+			Error     string `json:"error,omitempty"`
+		}
+		o := out{ELMInfo: info, Connected: perr == nil}
+		if perr != nil {
+			o.Error = perr.Error()
+		}
+		return writeJSON(w, o)
+	}
+	fmt.Fprintf(w, "adapter   %s (%s) on %s at %d baud\n", info.Version, info.Device, info.Port, info.Baud)
+	fmt.Fprintf(w, "protocol  %s\n", orDash(info.Protocol))
+	fmt.Fprintf(w, "12 V      %.1f V\n", info.Voltage)
+	if perr != nil {
+		fmt.Fprintf(w, "vehicle   not answering: %v\n", perr)
+	} else {
+		fmt.Fprintln(w, "vehicle   answering")
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func hexList(b []byte) []string {
+	out := make([]string, len(b))
+	for i, v := range b {
+		out[i] = fmt.Sprintf("%02X", v)
+	}
+	return out
+}
+
+func obdPIDs(ctx context.Context, f obdFlags, c *obd.Client, w io.Writer) error {
+	ecus, err := c.SupportedPIDs(ctx)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		m := map[string][]string{}
+		for _, e := range ecus {
+			m[e.Name] = hexList(e.PIDs)
+		}
+		return writeJSON(w, map[string]any{"pids": m})
+	}
+	j := obd.J1979()
+	for _, e := range ecus {
+		fmt.Fprintf(w, "ECU %s: %d PIDs\n", e.Name, len(e.PIDs))
+		for _, p := range e.PIDs {
+			name := ""
+			if cmd := j.Command(fmt.Sprintf("7DF.01%02X", p)); cmd != nil && len(cmd.Signals) > 0 {
+				name = cmd.Signals[0].Name
+				if len(cmd.Signals) > 1 {
+					name += fmt.Sprintf(" (+%d)", len(cmd.Signals)-1)
+				}
+			}
+			fmt.Fprintf(w, "  %02X  %s\n", p, name)
+		}
+	}
+	return nil
+}
+
+// parsePIDArgs accepts "0C", "010C", "0x0C" and comma lists.
+func parsePIDArgs(args []string) ([]byte, error) {
+	var out []byte
+	for _, a := range args {
+		for _, p := range strings.Split(a, ",") {
+			p = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(p), "0x"), "0X")
+			if p == "" {
+				continue
+			}
+			if len(p) == 4 {
+				if !strings.HasPrefix(p, "01") {
+					return nil, fmt.Errorf("PID %q: only service 01 PIDs can be read (01xx)", p)
+				}
+				p = p[2:]
+			}
+			if len(p) != 2 {
+				return nil, fmt.Errorf("PID %q: want 2 hex digits (0C) or service and PID (010C)", p)
+			}
+			v, err := strconv.ParseUint(p, 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf("PID %q: not hex", p)
+			}
+			out = append(out, byte(v))
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PID given")
+	}
+	return out, nil
+}
+
+type jsonValue struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Value any    `json:"value"`
+	Unit  string `json:"unit,omitempty"`
+	PID   string `json:"pid,omitempty"`
+	ECU   string `json:"ecu,omitempty"`
+	Null  bool   `json:"unavailable,omitempty"`
+}
+
+func valueJSON(v obd.Value) jsonValue {
+	j := jsonValue{ID: v.Signal.ID, Name: v.Signal.Name, Value: v.JSON(), Unit: v.Signal.Fmt.Unit, Null: v.Null}
+	if c := v.Signal.Command(); c != nil {
+		j.PID = fmt.Sprintf("%02X%X", c.Service(), c.Param())
+	}
+	return j
+}
+
+func formatValue(v obd.Value) string {
+	if v.Enum {
+		if v.Str == "" {
+			return fmt.Sprintf("%v (not in table)", v.Num)
+		}
+		return v.Str
+	}
+	s := strconv.FormatFloat(v.Num, 'f', -1, 64)
+	if u := v.Signal.Fmt.Unit; u != "" && u != "scalar" {
+		s += " " + u
+	}
+	if v.Null {
+		s += " (unavailable)"
+	}
+	return s
+}
+
+func obdRead(ctx context.Context, f obdFlags, c *obd.Client, args []string, w io.Writer) error {
+	pids, err := parsePIDArgs(args)
+	if err != nil {
+		return usageError{err}
+	}
+	d, rs, err := c.ReadPIDs(ctx, pids)
+	if err != nil {
+		return err
+	}
+	ecuOf := map[string]string{}
+	for _, r := range rs {
+		parts, _ := obd.SplitMode01(r.Data)
+		for _, p := range parts {
+			ecuOf[fmt.Sprintf("01%02X", p.PID)] = ecuName(r.ID)
+		}
+	}
+	if f.json {
+		vals := make([]jsonValue, 0, len(d.Values))
+		for _, v := range d.Values {
+			j := valueJSON(v)
+			j.ECU = ecuOf[j.PID]
+			vals = append(vals, j)
+		}
+		o := map[string]any{"values": vals}
+		if len(d.Problems) > 0 {
+			o["problems"] = d.Problems
+		}
+		return writeJSON(w, o)
+	}
+	for _, v := range d.Values {
+		fmt.Fprintf(w, "%-14s %-45s %s\n", v.Signal.ID, v.Signal.Name, formatValue(v))
+	}
+	for _, p := range d.Problems {
+		fmt.Fprintln(w, "problem:", p)
+	}
+	return nil
+}
+
+func ecuName(id uint32) string {
+	switch {
+	case id == 0:
+		return ""
+	case id > 0x7FF:
+		return fmt.Sprintf("%08X", id)
+	}
+	return fmt.Sprintf("%03X", id)
+}
+
+func obdDTC(ctx context.Context, f obdFlags, c *obd.Client, w io.Writer) error {
+	rep, err := c.DTCs(ctx)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(w, rep)
+	}
+	for _, s := range []struct {
+		name string
+		l    []obd.ECUDTC
+	}{{"stored", rep.Stored}, {"pending", rep.Pending}, {"permanent", rep.Permanent}} {
+		fmt.Fprintf(w, "%s: %d\n", s.name, len(s.l))
+		for _, d := range s.l {
+			fmt.Fprintf(w, "  %s  %s  %s\n", d.ECU, d.Code, d.Description)
+		}
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintln(w, "problem:", p)
+	}
+	return nil
+}
+
+func obdVIN(ctx context.Context, f obdFlags, c *obd.Client, w io.Writer) error {
+	vin, ecu, err := c.VIN(ctx)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(w, map[string]string{"vin": vin, "ecu": ecu})
+	}
+	fmt.Fprintln(w, vin)
+	return nil
+}
+
+func obdClear(ctx context.Context, f obdFlags, c *obd.Client, w io.Writer) error {
+	gate := &obd.StandstillGate{Client: c, Authorised: func(context.Context) error {
+		if !f.confirm {
+			return errors.New("add --confirm: clearing erases the codes and freeze frames a repair needs")
+		}
+		return nil
+	}}
+	if err := c.ClearDTCs(ctx, gate); err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(w, map[string]bool{"cleared": true})
+	}
+	fmt.Fprintln(w, "trouble codes cleared")
+	return nil
+}
+
+func obdWatch(ctx context.Context, f obdFlags, elm *obd.ELM327, set *obd.Signalset, w io.Writer, logger *slog.Logger) error {
+	var pids []byte
+	if len(f.pids) > 0 {
+		var err error
+		if pids, err = parsePIDArgs(f.pids); err != nil {
+			return usageError{err}
+		}
+	} else if set == nil {
+		pids = []byte{0x0D, 0x42, 0x46, 0x5B, 0xA6} // speed, module voltage, ambient, SOC, odometer
+	}
+	if f.forDur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.forDur)
+		defer cancel()
+	}
+	bw, _ := w.(*bufio.Writer)
+	p, err := obd.NewPoller(obd.PollerConfig{
+		Transport: elm, Set: set, ModelYear: f.year, PIDs: pids,
+		Guard:  &obd.VoltageGuard{Read: elm.Voltage},
+		Logger: logger,
+		OnValues: func(at time.Time, cmd string, d *obd.Decoded) {
+			for _, v := range d.Values {
+				if f.json {
+					j := valueJSON(v)
+					_ = writeJSON(w, struct {
+						Time string `json:"time"`
+						jsonValue
+					}{at.UTC().Format(time.RFC3339Nano), j})
+				} else {
+					fmt.Fprintf(w, "%s  %-24s %s\n", at.Format("15:04:05.000"), v.Signal.ID, formatValue(v))
+				}
+			}
+			if bw != nil {
+				bw.Flush()
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	err = p.Run(ctx)
+	st := p.Stats()
+	fmt.Fprintf(os.Stderr, "obd watch: %d requests, %d answered, %d no data, %d errors, %d values\n", st.Requests, st.Answers, st.NoData, st.Errors, st.Values)
+	return err
+}
+
+// obdDecode decodes OBDb test-case files through the same path the poller
+// uses: the recorded adapter lines are parsed as an ELM327 answer,
+// reassembled, matched to the command and decoded.
+func obdDecode(f obdFlags, files []string, stdout, stderr io.Writer) error {
+	if f.signalset == "" {
+		return usageError{errors.New("decode needs --signalset FILE")}
+	}
+	if len(files) == 0 {
+		return usageError{errors.New("no CASE.yaml file given")}
+	}
+	set, err := obd.LoadSignalset(f.signalset)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	failed := 0
+	for _, path := range files {
+		cf, err := obd.LoadCaseFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			failed++
+			continue
+		}
+		if set.CommandFor(cf) == nil && !strings.Contains(cf.CommandID, ".01") && !strings.HasPrefix(cf.CommandID, "01") {
+			fmt.Fprintf(stderr, "warning: %s: command %s is not in %s; matching answers by content\n", path, cf.CommandID, f.signalset)
+		}
+		for i := range cf.Cases {
+			d := set.DecodeCase(cf, i)
+			vals := map[string]any{}
+			keys := make([]string, 0, len(d.ByID))
+			for k := range d.ByID {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				vals[k] = d.ByID[k].JSON()
+			}
+			for _, p := range d.Problems {
+				fmt.Fprintf(stderr, "%s case %d: %s\n", path, i, p)
+			}
+			if err := writeJSON(out, map[string]any{"file": path, "case": i, "values": vals}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files could not be read", failed, len(files))
+	}
+	return nil
+}
