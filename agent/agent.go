@@ -33,6 +33,12 @@ type Source struct {
 	Dropped func() uint64
 	// Skipped reports unparseable log lines.
 	Skipped func() int
+	// Values, for a source without frames (Src nil) such as an OBD-II
+	// poller, runs until ctx is done and hands decoded values to emit. The
+	// values' signals must belong to the agent's database (see
+	// signals.Database.AddExternal); emit may be called from any goroutine
+	// but not concurrently for the same signal.
+	Values func(ctx context.Context, emit func(vals []signals.Value, t int64)) error
 }
 
 // Agent runs the pipeline.
@@ -52,6 +58,7 @@ type Agent struct {
 
 	rec       Recorder
 	recErrors atomic.Uint64
+	extValues atomic.Uint64 // values from frameless sources (OBD)
 }
 
 type busCounters struct {
@@ -108,7 +115,7 @@ func (a *Agent) DB() *signals.Database { return a.db }
 // decode stage. It returns the first source error, if any.
 func (a *Agent) Run(ctx context.Context) error {
 	if len(a.sources) == 0 {
-		return errors.New("agent: no frame source (configure a CAN interface, --replay or the sim board)")
+		return errors.New("agent: no source (configure a CAN interface, an OBD adapter, --replay or the sim board)")
 	}
 	a.started = a.now()
 	a.running.Store(true)
@@ -132,6 +139,19 @@ func (a *Agent) Run(ctx context.Context) error {
 			}()
 		}
 		srcWG.Add(1)
+		if s.Src == nil {
+			go func() {
+				defer srcWG.Done()
+				if s.Values == nil {
+					a.srcErr(fmt.Errorf("%s: source has neither frames nor values", s.Name))
+					return
+				}
+				if err := s.Values(srcCtx, a.emitValues); err != nil && !errors.Is(err, context.Canceled) {
+					a.srcErr(fmt.Errorf("%s: %w", s.Name, err))
+				}
+			}()
+			continue
+		}
 		go func() {
 			defer srcWG.Done()
 			a.pump(srcCtx, s, frames)
@@ -157,6 +177,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return errors.Join(a.srcErrs...)
+}
+
+// emitValues takes values from a frameless source (OBD poller).
+func (a *Agent) emitValues(vals []signals.Value, t int64) {
+	if len(vals) == 0 {
+		return
+	}
+	a.table.Update(vals, t)
+	a.extValues.Add(uint64(len(vals)))
+	if a.rec != nil {
+		a.rec.RecordValues(vals, t)
+	}
 }
 
 func (a *Agent) srcErr(err error) {
@@ -224,6 +256,9 @@ func (a *Agent) decode(in <-chan can.Frame) {
 		flush()
 	}
 }
+
+// ExternalValues counts values from frameless sources (OBD pollers).
+func (a *Agent) ExternalValues() uint64 { return a.extValues.Load() }
 
 // RecordErrors counts failed hand-overs to the recorder.
 func (a *Agent) RecordErrors() uint64 { return a.recErrors.Load() }

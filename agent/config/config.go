@@ -17,6 +17,37 @@ type Config struct {
 	Agent Agent `toml:"agent"`
 	Sim   Sim   `toml:"sim"`
 	Store Store `toml:"store"`
+	OBD   OBD   `toml:"obd"`
+}
+
+// OBD configures polling the car's diagnostic port through an ELM327
+// adapter. Nothing is polled when Port is empty.
+type OBD struct {
+	// Port is the adapter's serial device (/dev/ttyUSB0, /dev/rfcomm0).
+	Port string `toml:"port"`
+	// Baud is the serial speed (default 38400; other speeds are probed).
+	Baud int `toml:"baud"`
+	// Protocol is the ELM327 protocol number: "0" automatic (default), "6"
+	// CAN 11-bit 500k, "7" 29-bit 500k, "8"/"9" at 250k.
+	Protocol string `toml:"protocol"`
+	// Signalset is an OBDb signalset (JSON) with the car's manufacturer PIDs.
+	Signalset string `toml:"signalset"`
+	// ModelYear selects the signalset's commands for one model year (0: all).
+	ModelYear int `toml:"model_year"`
+	// PIDs are SAE J1979 service 01 PIDs to poll (hex, e.g. "0D", "5B").
+	PIDs []string `toml:"pids"`
+	// PIDPeriod is how often the PIDs are polled (default 1s).
+	PIDPeriod Duration `toml:"pid_period"`
+	// Rates override polling periods by signal or command id.
+	Rates map[string]Duration `toml:"rates"`
+	// Guard decides when the car may be polled: "auto" (default: the 12 V
+	// level read by the adapter, and CAN traffic when a CAN bus is read),
+	// "voltage", "traffic" or "none" (bench use only: keeps ECUs awake).
+	Guard string `toml:"guard"`
+	// WakeVoltage and SleepVoltage are the 12 V thresholds of the voltage
+	// guard (defaults 13.2 and 12.9 V).
+	WakeVoltage  float64 `toml:"wake_voltage"`
+	SleepVoltage float64 `toml:"sleep_voltage"`
 }
 
 // Store holds the local history's settings.
@@ -73,6 +104,7 @@ func Default() Config {
 		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s", MemoryLimit: 128 << 20},
 		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
 		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
+		OBD:   OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, Guard: "auto"},
 	}
 }
 
@@ -119,8 +151,44 @@ func (c *Config) Validate() error {
 	if d := c.Store.CommitInterval.Duration; d < 10*time.Millisecond || d > time.Minute {
 		return fmt.Errorf("config: %s: store.commit_interval %v: expected 10ms..1m", c.File, d)
 	}
+	if err := c.OBD.validate(c.File); err != nil {
+		return err
+	}
 	if c.Agent.VehicleID == "" || strings.ContainsAny(c.Agent.VehicleID, "/#+ ") {
 		return fmt.Errorf("config: %s: agent.vehicle_id %q: expected a non-empty id without /, #, + or spaces", c.File, c.Agent.VehicleID)
+	}
+	return nil
+}
+
+func (o *OBD) validate(file string) error {
+	switch o.Guard {
+	case "auto", "voltage", "traffic", "none":
+	default:
+		return fmt.Errorf("config: %s: obd.guard %q: expected auto, voltage, traffic or none", file, o.Guard)
+	}
+	switch o.Protocol {
+	case "0", "6", "7", "8", "9":
+	default:
+		return fmt.Errorf("config: %s: obd.protocol %q: expected 0 (automatic), 6, 7, 8 or 9", file, o.Protocol)
+	}
+	if o.Baud < 1200 || o.Baud > 4000000 {
+		return fmt.Errorf("config: %s: obd.baud %d: expected 1200..4000000", file, o.Baud)
+	}
+	for _, p := range o.PIDs {
+		if len(p) != 2 || strings.Trim(strings.ToUpper(p), "0123456789ABCDEF") != "" {
+			return fmt.Errorf("config: %s: obd.pids: %q is not a 2-digit hex PID", file, p)
+		}
+	}
+	if d := o.PIDPeriod.Duration; d < 100*time.Millisecond {
+		return fmt.Errorf("config: %s: obd.pid_period %v: expected at least 100ms", file, d)
+	}
+	for k, d := range o.Rates {
+		if d.Duration < 100*time.Millisecond {
+			return fmt.Errorf("config: %s: obd.rates.%s %v: expected at least 100ms", file, k, d.Duration)
+		}
+	}
+	if o.WakeVoltage != 0 && o.SleepVoltage != 0 && o.SleepVoltage >= o.WakeVoltage {
+		return fmt.Errorf("config: %s: obd.sleep_voltage %v must be below obd.wake_voltage %v", file, o.SleepVoltage, o.WakeVoltage)
 	}
 	return nil
 }

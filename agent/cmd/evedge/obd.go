@@ -15,12 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evedge/evedge/drivers/can/socketcan"
 	"github.com/evedge/evedge/drivers/obd"
+	"github.com/evedge/evedge/drivers/obd/isotpcan"
 )
 
 const obdUsage = `Usage: evedge obd [flags] COMMAND [ARGS]
 
-Commands (an ELM327 adapter on --port):
+Commands (an ELM327 adapter on --port, or ISO-TP on a SocketCAN bus with --can):
   info               adapter, protocol and 12 V battery voltage
   pids               service 01 PIDs each ECU supports
   read PID...        read service 01 PIDs (0C, 010C or 0x0C; at most 6 per request)
@@ -35,6 +37,7 @@ Flags:
 
 type obdFlags struct {
 	port      string
+	canIf     string
 	baud      int
 	protocol  string
 	json      bool
@@ -44,6 +47,7 @@ type obdFlags struct {
 	year      int
 	pids      listFlag
 	confirm   bool
+	guard     string
 	verbose   bool
 }
 
@@ -52,6 +56,7 @@ func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	var f obdFlags
 	fs.StringVar(&f.port, "port", "", "serial `device` of the ELM327 adapter (/dev/ttyUSB0, /dev/rfcomm0, a pty)")
+	fs.StringVar(&f.canIf, "can", "", "use ISO-TP directly on this SocketCAN `interface` (can0) instead of an adapter")
 	fs.IntVar(&f.baud, "baud", 38400, "serial speed; other common speeds are tried when the adapter does not answer")
 	fs.StringVar(&f.protocol, "protocol", "0", "ELM327 protocol: 0 automatic, 6 CAN 11-bit 500k, 7 CAN 29-bit 500k, 8/9 at 250k")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
@@ -60,6 +65,7 @@ func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&f.forDur, "for", 0, "watch: stop after this `duration` (default: until interrupted)")
 	fs.IntVar(&f.year, "year", 0, "model `year` selecting signalset commands (default all)")
 	fs.Var(&f.pids, "pids", "watch: service 01 `PIDs` to poll too (comma-separated hex, e.g. 0D,5B,42)")
+	fs.StringVar(&f.guard, "guard", "none", "watch: voltage = poll only while the 12 V level shows the car awake (as the daemon does); none = a technician is present")
 	fs.BoolVar(&f.confirm, "confirm", false, "clear: confirm that trouble codes may be erased")
 	fs.BoolVar(&f.verbose, "v", false, "log adapter events to stderr")
 	fs.Usage = func() {
@@ -78,8 +84,8 @@ func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if sub == "decode" {
 		return obdDecode(f, rest, stdout, stderr)
 	}
-	if f.port == "" {
-		return usageError{errors.New("--port is required")}
+	if (f.port == "") == (f.canIf == "") {
+		return usageError{errors.New("give --port DEVICE (ELM327 adapter) or --can INTERFACE (SocketCAN)")}
 	}
 	var set *obd.Signalset
 	if f.signalset != "" {
@@ -92,16 +98,32 @@ func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	elm, err := obd.OpenELM327(ctx, f.port, obd.ELMOptions{Baud: f.baud, Protocol: f.protocol, Timeout: f.timeout, Logger: logger})
-	if err != nil {
-		return err
+	var (
+		tr  obd.Transport
+		elm *obd.ELM327
+	)
+	if f.port != "" {
+		elm, err = obd.OpenELM327(ctx, f.port, obd.ELMOptions{Baud: f.baud, Protocol: f.protocol, Timeout: f.timeout, Logger: logger})
+		if err != nil {
+			return err
+		}
+		tr = elm
+	} else {
+		conn, err := socketcan.Open(ctx, f.canIf, 0)
+		if err != nil {
+			return err
+		}
+		tr = isotpcan.New(conn, conn, isotpcan.WithCloseSource())
 	}
-	defer elm.Close()
-	c := &obd.Client{T: elm, Extended: f.protocol == "7" || f.protocol == "9"}
+	defer tr.Close()
+	c := &obd.Client{T: tr, Extended: f.protocol == "7" || f.protocol == "9"}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	switch sub {
 	case "info":
+		if elm == nil {
+			return usageError{errors.New("info needs an adapter (--port)")}
+		}
 		err = obdInfo(ctx, f, elm, c, out)
 	case "pids":
 		err = obdPIDs(ctx, f, c, out)
@@ -112,7 +134,7 @@ func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "vin":
 		err = obdVIN(ctx, f, c, out)
 	case "watch":
-		err = obdWatch(ctx, f, elm, set, out, logger)
+		err = obdWatch(ctx, f, tr, elm, set, out, logger)
 	case "clear":
 		err = obdClear(ctx, f, c, out)
 	default:
@@ -373,7 +395,7 @@ func obdClear(ctx context.Context, f obdFlags, c *obd.Client, w io.Writer) error
 	return nil
 }
 
-func obdWatch(ctx context.Context, f obdFlags, elm *obd.ELM327, set *obd.Signalset, w io.Writer, logger *slog.Logger) error {
+func obdWatch(ctx context.Context, f obdFlags, tr obd.Transport, elm *obd.ELM327, set *obd.Signalset, w io.Writer, logger *slog.Logger) error {
 	var pids []byte
 	if len(f.pids) > 0 {
 		var err error
@@ -389,9 +411,20 @@ func obdWatch(ctx context.Context, f obdFlags, elm *obd.ELM327, set *obd.Signals
 		defer cancel()
 	}
 	bw, _ := w.(*bufio.Writer)
+	var guard obd.Guard
+	switch f.guard {
+	case "none":
+	case "voltage":
+		if elm == nil {
+			return usageError{errors.New("--guard voltage needs an adapter (--port)")}
+		}
+		guard = &obd.VoltageGuard{Read: elm.Voltage}
+	default:
+		return usageError{fmt.Errorf("--guard %q: expected voltage or none", f.guard)}
+	}
 	p, err := obd.NewPoller(obd.PollerConfig{
-		Transport: elm, Set: set, ModelYear: f.year, PIDs: pids,
-		Guard:  &obd.VoltageGuard{Read: elm.Voltage},
+		Transport: tr, Set: set, ModelYear: f.year, PIDs: pids,
+		Guard:  guard,
 		Logger: logger,
 		OnValues: func(at time.Time, cmd string, d *obd.Decoded) {
 			for _, v := range d.Values {

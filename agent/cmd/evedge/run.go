@@ -48,6 +48,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	simSpeed := fs.Float64("sim-speed", 0, "simulated time per real time, e.g. 60 = one hour per minute (default from config, else 1)")
 	dataDir := fs.String("data", "", "data `directory` for the recorded history (default: config store.dir, else the board's data_dir)")
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
+	obdPort := fs.String("obd", "", "poll the car through an ELM327 adapter on this serial `device` (see config [obd])")
+	signalset := fs.String("signalset", "", "OBDb signalset `file` with the car's manufacturer PIDs for --obd")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")
@@ -79,6 +81,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usageError{fmt.Errorf("--sim-speed %v: expected a positive factor", *simSpeed)}
 		}
 		cfg.Sim.Speed = *simSpeed
+	}
+	if *obdPort != "" {
+		cfg.OBD.Port = *obdPort
+	}
+	if *signalset != "" {
+		cfg.OBD.Signalset = *signalset
 	}
 	replaySpeed, err := agent.ParseSpeed(*speed)
 	if err != nil {
@@ -136,6 +144,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	for _, w := range db.Warnings {
 		log.Warn("dbc", "warning", w)
+	}
+	var obdp *obdPlan
+	if cfg.OBD.Port != "" {
+		if obdp, err = planOBD(cfg.OBD, db); err != nil {
+			return err
+		}
 	}
 	var rec agent.Recorder
 	var st *store.Store
@@ -216,6 +230,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				})
 			}
 		}
+	}
+	if obdp != nil {
+		var traffic func() time.Time
+		if len(replay) == 0 && prof != nil && len(prof.CAN) > 0 {
+			traffic = a.DataNow
+		}
+		a.Add(obdp.source(log, traffic))
+		title += " · OBD " + cfg.OBD.Port
 	}
 	if mapFile != "" {
 		title += " · " + filepath.Base(mapFile)

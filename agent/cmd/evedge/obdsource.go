@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/evedge/evedge/agent"
+	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/agent/signals"
+	"github.com/evedge/evedge/drivers/obd"
+)
+
+// obdGroup is the pseudo-message OBD values are filed under ("OBD.VSS").
+const obdGroup = "OBD"
+
+// obdPlan is what the OBD source polls and where values go.
+type obdPlan struct {
+	cfg   config.OBD
+	set   *obd.Signalset
+	cmds  []*obd.Command
+	pids  []byte
+	sigs  map[*obd.Signal]*signals.Signal
+	conv  map[*obd.Signal]obd.VSSMapping
+	rates map[string]time.Duration
+}
+
+// planOBD loads the signalset and registers every polled signal in db, so
+// that the table and the store know them. Call before the table and the
+// recorder are built.
+func planOBD(cfg config.OBD, db *signals.Database) (*obdPlan, error) {
+	p := &obdPlan{cfg: cfg, sigs: map[*obd.Signal]*signals.Signal{}, conv: map[*obd.Signal]obd.VSSMapping{}, rates: map[string]time.Duration{}}
+	if cfg.Signalset != "" {
+		set, err := obd.LoadSignalset(cfg.Signalset)
+		if err != nil {
+			return nil, err
+		}
+		p.set = set
+		p.cmds = set.CommandsFor(cfg.ModelYear)
+	}
+	for _, s := range cfg.PIDs {
+		v, err := strconv.ParseUint(s, 16, 8)
+		if err != nil {
+			return nil, fmt.Errorf("obd.pids: %q: %w", s, err)
+		}
+		if obd.J1979Command(byte(v)) == nil {
+			return nil, fmt.Errorf("obd.pids: PID %s is not in the SAE J1979 table", s)
+		}
+		p.pids = append(p.pids, byte(v))
+	}
+	if len(p.cmds) == 0 && len(p.pids) == 0 {
+		return nil, fmt.Errorf("obd: port %s set but nothing to poll: give obd.signalset or obd.pids", cfg.Port)
+	}
+	for k, d := range cfg.Rates {
+		p.rates[k] = d.Duration
+	}
+	add := func(s *obd.Signal) error {
+		if _, ok := p.sigs[s]; ok {
+			return nil
+		}
+		var m *signals.Mapping
+		unit := s.Fmt.Unit
+		if v, ok := s.VSS(); ok {
+			m = &signals.Mapping{Message: obdGroup, Signal: s.ID, VSS: v.Path, Unit: v.Unit, Scale: v.Scale, Add: v.Add}
+			p.conv[s] = v
+			unit = v.Unit
+		}
+		sig, err := db.AddExternal(obdGroup, s.ID, unit, m)
+		if err != nil {
+			return err
+		}
+		p.sigs[s] = sig
+		return nil
+	}
+	for _, c := range p.cmds {
+		for _, s := range c.Signals {
+			if err := add(s); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, pid := range p.pids {
+		for _, s := range obd.J1979Command(pid).Signals {
+			if err := add(s); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// source returns the agent source that polls the car. A missing adapter
+// does not stop the agent: it is looked for again every few seconds.
+func (p *obdPlan) source(log *slog.Logger, traffic func() time.Time) agent.Source {
+	var poller *obd.Poller
+	return agent.Source{
+		Name: "obd " + p.cfg.Port,
+		Values: func(ctx context.Context, emit func([]signals.Value, int64)) error {
+			var elm *obd.ELM327
+			for {
+				var err error
+				elm, err = obd.OpenELM327(ctx, p.cfg.Port, obd.ELMOptions{Baud: p.cfg.Baud, Protocol: p.cfg.Protocol, Logger: log})
+				if err == nil {
+					break
+				}
+				log.Warn("OBD adapter unavailable; retrying", "port", p.cfg.Port, "err", err)
+				if sleepOrDone(ctx, 5*time.Second) {
+					return nil
+				}
+			}
+			defer elm.Close()
+			var err error
+			poller, err = obd.NewPoller(obd.PollerConfig{
+				Transport: elm, Set: p.set, Commands: p.cmds, PIDs: p.pids,
+				PIDPeriod: p.cfg.PIDPeriod.Duration, Rates: p.rates,
+				Guard:  p.guard(elm, traffic),
+				Logger: log,
+				OnValues: func(at time.Time, _ string, d *obd.Decoded) {
+					out := make([]signals.Value, 0, len(d.Values))
+					for _, v := range d.Values {
+						sig := p.sigs[v.Signal]
+						if sig == nil || v.Null {
+							continue // not planned (another ECU's PID) or "not available"
+						}
+						x := v.Num
+						if c, ok := p.conv[v.Signal]; ok {
+							x = x*c.Scale + c.Add
+						}
+						out = append(out, signals.Value{Signal: sig, Value: x, Raw: uint64(int64(v.Num))})
+					}
+					emit(out, at.UnixNano())
+				},
+			})
+			if err != nil {
+				return err
+			}
+			return poller.Run(ctx)
+		},
+	}
+}
+
+func (p *obdPlan) guard(elm *obd.ELM327, traffic func() time.Time) obd.Guard {
+	volts := &obd.VoltageGuard{Read: elm.Voltage, Wake: p.cfg.WakeVoltage, Sleep: p.cfg.SleepVoltage}
+	bus := &obd.ActivityGuard{Last: traffic}
+	switch p.cfg.Guard {
+	case "none":
+		return nil
+	case "voltage":
+		return volts
+	case "traffic":
+		return bus
+	}
+	// auto: traffic on a CAN bus the agent reads says awake at once; else
+	// the 12 V level decides.
+	return obd.GuardFunc(func(ctx context.Context) (bool, string) {
+		if traffic != nil {
+			if ok, why := bus.Awake(ctx); ok {
+				return true, why
+			}
+		}
+		return volts.Awake(ctx)
+	})
+}
+
+func sleepOrDone(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return true
+	}
+}
