@@ -117,6 +117,9 @@ type ELM327 struct {
 	lastOpenE error
 }
 
+// unknownSetting marks a setting whose adapter state is not known.
+const unknownSetting = "\x00unknown"
+
 // elmState is what the adapter is set to, so that settings are only sent
 // when they change.
 type elmState struct {
@@ -511,7 +514,8 @@ func (e *ELM327) configure(ctx context.Context, r *Request) error {
 			return err
 		}
 		e.st.is29 = r.Extended
-		e.st.header, e.st.cra, e.st.priority = "", "", ""
+		// Filters and headers may survive the switch: send them again.
+		e.st.header, e.st.cra, e.st.priority = unknownSetting, unknownSetting, unknownSetting
 	}
 	var hdr, cra string
 	if r.Extended {
