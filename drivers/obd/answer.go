@@ -53,6 +53,10 @@ type Answer struct {
 	Status error
 	// Problems lists lines that could not be used, and reassembly errors.
 	Problems []string
+	// Stray counts consecutive frames that arrived without their first
+	// frame: the tail of an earlier answer, seen at the start of recordings
+	// and after an interrupted answer. They are dropped.
+	Stray int
 }
 
 // Err returns what a caller should report when there are no messages.
@@ -326,6 +330,10 @@ func (a *Answer) assemble(o AnswerOptions) {
 			streams[k] = r
 		}
 		res, err := r.Feed(data)
+		if errors.Is(err, isotp.ErrUnexpected) {
+			a.Stray++
+			continue
+		}
 		if err != nil {
 			a.Problems = append(a.Problems, fmt.Sprintf("frame %03X % X: %v", f.ID, f.Data, err))
 			continue

@@ -185,6 +185,10 @@ func AnswerOptionsFor(f *CaseFile, c *Command) AnswerOptions {
 		is29 = c.req.Extended
 	}
 	o.IDs29 = &is29
+	if c != nil {
+		// Recordings made with echo on start with the request.
+		o.Echo = fmt.Sprintf("%X", c.req.Data)
+	}
 	switch {
 	case f.ExtAddr != nil:
 		o.ExtAddr = *f.ExtAddr

@@ -370,8 +370,23 @@ func dtcAllBytes(b []byte, v byte) bool {
 //go:embed dtcdata/generic-dtc.csv
 var genericDTCcsv []byte
 
-// genericDTCs parses the embedded table once.
-var genericDTCs = sync.OnceValue(func() map[uint16]string { return parseDTCTable(genericDTCcsv) })
+// evDTCcsv adds SAE J2012 titles the generic table lacks: the hybrid/EV
+// P0Axx-P0Dxx codes, 12 V system voltage and the common U0xxx network
+// codes (written for evedge).
+//
+//go:embed dtcdata/ev-dtc.csv
+var evDTCcsv []byte
+
+// genericDTCs parses the embedded tables once.
+var genericDTCs = sync.OnceValue(func() map[uint16]string {
+	m := parseDTCTable(genericDTCcsv)
+	for k, v := range parseDTCTable(evDTCcsv) {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	return m
+})
 
 // parseDTCTable reads "P0100,Description" rows, skipping the header,
 // blank lines and section titles ("DTC Codes - P0100-P0199 – Fuel and Air

@@ -85,7 +85,7 @@ func TestDTCDescription(t *testing.T) {
 		"P0110": "Intake Air Temperature Circuit Malfunction", // listed as a second P0109
 		"P0577": "Cruise Control Related Malfunction",         // listed as a second P0576
 		// By class (SAE J2012 ranges).
-		"P0A7F": "P0xxx: SAE-defined powertrain code",
+		"P0A7F":    "Hybrid/EV Battery Pack Deterioration",
 		"P1234": "P1xxx: manufacturer-specific powertrain code",
 		"P2345": "P2xxx: SAE-defined powertrain code",
 		"P3123": "P31xx: manufacturer-specific powertrain code",
@@ -95,12 +95,14 @@ func TestDTCDescription(t *testing.T) {
 		"C1812": "C1xxx: manufacturer-specific chassis code",
 		"B2801": "B2xxx: manufacturer-specific body code",
 		"B3000": "B3xxx: SAE-defined body code",
-		"U0100": "U0xxx: SAE-defined network code",
+		"U0100": "Lost Communication With ECM/PCM A",
+		"U0400": "U0xxx: SAE-defined network code",
 		"U1000": "U1xxx: manufacturer-specific network code",
 		"U3000": "U3xxx: SAE-defined network code",
 		// With failure types.
 		"P0133-11": "02 Sensor Circuit Slow Response (Bank 1 Sensor 1) - circuit short to ground",
-		"P0A7F-1B": "P0xxx: SAE-defined powertrain code - circuit resistance above threshold",
+		"P0A7F-1B": "Hybrid/EV Battery Pack Deterioration - circuit resistance above threshold",
+		"P0A6F":    "P0xxx: SAE-defined powertrain code",
 		"C1812-87": "C1xxx: manufacturer-specific chassis code - missing message",
 		"B1603-00": "B1xxx: manufacturer-specific body code",
 	} {
@@ -115,11 +117,21 @@ func TestDTCDescription(t *testing.T) {
 }
 
 func TestDTCTable(t *testing.T) {
-	m := genericDTCs()
+	m := parseDTCTable(genericDTCcsv)
 	// 469 code rows, P0109 and P0576 twice; read as P0110 and P0577 all
 	// 469 codes are distinct.
 	if len(m) != 469 {
 		t.Errorf("%d codes in the table, want 469", len(m))
+	}
+	ev := parseDTCTable(evDTCcsv)
+	all := genericDTCs()
+	for c, s := range ev {
+		if c>>14 != 0 && c>>14 != 3 || all[c] == "" {
+			t.Errorf("EV table entry %04X %q missing or not P/U", c, s)
+		}
+	}
+	if len(ev) < 50 || len(all) < len(m)+len(ev)-5 {
+		t.Errorf("merged table has %d codes from %d + %d", len(all), len(m), len(ev))
 	}
 	for c, s := range m {
 		if c>>12 != 0 || s == "" || strings.HasPrefix(s, "DTC Codes") {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -31,6 +32,7 @@ Commands (an ELM327 adapter on --port, or ISO-TP on a SocketCAN bus with --can):
   watch              poll the --signalset commands (and --pids) until interrupted
   clear --confirm    clear trouble codes (service 04): only at standstill
   decode CASE.yaml...  decode OBDb test-case files with --signalset; one JSON line per case
+  sim [--link PATH]  serve an ELM327 simulator for the simulated car on a pty (for trials)
 
 Flags:
 `
@@ -52,6 +54,9 @@ type obdFlags struct {
 }
 
 func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "sim" {
+		return cmdOBDSim(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("obd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f obdFlags
@@ -285,7 +290,7 @@ func formatValue(v obd.Value) string {
 		}
 		return v.Str
 	}
-	s := strconv.FormatFloat(v.Num, 'f', -1, 64)
+	s := strconv.FormatFloat(math.Round(v.Num*1000)/1000, 'f', -1, 64)
 	if u := v.Signal.Fmt.Unit; u != "" && u != "scalar" {
 		s += " " + u
 	}
@@ -468,7 +473,7 @@ func obdDecode(f obdFlags, files []string, stdout, stderr io.Writer) error {
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	failed := 0
+	failed, cases, problems := 0, 0, 0
 	for _, path := range files {
 		cf, err := obd.LoadCaseFile(path)
 		if err != nil {
@@ -490,9 +495,13 @@ func obdDecode(f obdFlags, files []string, stdout, stderr io.Writer) error {
 			for _, k := range keys {
 				vals[k] = d.ByID[k].JSON()
 			}
-			for _, p := range d.Problems {
-				fmt.Fprintf(stderr, "%s case %d: %s\n", path, i, p)
+			problems += len(d.Problems)
+			if f.verbose {
+				for _, p := range d.Problems {
+					fmt.Fprintf(stderr, "%s case %d: %s\n", path, i, p)
+				}
 			}
+			cases++
 			if err := writeJSON(out, map[string]any{"file": path, "case": i, "values": vals}); err != nil {
 				return err
 			}
@@ -500,6 +509,9 @@ func obdDecode(f obdFlags, files []string, stdout, stderr io.Writer) error {
 	}
 	if err := out.Flush(); err != nil {
 		return err
+	}
+	if problems > 0 && !f.verbose {
+		fmt.Fprintf(stderr, "decoded %d cases; %d answers or signals could not be decoded (-v lists them)\n", cases, problems)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d files could not be read", failed, len(files))

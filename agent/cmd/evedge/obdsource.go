@@ -25,6 +25,8 @@ type obdPlan struct {
 	sigs  map[*obd.Signal]*signals.Signal
 	conv  map[*obd.Signal]obd.VSSMapping
 	rates map[string]time.Duration
+	// warnings: signals left unmapped because the DBC maps their VSS path.
+	warnings []string
 }
 
 // planOBD loads the signalset and registers every polled signal in db, so
@@ -56,13 +58,22 @@ func planOBD(cfg config.OBD, db *signals.Database) (*obdPlan, error) {
 	for k, d := range cfg.Rates {
 		p.rates[k] = d.Duration
 	}
+	taken := map[string]bool{}
+	for _, s := range db.Signals {
+		if s.Mapping != nil {
+			taken[s.Mapping.VSS] = true
+		}
+	}
 	add := func(s *obd.Signal) error {
 		if _, ok := p.sigs[s]; ok {
 			return nil
 		}
 		var m *signals.Mapping
 		unit := s.Fmt.Unit
-		if v, ok := s.VSS(); ok {
+		if v, ok := s.VSS(); ok && taken[v.Path] {
+			p.warnings = append(p.warnings, fmt.Sprintf("OBD signal %s stays %s.%s: the vehicle's signal map already gives %s", s.ID, obdGroup, s.ID, v.Path))
+		} else if ok {
+			taken[v.Path] = true
 			m = &signals.Mapping{Message: obdGroup, Signal: s.ID, VSS: v.Path, Unit: v.Unit, Scale: v.Scale, Add: v.Add}
 			p.conv[s] = v
 			unit = v.Unit

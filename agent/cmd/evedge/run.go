@@ -150,6 +150,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if obdp, err = planOBD(cfg.OBD, db); err != nil {
 			return err
 		}
+		for _, w := range obdp.warnings {
+			log.Info("obd", "note", w)
+		}
 	}
 	var rec agent.Recorder
 	var st *store.Store
