@@ -129,3 +129,20 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+// ev9Answer is a real 9-frame answer of a Kia EV9 BMS to 22 0101 (from the
+// OBDb recordings), as an ELM327 prints it with ATH1 ATS0.
+const ev9Answer = "7EC103E620101EFFBE7\r7EC21EF300000000000\r7EC22000014E1121012\r7EC2311111110003AB0\r7EC2401AF1700007D00\r7EC2502071E0001FF08\r7EC2600013440000127\r7EC27E600B533340000\r7EC2837000000000BB8\r\r"
+
+func BenchmarkParseAnswer(b *testing.B) {
+	no := false
+	o := AnswerOptions{Headers: true, IDs29: &no, Echo: "220101"}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev9Answer)))
+	for b.Loop() {
+		a := ParseAnswer(ev9Answer, o)
+		if len(a.Messages) != 1 || len(a.Messages[0].Data) != 62 {
+			b.Fatal(a.Problems)
+		}
+	}
+}

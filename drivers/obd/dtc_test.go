@@ -85,7 +85,7 @@ func TestDTCDescription(t *testing.T) {
 		"P0110": "Intake Air Temperature Circuit Malfunction", // listed as a second P0109
 		"P0577": "Cruise Control Related Malfunction",         // listed as a second P0576
 		// By class (SAE J2012 ranges).
-		"P0A7F":    "Hybrid/EV Battery Pack Deterioration",
+		"P0A7F": "Hybrid/EV Battery Pack Deterioration",
 		"P1234": "P1xxx: manufacturer-specific powertrain code",
 		"P2345": "P2xxx: SAE-defined powertrain code",
 		"P3123": "P31xx: manufacturer-specific powertrain code",

@@ -257,3 +257,22 @@ func FuzzSignalsetDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeEV9 decodes the 24 signals of a Kia EV9 22 0101 answer.
+func BenchmarkDecodeEV9(b *testing.B) {
+	set, err := LoadSignalset(ssNeed(b, "obd/kia-ev9/signalset.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := set.Command("7E4.7EC.220101|fc=1")
+	no := false
+	a := ParseAnswer(ev9Answer, AnswerOptions{Headers: true, IDs29: &no})
+	rs := a.Messages
+	b.ReportAllocs()
+	for b.Loop() {
+		d := set.DecodeResponses(c, rs)
+		if len(d.Values) != 24 {
+			b.Fatal(len(d.Values), d.Problems)
+		}
+	}
+}
