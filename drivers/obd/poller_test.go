@@ -120,7 +120,7 @@ func TestPollerRatesAndGrouping(t *testing.T) {
 	got := map[string]float64{}
 	p, err := obd.NewPoller(obd.PollerConfig{
 		Transport: b.tr, Set: bmsSet(t, "0.2"),
-		PIDs:      []byte{0x0D, 0x5B, 0x42, 0x46, 0xA6, 0x1F, 0x05}, PIDPeriod: 400 * time.Millisecond,
+		PIDs: []byte{0x0D, 0x5B, 0x42, 0x46, 0xA6, 0x1F, 0x05}, PIDPeriod: 400 * time.Millisecond,
 		OnValues: func(_ time.Time, _ string, d *obd.Decoded) {
 			mu.Lock()
 			for _, v := range d.Values {
