@@ -6,29 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// jSharedData is the shared real-data folder, relative to this package.
-const jSharedData = "../../../shared/data"
-
-// jNeedShared returns the path of a file under shared/data, skipping the
-// test when it is absent (failing with EVEDGE_REQUIRE_SHARED set).
-func jNeedShared(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(jSharedData, rel)
-	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("real vehicle data %s not present (expected beside the repository in ../shared/data): %v", p, err)
-		if os.Getenv("EVEDGE_REQUIRE_SHARED") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
 
 // jHex parses "41 0C 1A F8" (spaces optional).
 func jHex(t testing.TB, s string) []byte {
@@ -409,7 +391,7 @@ func jFmtFields(f *Format) map[string]float64 {
 // enumeration, but for the listed deviations; every signal of ours must be
 // in the file or listed as an extra.
 func TestJ1979MatchesOBDb(t *testing.T) {
-	p := jNeedShared(t, "obd/saej1979/signalset.json")
+	p := ssNeed(t, "obd/saej1979/signalset.json")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -270,7 +270,7 @@ func readKonaCapture(t *testing.T, path string) (answers []konaAnswer, unfinishe
 // ev-can-logs, CC0). The expected codes were worked out by hand from the
 // raw frames.
 func TestKonaScannerCapture(t *testing.T) {
-	p := jNeedShared(t, "canlogs/kona-2021-dcan-elm327-scanner.gvret.csv")
+	p := ssNeed(t, "canlogs/kona-2021-dcan-elm327-scanner.gvret.csv")
 	answers, unfinished, frames := readKonaCapture(t, p)
 	if frames != 1845 {
 		t.Errorf("%d frames, want 1845", frames)
