@@ -421,3 +421,52 @@ func TestELMUDS(t *testing.T) {
 		t.Errorf("after 29-bit: %v", err)
 	}
 }
+
+// TestELMPollerGoesOn: the adapter falls silent, then prints garbage; the
+// poller keeps running and values flow again once the adapter behaves.
+func TestELMPollerGoesOn(t *testing.T) {
+	sim := elmsim.New(simCar())
+	p := startSim(t, sim, "")
+	e := openELM(t, p.Path(), obd.ELMOptions{Timeout: 300 * time.Millisecond})
+	var last atomic.Int64
+	poller, err := obd.NewPoller(obd.PollerConfig{
+		Transport: e, PIDs: []byte{0x0D}, PIDPeriod: 100 * time.Millisecond,
+		SleepAfter: 3, SleepBackoff: 300 * time.Millisecond,
+		OnValues: func(at time.Time, _ string, d *obd.Decoded) {
+			if d.ByID["VSS"].Num == 60 {
+				last.Store(at.UnixNano())
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- poller.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(500 * time.Millisecond)
+	sim.SetFaults(elmsim.Faults{Silent: true})
+	time.Sleep(time.Second)
+	sim.SetFaults(elmsim.Faults{Garbage: []byte("\x00\x13#@!~ garbage 7E8 10\r")})
+	time.Sleep(500 * time.Millisecond)
+	sim.SetFaults(elmsim.Faults{})
+	healed := time.Now()
+	deadline := healed.Add(5 * time.Second)
+	for time.Now().Before(deadline) && last.Load() < healed.UnixNano() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("poller stopped: %v", err)
+	default:
+	}
+	if last.Load() < healed.UnixNano() {
+		t.Fatalf("no values after the adapter recovered; stats %+v %+v", poller.Stats(), e.Stats())
+	}
+	st := poller.Stats()
+	t.Logf("values again %v after the faults ended; poller %+v; link %+v", time.Unix(0, last.Load()).Sub(healed).Round(time.Millisecond), st, e.Stats())
+	if st.Errors+st.NoData == 0 {
+		t.Error("the faults were not noticed")
+	}
+}

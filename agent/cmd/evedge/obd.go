@@ -50,6 +50,7 @@ type obdFlags struct {
 	pids      listFlag
 	confirm   bool
 	guard     string
+	uds       listFlag
 	verbose   bool
 }
 
@@ -71,6 +72,7 @@ func cmdOBD(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&f.year, "year", 0, "model `year` selecting signalset commands (default all)")
 	fs.Var(&f.pids, "pids", "watch: service 01 `PIDs` to poll too (comma-separated hex, e.g. 0D,5B,42)")
 	fs.StringVar(&f.guard, "guard", "none", "watch: voltage = poll only while the 12 V level shows the car awake (as the daemon does); none = a technician is present")
+	fs.Var(&f.uds, "uds", "dtc: also read UDS trouble codes (19 02) from these ECU request `ids` (e.g. 7E4,7A0 or 18DA10F1)")
 	fs.BoolVar(&f.confirm, "confirm", false, "clear: confirm that trouble codes may be erased")
 	fs.BoolVar(&f.verbose, "v", false, "log adapter events to stderr")
 	fs.Usage = func() {
@@ -348,10 +350,54 @@ func ecuName(id uint32) string {
 	return fmt.Sprintf("%03X", id)
 }
 
+// udsDTC is a UDS trouble code with the ECU that reported it.
+type udsDTC struct {
+	ECU         string   `json:"ecu"`
+	Code        string   `json:"code"`
+	Description string   `json:"description"`
+	Status      []string `json:"status"`
+}
+
 func obdDTC(ctx context.Context, f obdFlags, c *obd.Client, w io.Writer) error {
 	rep, err := c.DTCs(ctx)
-	if err != nil {
+	if err != nil && len(f.uds) == 0 {
 		return err
+	}
+	if rep == nil {
+		rep = &obd.DTCReport{}
+	}
+	uds := []udsDTC{}
+	for _, id := range f.uds {
+		tx, err := strconv.ParseUint(strings.TrimPrefix(id, "0x"), 16, 32)
+		if err != nil || (len(id) != 3 && len(id) != 8) {
+			return usageError{fmt.Errorf("--uds %q: want a 3- or 8-digit hex request id", id)}
+		}
+		ext := len(id) == 8
+		ds, err := obd.ReadUDSDTCs(ctx, c.T, uint32(tx), obd.ResponseID(uint32(tx), ext), ext, 0xFF)
+		if err != nil {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("UDS 19 02 to %s: %v", id, err))
+			continue
+		}
+		for _, d := range ds {
+			uds = append(uds, udsDTC{ECU: strings.ToUpper(id), Code: d.String(), Description: d.Description(), Status: d.StatusNames()})
+		}
+	}
+	if f.json {
+		if len(f.uds) == 0 {
+			return writeJSON(w, rep)
+		}
+		return writeJSON(w, struct {
+			*obd.DTCReport
+			UDS []udsDTC `json:"uds"`
+		}{rep, uds})
+	}
+	if len(f.uds) > 0 {
+		defer func() {
+			fmt.Fprintf(w, "uds: %d\n", len(uds))
+			for _, d := range uds {
+				fmt.Fprintf(w, "  %s  %s  %s  [%s]\n", d.ECU, d.Code, d.Description, strings.Join(d.Status, ", "))
+			}
+		}()
 	}
 	if f.json {
 		return writeJSON(w, rep)

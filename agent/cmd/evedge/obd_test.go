@@ -54,7 +54,13 @@ func runJSON(t *testing.T, args ...string) map[string]any {
 }
 
 func TestOBDCommands(t *testing.T) {
-	pty := simPTY(t)
+	bms := &elmsim.UDSECU{}
+	code, err := elmsim.UDSDTC("P0AA6", 0x00)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bms.DTCs = []elmsim.DTC{{Code: code, Status: 0x2F}}
+	pty := simPTY(t, elmsim.Node{ReqID: 0x7E4, RespID: 0x7EC, ECU: bms})
 	if m := runJSON(t, "obd", "--port", pty, "--json", "vin"); m["vin"] != "KNDC4DLC0R5000001" {
 		t.Errorf("vin: %v", m)
 	}
@@ -80,6 +86,12 @@ func TestOBDCommands(t *testing.T) {
 	if len(stored) != 1 || stored[0].(map[string]any)["code"] != "P0AA6" ||
 		!strings.Contains(stored[0].(map[string]any)["description"].(string), "Isolation") {
 		t.Errorf("dtc: %v", m)
+	}
+	m = runJSON(t, "obd", "--port", pty, "--json", "dtc", "--uds", "7E4")
+	u, _ := m["uds"].([]any)
+	if len(u) != 1 || u[0].(map[string]any)["code"] != "P0AA6-00" || u[0].(map[string]any)["ecu"] != "7E4" ||
+		!strings.Contains(jsonString(u[0]), "confirmedDTC") {
+		t.Errorf("dtc --uds: %v", m)
 	}
 	// Clearing without --confirm is refused and says why.
 	var out, errb bytes.Buffer
