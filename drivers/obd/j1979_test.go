@@ -11,7 +11,6 @@ import (
 	"testing"
 )
 
-
 // jHex parses "41 0C 1A F8" (spaces optional).
 func jHex(t testing.TB, s string) []byte {
 	t.Helper()
