@@ -31,6 +31,7 @@ type pending struct {
 	ackSet  map[int64]struct{} // acks not committed yet
 	pinAdds []Pin
 	pinDels []int64
+	metas   map[string]int64 // meta rows to write (counters, sequences, nonces)
 }
 
 // batch is one commit's worth of writes.
@@ -51,6 +52,7 @@ type batch struct {
 	// nextEvent, nextOutbox are the ids to come, kept in meta so that ids
 	// are never reused even when the tables empty.
 	nextEvent, nextOutbox int64
+	metas                 map[string]int64
 	final                 bool // Flush or Close: roll up the current minute too
 }
 
@@ -107,6 +109,12 @@ func (b *batch) merge(n *batch) *batch {
 	b.pinAdds = append(b.pinAdds, n.pinAdds...)
 	b.pinDels = append(b.pinDels, n.pinDels...)
 	b.nextEvent, b.nextOutbox = n.nextEvent, n.nextOutbox
+	if len(n.metas) > 0 && b.metas == nil {
+		b.metas = map[string]int64{}
+	}
+	for k, v := range n.metas {
+		b.metas[k] = v
+	}
 	b.final = b.final || n.final
 	return b
 }
@@ -130,6 +138,7 @@ func (s *Store) takeLocked(final bool) *batch {
 		pinDels:    p.pinDels,
 		nextEvent:  s.nextIDs.event,
 		nextOutbox: s.nextIDs.outbox,
+		metas:      p.metas,
 		final:      final,
 	}
 	for _, id := range p.names {
@@ -139,7 +148,7 @@ func (s *Store) takeLocked(final bool) *batch {
 		b.late = append(b.late, m)
 	}
 	p.sealed, p.frames, p.sigRows, p.names, p.late = nil, 0, nil, nil, nil
-	p.events, p.outbox, p.acks, p.pinAdds, p.pinDels = nil, nil, nil, nil, nil
+	p.events, p.outbox, p.acks, p.pinAdds, p.pinDels, p.metas = nil, nil, nil, nil, nil, nil
 	return b
 }
 
@@ -419,6 +428,11 @@ func (s *Store) write(b *batch) (err error) {
 	}
 	if len(b.outbox) > 0 {
 		if err = s.setMeta(metaOutboxNext, b.nextOutbox); err != nil {
+			return err
+		}
+	}
+	for k, v := range b.metas {
+		if err = s.setMeta(k, v); err != nil {
 			return err
 		}
 	}

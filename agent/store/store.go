@@ -196,6 +196,7 @@ type Store struct {
 	sigs    []sigAgg // by id
 	pins    []Pin
 	nextIDs struct{ event, outbox, pin, name int64 }
+	ctrs    map[string]int64 // meta-backed counters, sequences and nonces (counters.go)
 	stats   counters
 	pub     published // what Stats reports of the writer's state
 
