@@ -126,6 +126,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	frames := make(chan can.Frame, 8192)
 
 	var srcWG, runWG sync.WaitGroup
+	frameSources := 0
 	for i := range a.sources {
 		s := a.sources[i]
 		if s.Run != nil {
@@ -138,10 +139,12 @@ func (a *Agent) Run(ctx context.Context) error {
 				}
 			}()
 		}
-		srcWG.Add(1)
 		if s.Src == nil {
+			// A frameless source runs beside the frame sources and stops
+			// with them (or with ctx when there are none).
+			runWG.Add(1)
 			go func() {
-				defer srcWG.Done()
+				defer runWG.Done()
 				if s.Values == nil {
 					a.srcErr(fmt.Errorf("%s: source has neither frames nor values", s.Name))
 					return
@@ -152,10 +155,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			}()
 			continue
 		}
+		frameSources++
+		srcWG.Add(1)
 		go func() {
 			defer srcWG.Done()
 			a.pump(srcCtx, s, frames)
 		}()
+	}
+	if frameSources == 0 {
+		<-srcCtx.Done()
 	}
 	decoded := make(chan struct{})
 	go func() {

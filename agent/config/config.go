@@ -14,10 +14,43 @@ import (
 type Config struct {
 	File string `toml:"-"`
 
-	Agent Agent `toml:"agent"`
-	Sim   Sim   `toml:"sim"`
-	Store Store `toml:"store"`
-	OBD   OBD   `toml:"obd"`
+	Agent  Agent  `toml:"agent"`
+	Sim    Sim    `toml:"sim"`
+	Store  Store  `toml:"store"`
+	OBD    OBD    `toml:"obd"`
+	Uplink Uplink `toml:"uplink"`
+}
+
+// Uplink configures the MQTT link to the manufacturer's cloud. Nothing is
+// sent when Broker is empty.
+type Uplink struct {
+	// Broker is tcp://host:port or ssl://host:port.
+	Broker   string `toml:"broker"`
+	ClientID string `toml:"client_id"`
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+	// CAFile verifies the broker (default: system roots); CertFile and
+	// KeyFile are the car's client certificate.
+	CAFile     string `toml:"ca_file"`
+	CertFile   string `toml:"cert_file"`
+	KeyFile    string `toml:"key_file"`
+	ServerName string `toml:"server_name"`
+	// KeepAlive is the MQTT keepalive (default 5m).
+	KeepAlive Duration `toml:"keepalive"`
+	// HealthInterval is the report interval the budget allows stretching
+	// up to MaxHealthInterval (defaults 5m and 1h).
+	HealthInterval    Duration `toml:"health_interval"`
+	MaxHealthInterval Duration `toml:"max_health_interval"`
+	// DataBudget is the monthly allowance for everything the uplink sends,
+	// overheads included (default 30MB).
+	DataBudget Size `toml:"data_budget"`
+	// RequestKey is the OEM's ed25519 public key that signs requests
+	// (base64, hex or PEM), or RequestKeyFile a file holding it. Without
+	// one, remote requests are refused.
+	RequestKey     string `toml:"request_key"`
+	RequestKeyFile string `toml:"request_key_file"`
+	// ClockSkew is the tolerance on request validity windows (default 5m).
+	ClockSkew Duration `toml:"clock_skew"`
 }
 
 // OBD configures polling the car's diagnostic port through an ELM327
@@ -105,6 +138,8 @@ func Default() Config {
 		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
 		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
 		OBD:   OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, Guard: "auto"},
+		Uplink: Uplink{KeepAlive: Duration{5 * time.Minute}, HealthInterval: Duration{5 * time.Minute},
+			MaxHealthInterval: Duration{time.Hour}, DataBudget: 30_000_000, ClockSkew: Duration{5 * time.Minute}},
 	}
 }
 
@@ -154,6 +189,9 @@ func (c *Config) Validate() error {
 	if err := c.OBD.validate(c.File); err != nil {
 		return err
 	}
+	if err := c.Uplink.validate(c.File); err != nil {
+		return err
+	}
 	if c.Agent.VehicleID == "" || strings.ContainsAny(c.Agent.VehicleID, "/#+ ") {
 		return fmt.Errorf("config: %s: agent.vehicle_id %q: expected a non-empty id without /, #, + or spaces", c.File, c.Agent.VehicleID)
 	}
@@ -189,6 +227,28 @@ func (o *OBD) validate(file string) error {
 	}
 	if o.WakeVoltage != 0 && o.SleepVoltage != 0 && o.SleepVoltage >= o.WakeVoltage {
 		return fmt.Errorf("config: %s: obd.sleep_voltage %v must be below obd.wake_voltage %v", file, o.SleepVoltage, o.WakeVoltage)
+	}
+	return nil
+}
+
+func (u *Uplink) validate(file string) error {
+	if u.Broker != "" && !strings.Contains(u.Broker, "://") {
+		return fmt.Errorf("config: %s: uplink.broker %q: expected tcp://host:port or ssl://host:port", file, u.Broker)
+	}
+	if (u.CertFile == "") != (u.KeyFile == "") {
+		return fmt.Errorf("config: %s: uplink.cert_file and uplink.key_file go together", file)
+	}
+	if d := u.KeepAlive.Duration; d < 10*time.Second || d > time.Hour {
+		return fmt.Errorf("config: %s: uplink.keepalive %v: expected 10s..1h", file, d)
+	}
+	if d := u.HealthInterval.Duration; d < time.Second {
+		return fmt.Errorf("config: %s: uplink.health_interval %v: expected at least 1s", file, d)
+	}
+	if u.MaxHealthInterval.Duration < u.HealthInterval.Duration {
+		return fmt.Errorf("config: %s: uplink.max_health_interval %v is below health_interval %v", file, u.MaxHealthInterval.Duration, u.HealthInterval.Duration)
+	}
+	if u.RequestKey != "" && u.RequestKeyFile != "" {
+		return fmt.Errorf("config: %s: uplink.request_key and uplink.request_key_file: give one", file)
 	}
 	return nil
 }

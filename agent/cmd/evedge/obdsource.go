@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/evedge/evedge/agent"
@@ -27,7 +28,11 @@ type obdPlan struct {
 	rates map[string]time.Duration
 	// warnings: signals left unmapped because the DBC maps their VSS path.
 	warnings []string
+	elm      atomic.Pointer[obd.ELM327]
 }
+
+// adapter returns the connected adapter, or nil.
+func (p *obdPlan) adapter() *obd.ELM327 { return p.elm.Load() }
 
 // planOBD loads the signalset and registers every polled signal in db, so
 // that the table and the store know them. Call before the table and the
@@ -122,6 +127,8 @@ func (p *obdPlan) source(log *slog.Logger, traffic func() time.Time) agent.Sourc
 				}
 			}
 			defer elm.Close()
+			p.elm.Store(elm)
+			defer p.elm.Store(nil)
 			var err error
 			poller, err = obd.NewPoller(obd.PollerConfig{
 				Transport: elm, Set: p.set, Commands: p.cmds, PIDs: p.pids,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/store"
 	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can"
@@ -50,6 +51,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
 	obdPort := fs.String("obd", "", "poll the car through an ELM327 adapter on this serial `device` (see config [obd])")
 	signalset := fs.String("signalset", "", "OBDb signalset `file` with the car's manufacturer PIDs for --obd")
+	mqttURL := fs.String("mqtt", "", "send health reports and events to this MQTT `broker` (tcp://host:1883, ssl://host:8883; see config [uplink])")
+	vehicleID := fs.String("vehicle-id", "", "vehicle `id` towards the cloud (default: config agent.vehicle_id)")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")
@@ -87,6 +90,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *signalset != "" {
 		cfg.OBD.Signalset = *signalset
+	}
+	if *mqttURL != "" {
+		cfg.Uplink.Broker = *mqttURL
+	}
+	if *vehicleID != "" {
+		cfg.Agent.VehicleID = *vehicleID
+		if err := cfg.Validate(); err != nil {
+			return usageError{fmt.Errorf("--vehicle-id: %w", err)}
+		}
 	}
 	replaySpeed, err := agent.ParseSpeed(*speed)
 	if err != nil {
@@ -241,6 +253,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		a.Add(obdp.source(log, traffic))
 		title += " · OBD " + cfg.OBD.Port
+	}
+	if cfg.Uplink.Broker != "" {
+		runUp, _, err := startUplink(cfg, st, a, obdp, log)
+		if err != nil {
+			return err
+		}
+		a.Add(agent.Source{Name: "uplink " + cfg.Uplink.Broker, Values: func(ctx context.Context, _ func([]signals.Value, int64)) error {
+			return runUp(ctx)
+		}})
+		title += " · MQTT " + cfg.Uplink.Broker
 	}
 	if mapFile != "" {
 		title += " · " + filepath.Base(mapFile)
