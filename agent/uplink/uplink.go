@@ -311,8 +311,18 @@ func (u *Uplink) session(ctx context.Context) error {
 	}
 	ping := time.NewTicker(u.o.KeepAlive)
 	defer ping.Stop()
+	goodbye := func() {
+		// The retained status becomes offline now rather than when the
+		// keepalive times out.
+		t := c.Publish(statusTopic, 1, true, u.statusPayload("offline"))
+		t.WaitTimeout(2 * time.Second)
+	}
 	for {
 		n, err := u.drain(ctx, c, lost)
+		if ctx.Err() != nil {
+			goodbye()
+			return ctx.Err()
+		}
 		if err != nil {
 			return err
 		}
@@ -321,10 +331,7 @@ func (u *Uplink) session(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			// Say goodbye: the retained status becomes offline now rather
-			// than after the keepalive times out.
-			t := c.Publish(statusTopic, 1, true, u.statusPayload("offline"))
-			t.WaitTimeout(2 * time.Second)
+			goodbye()
 			return ctx.Err()
 		case <-lost:
 			return fmt.Errorf("connection lost: %w", lostErr)

@@ -174,7 +174,13 @@ func (c *Client) DTCs(ctx context.Context) (*DTCReport, error) {
 		}
 	}
 	if answered == 0 && len(rep.Problems) == 0 {
-		return rep, ErrNoData
+		// No ECU answered 03, 07 or 0A. Some ECUs (and emulators) stay
+		// silent when they have no codes: if the car answers at all, that
+		// is an empty list, else the car is not there.
+		if _, err := c.T.Do(ctx, c.functional(0x01, 0x00)); err != nil {
+			return rep, err
+		}
+		rep.Problems = append(rep.Problems, "no ECU answered services 03, 07 and 0A (taken as no trouble codes; the car answers service 01)")
 	}
 	return rep, nil
 }

@@ -259,8 +259,11 @@ func (e *ELM327) readLoop(p io.Reader, tick bool, rx chan<- []byte, rxErr chan<-
 // initAdapter runs the initialisation sequence.
 func (e *ELM327) initAdapter(ctx context.Context) error {
 	e.st = elmState{}
-	// A CR ends whatever a previous user left half-typed; ignore the reply.
-	_, _ = e.exchange(ctx, "", 500*time.Millisecond)
+	// A harmless command ends whatever a previous user left running or
+	// half-typed (ATMA monitoring stops at any byte); its answer is dropped.
+	// Not a bare CR: that repeats the adapter's last command, which could
+	// be a previous session's 04 (clear trouble codes).
+	_, _ = e.exchange(ctx, "ATI", 500*time.Millisecond)
 	out, err := e.exchange(ctx, "ATZ", 3*time.Second)
 	if err != nil {
 		return err
@@ -284,6 +287,10 @@ func (e *ELM327) initAdapter(ctx context.Context) error {
 		}
 	}
 	e.st.can = true // until the protocol is known otherwise
+	// Power-on defaults: header 7DF (priority 18 for 29-bit), no filter.
+	// Sending ATSH7DF needlessly confuses some emulators and clones that
+	// tie answers to the header they expect.
+	e.st.header, e.st.priority = "7DF", "18"
 	if out, err := e.exchange(ctx, "ATI", time.Second); err == nil {
 		if v := findVersion(out); v != "" {
 			e.info.Version = v
@@ -347,7 +354,7 @@ func (e *ELM327) Voltage(ctx context.Context) (float64, error) {
 
 // readProtocol asks which protocol the adapter uses (after a search).
 func (e *ELM327) readProtocol(ctx context.Context) {
-	if out, err := e.exchange(ctx, "ATDPN", time.Second); err == nil {
+	if out, err := e.exchange(ctx, "ATDPN", 2*time.Second); err == nil {
 		for _, l := range SplitLines(out) {
 			l = strings.TrimPrefix(strings.ToUpper(l), "A")
 			if len(l) == 1 {
@@ -363,7 +370,7 @@ func (e *ELM327) readProtocol(ctx context.Context) {
 			}
 		}
 	}
-	if out, err := e.exchange(ctx, "ATDP", time.Second); err == nil {
+	if out, err := e.exchange(ctx, "ATDP", 2*time.Second); err == nil {
 		if l := SplitLines(out); len(l) > 0 {
 			e.info.Protocol = l[len(l)-1]
 		}
@@ -372,7 +379,7 @@ func (e *ELM327) readProtocol(ctx context.Context) {
 
 // at sends a setting command and expects OK.
 func (e *ELM327) at(ctx context.Context, cmd string) (string, error) {
-	out, err := e.exchange(ctx, cmd, time.Second)
+	out, err := e.exchange(ctx, cmd, 2*time.Second)
 	if err != nil {
 		return out, err
 	}
@@ -535,12 +542,22 @@ func (e *ELM327) configure(ctx context.Context, r *Request) error {
 	if err := set(&e.st.header, hdr, "ATSH"+hdr); err != nil {
 		return err
 	}
-	craCmd := "ATCRA" + cra
-	if cra == "" {
-		craCmd = "ATAR"
-	}
-	if err := set(&e.st.cra, cra, craCmd); err != nil {
-		return err
+	if cra != e.st.cra {
+		// ATCRA without an address clears the filter; clones without it
+		// take ATAR (automatic receive).
+		if _, err := e.at(ctx, "ATCRA"+cra); err != nil {
+			switch {
+			case cra == "" && errors.Is(err, ErrUnknownCommand):
+				if _, err := e.at(ctx, "ATAR"); err != nil && !errors.Is(err, ErrUnknownCommand) {
+					return err
+				}
+			case errors.Is(err, ErrUnknownCommand):
+				e.opt.Logger.Debug("ELM327 rejects a receive filter; answers are filtered in software", "command", "ATCRA"+cra)
+			default:
+				return fmt.Errorf("ATCRA%s: %w", cra, err)
+			}
+		}
+		e.st.cra = cra
 	}
 	cea := ""
 	if r.ExtAddr {
@@ -612,10 +629,10 @@ func (e *ELM327) configure(ctx context.Context, r *Request) error {
 // software anyway.
 func softSetting(cmd string) bool {
 	switch cmd {
-	case "ATSH7DF", "ATAR", "ATCP18", "ATCRA":
+	case "ATSH7DF", "ATCP18":
 		return true
 	}
-	return strings.HasPrefix(cmd, "ATCRA")
+	return false
 }
 
 // Do sends a request and returns the answers (Transport).

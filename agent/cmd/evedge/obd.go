@@ -311,19 +311,16 @@ func obdRead(ctx context.Context, f obdFlags, c *obd.Client, args []string, w io
 	if err != nil {
 		return err
 	}
-	ecuOf := map[string]string{}
-	for _, r := range rs {
-		parts, _ := obd.SplitMode01(r.Data)
-		for _, p := range parts {
-			ecuOf[fmt.Sprintf("01%02X", p.PID)] = ecuName(r.ID)
-		}
-	}
 	if f.json {
+		// Decode per answer, so that each value names the ECU that sent it
+		// (several ECUs may answer the same PID).
 		vals := make([]jsonValue, 0, len(d.Values))
-		for _, v := range d.Values {
-			j := valueJSON(v)
-			j.ECU = ecuOf[j.PID]
-			vals = append(vals, j)
+		for _, r := range rs {
+			for _, v := range (*obd.Signalset)(nil).DecodeResponses(nil, []obd.Response{r}).Values {
+				j := valueJSON(v)
+				j.ECU = ecuName(r.ID)
+				vals = append(vals, j)
+			}
 		}
 		o := map[string]any{"values": vals}
 		if len(d.Problems) > 0 {
@@ -331,8 +328,10 @@ func obdRead(ctx context.Context, f obdFlags, c *obd.Client, args []string, w io
 		}
 		return writeJSON(w, o)
 	}
-	for _, v := range d.Values {
-		fmt.Fprintf(w, "%-14s %-45s %s\n", v.Signal.ID, v.Signal.Name, formatValue(v))
+	for _, r := range rs {
+		for _, v := range (*obd.Signalset)(nil).DecodeResponses(nil, []obd.Response{r}).Values {
+			fmt.Fprintf(w, "%-4s %-14s %-45s %s\n", ecuName(r.ID), v.Signal.ID, v.Signal.Name, formatValue(v))
+		}
 	}
 	for _, p := range d.Problems {
 		fmt.Fprintln(w, "problem:", p)
