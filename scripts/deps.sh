@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, through apt, what the test suites need when it is missing:
 # cross compilers and qemu-user for the ARM builds and tests, and
-# qemu-system + busybox + cpio for the SocketCAN VM test.
+# qemu-system + busybox + cpio for the SocketCAN VM test, and the
+# mosquitto broker (and its command-line clients) for the uplink tests.
 set -euo pipefail
 
 need=()
@@ -13,6 +14,8 @@ have qemu-arm || need+=(qemu-user)
 have qemu-system-x86_64 || need+=(qemu-system-x86)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 have cpio || need+=(cpio)
+have mosquitto || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+have mosquitto_sub || need+=(mosquitto-clients)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

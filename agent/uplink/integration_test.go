@@ -133,7 +133,9 @@ func (c *car) stop() {
 func publishHealth(t *testing.T, u *uplink.Uplink, n int) {
 	t.Helper()
 	if _, err := u.Publish(uplink.KindHealth, uplink.SchemaHealth, uplink.Topic(u.Vehicle(), uplink.KindHealth), store.PriorityNormal,
-		func(env uplink.Envelope) any { return map[string]any{"schema": env.Schema, "id": env.ID, "seq": env.Seq, "vehicle": env.Vehicle, "time": env.Time, "n": n} }); err != nil {
+		func(env uplink.Envelope) any {
+			return map[string]any{"schema": env.Schema, "id": env.ID, "seq": env.Seq, "vehicle": env.Vehicle, "time": env.Time, "n": n}
+		}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -49,15 +49,15 @@ func TestVerify(t *testing.T) {
 		payload []byte
 		want    error
 	}{
-		"other key":      {sign(other, good), ErrBadSig},
-		"tampered body":  {tamper(sign(priv, good)), ErrBadSig},
-		"unsigned":       {[]byte(`{"schema":"evedge.request/1","body":"e30="}`), ErrUnsigned},
-		"not json":       {[]byte("help"), ErrBadRequest},
-		"expired":        {sign(priv, expired), ErrExpired},
-		"issued later":   {sign(priv, future), ErrNotYet},
-		"over 24 h":      {sign(priv, long), ErrBadRequest},
-		"another car":    {sign(priv, Request{ID: "r2", Vehicle: "car-2", Name: "health", Nonce: "n", Issued: now, Expires: now.Add(time.Minute)}), ErrWrongCar},
-		"id with slash":  {sign(priv, Request{ID: "a/b", Vehicle: "car-1", Name: "health", Nonce: "n", Issued: now, Expires: now.Add(time.Minute)}), ErrBadRequest},
+		"other key":     {sign(other, good), ErrBadSig},
+		"tampered body": {tamper(sign(priv, good)), ErrBadSig},
+		"unsigned":      {[]byte(`{"schema":"evedge.request/1","body":"e30="}`), ErrUnsigned},
+		"not json":      {[]byte("help"), ErrBadRequest},
+		"expired":       {sign(priv, expired), ErrExpired},
+		"issued later":  {sign(priv, future), ErrNotYet},
+		"over 24 h":     {sign(priv, long), ErrBadRequest},
+		"another car":   {sign(priv, Request{ID: "r2", Vehicle: "car-2", Name: "health", Nonce: "n", Issued: now, Expires: now.Add(time.Minute)}), ErrWrongCar},
+		"id with slash": {sign(priv, Request{ID: "a/b", Vehicle: "car-1", Name: "health", Nonce: "n", Issued: now, Expires: now.Add(time.Minute)}), ErrBadRequest},
 	} {
 		if _, err := Verify(pub, "car-1", tc.payload, now, time.Minute); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", name, err, tc.want)

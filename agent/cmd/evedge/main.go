@@ -31,6 +31,7 @@ Usage:
   evedge logs export --data DIR --from T [--to T] [--bus N] --format candump|gvret|asc|csv -o FILE
   evedge obd     --port DEV [--baud N] [--json] info|pids|read PID...|dtc|vin|watch [--signalset FILE]
   evedge obd decode --signalset FILE CASE.yaml...
+  evedge fleet   listen|keygen|request ...   (the cloud side of the uplink, for trials)
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -57,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdLogs(ctx, args[1:], stdout, stderr)
 	case "obd":
 		err = cmdOBD(ctx, args[1:], stdout, stderr)
+	case "fleet":
+		err = cmdFleet(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evedge", versionString())
 	case "help", "-h", "--help":
