@@ -300,13 +300,6 @@ func (r *Reporter) reportLocked(now time.Time) (Envelope, error) {
 
 // Run samples and reports until ctx ends.
 func (r *Reporter) Run(ctx context.Context) error {
-	r.mu.Lock()
-	now := r.o.Clock()
-	r.from = now
-	used, _ := r.u.o.Store.Counter(budgetCounter(r.u.o.Now()))
-	interval, _ := r.o.Budget.Plan(r.u.o.Now(), used, r.lastCost[DetailFull], r.lastCost[DetailCompact], r.fixedPerHour())
-	r.next = now.Add(interval)
-	r.mu.Unlock()
 	t := time.NewTicker(r.o.SampleEvery)
 	defer t.Stop()
 	for {
@@ -315,15 +308,28 @@ func (r *Reporter) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		r.Sample()
-		r.mu.Lock()
-		now := r.o.Clock()
-		if !now.Before(r.next) {
-			if _, err := r.reportLocked(now); err != nil {
-				r.u.o.Logger.Error("uplink: health report", "err", err)
-				r.next = now.Add(time.Minute)
-			}
+		r.Tick()
+	}
+}
+
+// Tick samples the car and publishes a report when one is due by the
+// data clock. Run calls it every SampleEvery; simulations call it
+// themselves.
+func (r *Reporter) Tick() {
+	r.Sample()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.o.Clock()
+	if r.next.IsZero() {
+		used, _ := r.u.o.Store.Counter(budgetCounter(r.u.o.Now()))
+		interval, _ := r.o.Budget.Plan(r.u.o.Now(), used, r.lastCost[DetailFull], r.lastCost[DetailCompact], r.fixedPerHour())
+		r.from, r.next = now, now.Add(interval)
+		return
+	}
+	if !now.Before(r.next) {
+		if _, err := r.reportLocked(now); err != nil {
+			r.u.o.Logger.Error("uplink: health report", "err", err)
+			r.next = now.Add(time.Minute)
 		}
-		r.mu.Unlock()
 	}
 }
