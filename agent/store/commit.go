@@ -71,7 +71,7 @@ type encBlock struct {
 func (b *batch) empty() bool {
 	return len(b.blocks) == 0 && len(b.encoded) == 0 && len(b.names) == 0 && len(b.sigRows) == 0 &&
 		len(b.late) == 0 && len(b.events) == 0 && len(b.outbox) == 0 && len(b.acks) == 0 &&
-		len(b.pinAdds) == 0 && len(b.pinDels) == 0
+		len(b.pinAdds) == 0 && len(b.pinDels) == 0 && len(b.metas) == 0
 }
 
 // incoming estimates the bytes the batch adds to each class.

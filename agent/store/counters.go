@@ -81,6 +81,9 @@ func (s *Store) EnqueueSeq(m OutMsg, seq string, build func(seq int64) ([]byte, 
 	m.ID = s.nextIDs.outbox
 	s.nextIDs.outbox++
 	s.buf.outbox = append(s.buf.outbox, m)
+	// Commit soon rather than at the next interval: a report must survive
+	// a power cut that comes right after it was made.
+	s.kickCommit()
 	return m.ID, n, nil
 }
 

@@ -278,8 +278,11 @@ func (r *Reporter) reportLocked(now time.Time) (Envelope, error) {
 	interval, detail := r.o.Budget.Plan(r.u.o.Now(), used, r.lastCost[DetailFull], r.lastCost[DetailCompact], r.fixedPerHour())
 	topic := Topic(r.u.o.Vehicle, KindHealth)
 	var size int
+	// Built before Publish: the build callback runs under the store's lock,
+	// and the agent counters read the store.
+	h := r.build(Envelope{}, detail, now, interval)
 	env, err := r.u.Publish(KindHealth, SchemaHealth, topic, store.PriorityNormal, func(env Envelope) any {
-		h := r.build(env, detail, now, interval)
+		h.Envelope = env
 		if b, err := json.Marshal(h); err == nil {
 			size = len(b)
 		}
@@ -294,7 +297,13 @@ func (r *Reporter) reportLocked(now time.Time) (Envelope, error) {
 		r.lastCost[DetailCompact] = min(r.lastCost[DetailCompact], r.lastCost[DetailFull])
 	}
 	r.from, r.samples, r.accs = now, 0, map[string]*acc{}
-	r.next, r.detail = now.Add(interval), detail
+	// Keep the cadence (a report every interval of the data clock) unless
+	// it fell behind by more than one interval.
+	next := r.next.Add(interval)
+	if r.next.IsZero() || next.Before(now) {
+		next = now.Add(interval)
+	}
+	r.next, r.detail = next, detail
 	return env, nil
 }
 

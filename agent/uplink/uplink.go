@@ -157,7 +157,8 @@ func (u *Uplink) envelope(schema string, seq int64) Envelope {
 
 // Publish puts a message into the outbox: build receives the envelope
 // (schema, a fresh id, the kind's next sequence number) and returns the
-// payload value, marshalled to JSON. The message leaves when the broker is
+// payload value, marshalled to JSON. build runs under the store's lock: it
+// must not call the store. The message leaves when the broker is
 // reachable, in order with the others of its kind.
 func (u *Uplink) Publish(kind, schema, topic string, priority int, build func(Envelope) any) (Envelope, error) {
 	var env Envelope
