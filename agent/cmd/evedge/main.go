@@ -4,6 +4,7 @@
 //	evedge decode   decode CAN logs with a DBC into JSON lines
 //	evedge logs     export recorded frames as candump, GVRET CSV or ASC
 //	evedge obd      talk to the car through an ELM327 adapter; decode OBDb test cases
+//	evedge fleet    the cloud side for trials: listen to cars, sign requests
 //	evedge version  print the version
 package main
 
