@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -73,15 +74,39 @@ func (s *Store) NextBatch(n int) ([]OutMsg, error) {
 	s.mu.Lock()
 	acked := len(s.buf.acks)
 	s.mu.Unlock()
-	rows, err := s.db.Query(`WITH o AS (
+	// First the order, from the (kind, id, priority) index alone; then the
+	// payloads of just those messages. Ordering with the payloads joined
+	// made SQLite read every payload of a long outbox on each call.
+	idRows, err := s.db.Query(`WITH o AS (
 			SELECT id, min(priority) OVER (PARTITION BY kind ORDER BY id DESC) AS eff FROM outbox)
-		SELECT outbox.id, kind, priority, topic, payload, qos, retain, t
-		FROM o JOIN outbox ON outbox.id = o.id
-		ORDER BY o.eff, o.id LIMIT ?`, n+acked)
+		SELECT id FROM o ORDER BY eff, id LIMIT ?`, n+acked)
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox: %w", err)
 	}
-	var out []OutMsg
+	var ids []any
+	pos := map[int64]int{}
+	for idRows.Next() {
+		var id int64
+		if err := idRows.Scan(&id); err != nil {
+			idRows.Close()
+			return nil, fmt.Errorf("store: outbox: %w", err)
+		}
+		pos[id] = len(ids)
+		ids = append(ids, id)
+	}
+	if err := closeRows(idRows); err != nil {
+		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.Query(`SELECT id, kind, priority, topic, payload, qos, retain, t FROM outbox WHERE id IN (?`+
+		strings.Repeat(",?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	out := make([]OutMsg, len(ids))
+	found := 0
 	for rows.Next() {
 		var m OutMsg
 		var t int64
@@ -90,10 +115,23 @@ func (s *Store) NextBatch(n int) ([]OutMsg, error) {
 			return nil, fmt.Errorf("store: outbox: %w", err)
 		}
 		m.Time = time.Unix(0, t)
-		out = append(out, m)
+		out[pos[m.ID]] = m
+		found++
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	if found != len(ids) {
+		// Rows acknowledged (or evicted) between the two queries: keep the
+		// ones still there, in order.
+		k := 0
+		for _, m := range out {
+			if m.Topic != "" {
+				out[k] = m
+				k++
+			}
+		}
+		out = out[:k]
 	}
 	// Drop the messages acknowledged since the last commit.
 	s.mu.Lock()

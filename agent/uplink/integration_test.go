@@ -440,3 +440,11 @@ func TestUplinkLogUpload(t *testing.T) {
 	}
 	t.Logf("3 min of 2 buses at 500 frames/s: %d frames, %d bytes of candump, %d bytes zstd, %d chunks", 90000, want.Len(), len(z), len(chunks))
 }
+
+// runUplink runs u until the returned function is called.
+func runUplink(u *uplink.Uplink) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}

@@ -49,7 +49,8 @@ type Options struct {
 	Now func() time.Time
 	// MaxBackoff caps the jittered reconnect backoff (default 60 s).
 	MaxBackoff time.Duration
-	// Window is how many messages may be in flight (default 32).
+	// Window is how many messages are published before waiting for their
+	// acknowledgements (default 256).
 	Window int
 }
 
@@ -123,7 +124,7 @@ func New(o Options) (*Uplink, error) {
 		up.o.MaxBackoff = time.Minute
 	}
 	if up.o.Window <= 0 {
-		up.o.Window = 32
+		up.o.Window = 256
 	}
 	up.booted = up.o.Now()
 	return up, nil
