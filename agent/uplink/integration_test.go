@@ -174,14 +174,18 @@ func TestUplinkDeliversInOrder(t *testing.T) {
 	if len(st0) == 0 || !bytes.Contains(st0[0].Raw, []byte(`"state":"online"`)) || st0[0].Env.Schema != uplink.SchemaStatus {
 		t.Errorf("status: %v", st0)
 	}
-	// The last will: a killed session leaves "offline" retained... a clean
-	// stop publishes it itself.
+	// Every message acknowledged: 300 health, 10 events, 1 status.
+	for deadline := time.Now().Add(5 * time.Second); c.u.Stats().Published < 311 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A clean stop publishes the offline status itself (a killed session
+	// leaves it to the broker, as the last will).
 	c.stop()
 	got := cl.waitFor("/status", 2, 5*time.Second)
 	if len(got) < 2 || !bytes.Contains(got[len(got)-1].Raw, []byte(`"state":"offline"`)) {
 		t.Errorf("no offline status after stop: %d status messages", len(got))
 	}
-	if s := c.u.Stats(); s.Published < 300 || s.Bytes == 0 {
+	if s := c.u.Stats(); s.Published != 311 || s.Bytes == 0 {
 		t.Errorf("stats %+v", s)
 	}
 }
