@@ -196,6 +196,10 @@ func TestUplinkDeliversInOrder(t *testing.T) {
 func TestUplinkOutage(t *testing.T) {
 	b := brokertest.Start(t)
 	cl := newCloud(t, b.URL(), nil)
+	// Mosquitto saves its persistence every second: let it save the cloud's
+	// session before killing it, or the restarted broker drops what the car
+	// sends before the cloud subscribes again.
+	time.Sleep(1500 * time.Millisecond)
 	dir := t.TempDir()
 	st := openStore(t, dir)
 	c := startCar(t, uplink.Options{Broker: b.URL(), Store: st})
