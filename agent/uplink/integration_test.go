@@ -456,3 +456,26 @@ func runUplink(u *uplink.Uplink) func() {
 	go func() { u.Run(ctx); close(done) }()
 	return func() { cancel(); <-done }
 }
+
+// TestUplinkPassword: a broker that wants a user name and password refuses
+// a car without them and accepts it with them.
+func TestUplinkPassword(t *testing.T) {
+	b := brokertest.Start(t, brokertest.WithPassword("car-1", "s3cret"))
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	bad := startCar(t, uplink.Options{Broker: b.URL(), Store: st, Username: "car-1", Password: "wrong"})
+	time.Sleep(time.Second)
+	if s := bad.u.Stats(); s.Connects != 0 || s.ConnectErrors == 0 {
+		t.Errorf("wrong password: %+v", s)
+	}
+	bad.stop()
+	good := startCar(t, uplink.Options{Broker: b.URL(), Store: st, Username: "car-1", Password: "s3cret"})
+	publishHealth(t, good.u, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for good.u.Stats().Published < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := good.u.Stats(); s.Published < 2 {
+		t.Errorf("right password: %+v", s)
+	}
+}

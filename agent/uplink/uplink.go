@@ -259,6 +259,7 @@ func (u *Uplink) session(ctx context.Context) error {
 	opts := mqtt.NewClientOptions().
 		AddBroker(u.o.Broker).
 		SetClientID(u.o.ClientID).
+		SetProtocolVersion(4). // MQTT 3.1.1; no silent fallback to 3.1 that hides refusals
 		SetUsername(u.o.Username).
 		SetPassword(u.o.Password).
 		SetCleanSession(false). // requests sent while the car was away wait at the broker
