@@ -22,25 +22,25 @@ type Item int
 
 // The 19 general alarm items, in the standard's bit order.
 const (
-	TempDifference    Item = iota // 温度差异报警
-	BatteryHighTemp               // 电池高温报警
-	PackOverVoltage               // 车载储能装置类型过压报警
-	PackUnderVoltage              // 车载储能装置类型欠压报警
-	SOCLow                        // SOC低报警
-	CellOverVoltage               // 单体电池过压报警
-	CellUnderVoltage              // 单体电池欠压报警
-	SOCHigh                       // SOC过高报警
-	SOCJump                       // SOC跳变报警
-	PackMismatch                  // 可充电储能系统不匹配报警
-	CellConsistency               // 电池单体一致性差报警
-	Insulation                    // 绝缘报警
-	DCDCTemp                      // DC-DC温度报警
-	BrakeSystem                   // 制动系统报警
-	DCDCStatus                    // DC-DC状态报警
-	MotorControllerTemp           // 驱动电机控制器温度报警
-	HVInterlock                   // 高压互锁状态报警
-	MotorTemp                     // 驱动电机温度报警
-	OverCharge                    // 车载储能装置类型过充
+	TempDifference      Item = iota // 温度差异报警
+	BatteryHighTemp                 // 电池高温报警
+	PackOverVoltage                 // 车载储能装置类型过压报警
+	PackUnderVoltage                // 车载储能装置类型欠压报警
+	SOCLow                          // SOC低报警
+	CellOverVoltage                 // 单体电池过压报警
+	CellUnderVoltage                // 单体电池欠压报警
+	SOCHigh                         // SOC过高报警
+	SOCJump                         // SOC跳变报警
+	PackMismatch                    // 可充电储能系统不匹配报警
+	CellConsistency                 // 电池单体一致性差报警
+	Insulation                      // 绝缘报警
+	DCDCTemp                        // DC-DC温度报警
+	BrakeSystem                     // 制动系统报警
+	DCDCStatus                      // DC-DC状态报警
+	MotorControllerTemp             // 驱动电机控制器温度报警
+	HVInterlock                     // 高压互锁状态报警
+	MotorTemp                       // 驱动电机温度报警
+	OverCharge                      // 车载储能装置类型过充
 	NumItems
 )
 

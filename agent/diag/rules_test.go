@@ -146,14 +146,14 @@ func simRead(s *sim.State) Read {
 	}
 	m := map[string]float64{
 		pSOC: s.SOC, pV: s.PackVoltage, pTMax: s.TempMax, pTMin: s.TempMin, pIso: s.Insulation / 1000, pHVIL: b(s.HVIL),
-		"Vehicle.Powertrain.TractionBattery.CurrentCurrent":     s.PackCurrent,
-		"Vehicle.Powertrain.TractionBattery.CellVoltage.Max":    s.CellMax,
-		"Vehicle.Powertrain.TractionBattery.CellVoltage.Min":    s.CellMin,
-		"Vehicle.Powertrain.TractionBattery.DCDC.Temperature":   s.DCDCTemp,
-		"Vehicle.Private.EvedgeSim.DCDCState":                   float64(s.DCDC),
-		"Vehicle.Private.EvedgeSim.InverterTemperature":         s.InverterTemp,
-		"Vehicle.Powertrain.ElectricMotor.Temperature":          s.MotorTemp,
-		"Vehicle.Private.EvedgeSim.InverterDCVoltage":           s.LinkVoltage,
+		"Vehicle.Powertrain.TractionBattery.CurrentCurrent":      s.PackCurrent,
+		"Vehicle.Powertrain.TractionBattery.CellVoltage.Max":     s.CellMax,
+		"Vehicle.Powertrain.TractionBattery.CellVoltage.Min":     s.CellMin,
+		"Vehicle.Powertrain.TractionBattery.DCDC.Temperature":    s.DCDCTemp,
+		"Vehicle.Private.EvedgeSim.DCDCState":                    float64(s.DCDC),
+		"Vehicle.Private.EvedgeSim.InverterTemperature":          s.InverterTemp,
+		"Vehicle.Powertrain.ElectricMotor.Temperature":           s.MotorTemp,
+		"Vehicle.Private.EvedgeSim.InverterDCVoltage":            s.LinkVoltage,
 		"Vehicle.Powertrain.TractionBattery.Charging.IsCharging": b(s.Charging),
 	}
 	return func(p string) (float64, bool) { v, ok := m[p]; return v, ok }
