@@ -19,6 +19,16 @@ type Config struct {
 	Store  Store  `toml:"store"`
 	OBD    OBD    `toml:"obd"`
 	Uplink Uplink `toml:"uplink"`
+	Diag   Diag   `toml:"diag"`
+}
+
+// Diag configures fault detection.
+type Diag struct {
+	// Rules turns the GB/T 32960.3 alarm rules on (default).
+	Rules bool `toml:"rules"`
+	// Limits override alarm thresholds per item: [level 1, level 2, level 3]
+	// in the item's unit, e.g. battery_high_temperature = [45, 50, 55].
+	Limits map[string][]float64 `toml:"limits"`
 }
 
 // Uplink configures the MQTT link to the manufacturer's cloud. Nothing is
@@ -138,6 +148,7 @@ func Default() Config {
 		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
 		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
 		OBD:   OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, Guard: "auto"},
+		Diag:  Diag{Rules: true},
 		Uplink: Uplink{KeepAlive: Duration{5 * time.Minute}, HealthInterval: Duration{5 * time.Minute},
 			MaxHealthInterval: Duration{time.Hour}, DataBudget: 30_000_000, ClockSkew: Duration{5 * time.Minute}},
 	}

@@ -45,7 +45,7 @@ func cmdOBDSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	scenario := fs.String("scenario", "loop", "drive scenario: loop or urban, highway, wltp, idle, park, ac, dc")
 	vin := fs.String("vin", "5YJ3E1EA7KF000001", "VIN the car reports")
 	var faults listFlag
-	fs.Var(&faults, "fault", "inject a fault `kind` at start (repeatable): cell-short, insulation, weak-12v ...")
+	fs.Var(&faults, "fault", "inject a fault `kind` at start (repeatable): cell_short, insulation, weak_12v, hvil, cooling_loss ...")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge obd sim [--link PATH] [--transcripts DIR] [--sim-speed N] [--fault KIND]")
 		fs.PrintDefaults()

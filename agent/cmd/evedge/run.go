@@ -16,7 +16,9 @@ import (
 	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/signals"
+	"github.com/evedge/evedge/agent/sim"
 	"github.com/evedge/evedge/agent/store"
+	"github.com/evedge/evedge/agent/uplink"
 	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can"
 	"github.com/evedge/evedge/drivers/can/socketcan"
@@ -49,6 +51,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	simSpeed := fs.Float64("sim-speed", 0, "simulated time per real time, e.g. 60 = one hour per minute (default from config, else 1)")
 	dataDir := fs.String("data", "", "data `directory` for the recorded history (default: config store.dir, else the board's data_dir)")
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
+	var inject listFlag
+	fs.Var(&inject, "inject", "sim board: inject a fault `KIND[@START][+RAMP][:SEVERITY]` (repeatable), e.g. cooling_loss@10m+20m, hvil@1m")
 	obdPort := fs.String("obd", "", "poll the car through an ELM327 adapter on this serial `device` (see config [obd])")
 	signalset := fs.String("signalset", "", "OBDb signalset `file` with the car's manufacturer PIDs for --obd")
 	mqttURL := fs.String("mqtt", "", "send health reports and events to this MQTT `broker` (tcp://host:1883, ssl://host:8883; see config [uplink])")
@@ -225,7 +229,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		for _, c := range prof.CAN {
 			switch c.Driver {
 			case board.DriverSim:
-				src, err := simSource(ctx, db, dbcFile, c, cfg.Sim, cfg.File)
+				var specs []sim.FaultSpec
+				for _, in := range inject {
+					spec, err := parseInject(in)
+					if err != nil {
+						return usageError{err}
+					}
+					specs = append(specs, spec)
+				}
+				src, err := simSource(ctx, db, dbcFile, c, cfg.Sim, cfg.File, specs)
 				if err != nil {
 					return err
 				}
@@ -254,8 +266,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		a.Add(obdp.source(log, traffic))
 		title += " · OBD " + cfg.OBD.Port
 	}
+	var rules *liveRules
+	var faults func() []string
+	if cfg.Diag.Rules {
+		if rules, err = newLiveRules(cfg.Diag); err != nil {
+			return err
+		}
+		faults = rules.faults
+	}
+	var up *uplink.Uplink
 	if cfg.Uplink.Broker != "" {
-		runUp, _, err := startUplink(cfg, st, a, obdp, log)
+		var runUp func(context.Context) error
+		runUp, up, err = startUplink(cfg, st, a, obdp, faults, log)
 		if err != nil {
 			return err
 		}
@@ -263,6 +285,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return runUp(ctx)
 		}})
 		title += " · MQTT " + cfg.Uplink.Broker
+	}
+	if rules != nil {
+		a.Add(rules.source(a, st, up, log))
 	}
 	if mapFile != "" {
 		title += " · " + filepath.Base(mapFile)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"github.com/evedge/evedge/agent/store"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRunReplayMax replays the real Kona ASC log at max speed through the
@@ -81,6 +84,47 @@ func TestRunErrors(t *testing.T) {
 		code := run(tc.args, nil, &out, &errb)
 		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d containing %q", tc.args, code, errb.String(), tc.code, tc.want)
+		}
+	}
+}
+
+// TestRunRulesAlarm injects an open high-voltage interlock into the
+// simulated car one simulated minute in: the GB/T 32960.3 rule raises a
+// level 3 alarm, recorded as an event.
+func TestRunRulesAlarm(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--view", "off", "--for", "6s", "--sim-speed", "60", "--inject", "hvil@1m", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "msg=alarm item=hv_interlock level=3") {
+		t.Errorf("no alarm in the log:\n%s", errb.String())
+	}
+	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	it := st.Events(context.Background(), time.Time{}, time.Now().Add(24*time.Hour), "gbt32960")
+	n := 0
+	for it.Next() {
+		ev := it.Event()
+		if ev.Severity == 3 && strings.Contains(string(ev.Body), `"item":"hv_interlock"`) && strings.Contains(string(ev.Body), `"flags":65536`) {
+			n++
+		}
+	}
+	if n != 1 || it.Err() != nil {
+		t.Errorf("%d interlock events, %v", n, it.Err())
+	}
+	for _, bad := range []string{"hvil@x", "nope", "hvil:2"} {
+		var e bytes.Buffer
+		if code := run([]string{"run", "--view", "off", "--for", "1s", "--inject", bad, "--data", t.TempDir()}, nil, &out, &e); code != 2 {
+			t.Errorf("--inject %s: exit %d %s", bad, code, e.String())
 		}
 	}
 }

@@ -42,7 +42,7 @@ func tlsConfig(c config.Uplink) (*tls.Config, error) {
 }
 
 // startUplink wires the uplink and the health reporter to the agent.
-func startUplink(cfg config.Config, st *store.Store, a *agent.Agent, obdp *obdPlan, log *slog.Logger) (run func(context.Context) error, up *uplink.Uplink, err error) {
+func startUplink(cfg config.Config, st *store.Store, a *agent.Agent, obdp *obdPlan, faults func() []string, log *slog.Logger) (run func(context.Context) error, up *uplink.Uplink, err error) {
 	c := cfg.Uplink
 	if st == nil {
 		return nil, nil, fmt.Errorf("uplink: needs the store (store.record = true): every message goes through its outbox")
@@ -97,6 +97,7 @@ func startUplink(cfg config.Config, st *store.Store, a *agent.Agent, obdp *obdPl
 			return time.Now()
 		},
 		Budget: uplink.Budget{Monthly: int64(c.DataBudget), Interval: c.HealthInterval.Duration, MaxInterval: c.MaxHealthInterval.Duration},
+		Faults: faults,
 		Agent: func() map[string]any {
 			m := map[string]any{"uptime_s": int64(time.Since(a.Started()).Seconds())}
 			var frames, values uint64
