@@ -5,6 +5,7 @@
 //	evedge logs     export recorded frames as candump, GVRET CSV or ASC
 //	evedge obd      talk to the car through an ELM327 adapter; decode OBDb test cases
 //	evedge fleet    the cloud side for trials: listen to cars, sign requests
+//	evedge diagnose run the fault rules over recorded logs
 //	evedge version  print the version
 package main
 
@@ -33,6 +34,7 @@ Usage:
   evedge obd     --port DEV [--baud N] [--json] info|pids|read PID...|dtc|vin|watch [--signalset FILE]
   evedge obd decode --signalset FILE CASE.yaml...
   evedge fleet   listen|keygen|request ...   (the cloud side of the uplink, for trials)
+  evedge diagnose --dbc FILE --map FILE [--format F] LOG...
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -59,6 +61,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdLogs(ctx, args[1:], stdout, stderr)
 	case "obd":
 		err = cmdOBD(ctx, args[1:], stdout, stderr)
+	case "diagnose":
+		err = cmdDiagnose(ctx, args[1:], stdout, stderr)
 	case "fleet":
 		err = cmdFleet(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
