@@ -68,16 +68,8 @@ func (l *liveRules) source(a *agent.Agent, st *store.Store, up *uplink.Uplink, l
 				if now.Unix() <= 0 {
 					continue // no data yet
 				}
-				read := func(p string) (float64, bool) {
-					s, ok := table.Get(p)
-					// A value older than 10 s of data time is not trusted.
-					if !ok || s.Count == 0 || now.Sub(s.Time) > 10*time.Second {
-						return 0, false
-					}
-					return s.Value, true
-				}
 				l.mu.Lock()
-				changes := l.r.Step(now, read)
+				changes := l.r.Step(now, freshReader(table, now))
 				flags, hi := l.r.Flags()
 				l.mu.Unlock()
 				for _, c := range changes {
@@ -101,5 +93,20 @@ func (l *liveRules) source(a *agent.Agent, st *store.Store, up *uplink.Uplink, l
 				}
 			}
 		},
+	}
+}
+
+// maxInputAge is how old (in data time) a value the rules read may be.
+const maxInputAge = 10 * time.Second
+
+// freshReader reads last-known values that are at most maxInputAge older
+// than now.
+func freshReader(t *signals.Table, now time.Time) diag.Read {
+	return func(p string) (float64, bool) {
+		s, ok := t.Get(p)
+		if !ok || s.Count == 0 || now.Sub(s.Time) > maxInputAge {
+			return 0, false
+		}
+		return s.Value, true
 	}
 }

@@ -82,13 +82,6 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 	vals := make([]signals.Value, 0, 256)
 	var next int64
 	var now time.Time
-	read := func(p string) (float64, bool) {
-		s, ok := table.Get(p)
-		if !ok || s.Count == 0 || now.Sub(s.Time) > 10*time.Second {
-			return 0, false
-		}
-		return s.Value, true
-	}
 	n := 0
 	emit := func(as []diag.Alarm) error {
 		for _, a := range as {
@@ -115,7 +108,7 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 		}
 		for next != 0 && fr.Time >= next {
 			now = time.Unix(0, next)
-			if err := emit(rules.Step(now, read)); err != nil {
+			if err := emit(rules.Step(now, freshReader(table, now))); err != nil {
 				return n, err
 			}
 			next += int64(time.Second)
@@ -135,7 +128,7 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 	}
 	if next != 0 {
 		now = time.Unix(0, next)
-		if err := emit(rules.Step(now, read)); err != nil {
+		if err := emit(rules.Step(now, freshReader(table, now))); err != nil {
 			return n, err
 		}
 	}
