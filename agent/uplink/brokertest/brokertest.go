@@ -75,17 +75,16 @@ type Broker struct {
 	Dir     string
 	LogFile string
 
-	t        testing.TB
-	bin      string
-	opts     options
-	port     int
-	ca       *authority
-	otherCA  *authority
-	certSeq  int
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	stopping bool
+	t       testing.TB
+	bin     string
+	opts    options
+	port    int
+	ca      *authority
+	otherCA *authority
+	certSeq int
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
 }
 
 // Binary returns the path of the mosquitto binary, or "" when it is not
