@@ -1,0 +1,131 @@
+package diag
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func window(n int, fill func(i int, s *Sample)) []Sample {
+	w := make([]Sample, n)
+	for i := range w {
+		for k := range w[i] {
+			w[i][k] = math.NaN()
+		}
+		fill(i, &w[i])
+	}
+	return w
+}
+
+// TestFeaturesByHand checks features against values worked by hand.
+func TestFeaturesByHand(t *testing.T) {
+	w := window(60, func(i int, s *Sample) {
+		s[InCellMax] = 4.000
+		s[InCellMin] = 3.980 - 0.0001*float64(i) // spread 20 mV growing 0.1 mV/s = 6 mV/min
+		s[InCellAvg] = 3.990
+		s[InTempMax] = 30 + 0.1*float64(i) // 6 °C/min
+		s[InTempMin] = 28
+		s[InCoolantIn], s[InCoolantOut] = 25, 27
+		s[InPackV] = 360
+		s[InPackI] = 0 // at rest
+		s[InInsulation] = 3600 // kΩ: 3.6 MΩ / 360 V = 10 kΩ/V -> log10 = 4
+		s[InLVVoltage] = 12.0 + 0.01*float64(i)
+		s[InSOC] = 50
+		s[InAmbient] = 20
+	})
+	var f [NumFeatures]float32
+	var sc FeatureScratch
+	np := Features(w, &f, &sc)
+	near := func(name string, got float32, want float64, tol float64) {
+		t.Helper()
+		if math.Abs(float64(got)-want) > tol {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	// Mean spread: 20 + 0.1 * mean(i) = 20 + 0.1*29.5 = 22.95 mV.
+	near("cell spread", f[FCellSpread], 22.95, 1e-3)
+	near("cell spread slope", f[FCellSpreadSlope], 6, 1e-3)
+	// avg - min: 10 + 2.95 = 12.95 mV, all at rest.
+	near("cell low dev", f[FCellLowDev], 12.95, 1e-3)
+	near("cell low dev at rest", f[FCellLowDevRest], 12.95, 1e-3)
+	near("temp max slope", f[FTempMaxSlope], 6, 1e-3)
+	// Temp spread: 30 + 2.95 - 28 = 4.95; over coolant: 32.95 - 25 = 7.95.
+	near("temp spread", f[FTempSpread], 4.95, 1e-3)
+	near("temp over coolant", f[FTempOverCoolant], 7.95, 1e-3)
+	near("coolant delta", f[FCoolantDelta], 2, 1e-6)
+	near("insulation", f[FInsulationLog], 4, 1e-6)
+	near("insulation slope", f[FInsulationSlope], 0, 1e-9)
+	near("lv mean", f[FLVMean], 12.295, 1e-4)
+	near("lv min", f[FLVMin], 12.0, 1e-6)
+	near("current rms", f[FCurrentRMS], 0, 0)
+	near("heat residual (no current)", f[FHeatResidual], 6, 1e-3)
+	near("soc residual", f[FSOCResidual], 0, 1e-9)
+	if np != 13 {
+		t.Errorf("%d inputs present, want 13", np)
+	}
+}
+
+func TestFeaturesMissingAndAllocs(t *testing.T) {
+	w := window(60, func(int, *Sample) {})
+	var f [NumFeatures]float32
+	var sc FeatureScratch
+	if np := Features(w, &f, &sc); np != 0 {
+		t.Errorf("present %d", np)
+	}
+	for i, v := range f {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Errorf("%s = %v with no inputs", FeatureNames[i], v)
+		}
+	}
+	if f[FInsulationLog] != 4 || f[FLVMean] != 13.5 || f[FAmbient] != 20 {
+		t.Errorf("neutral values: %v", f)
+	}
+	full := window(60, func(i int, s *Sample) {
+		for k := range s {
+			s[k] = float64(i%7) + float64(k)
+		}
+	})
+	if n := testing.AllocsPerRun(100, func() { Features(full, &f, &sc) }); n != 0 {
+		t.Errorf("%v allocations per window", n)
+	}
+}
+
+func FuzzFeatures(f *testing.F) {
+	f.Add(uint64(1), 60, 0.1)
+	f.Add(uint64(7), 1, 0.9)
+	f.Fuzz(func(t *testing.T, seed uint64, n int, nanShare float64) {
+		if n < 0 || n > 600 {
+			return
+		}
+		r := rand.New(rand.NewPCG(seed, 1))
+		w := window(n, func(i int, s *Sample) {
+			for k := range s {
+				if r.Float64() >= nanShare {
+					s[k] = (r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(8)))
+				}
+			}
+		})
+		var out [NumFeatures]float32
+		var sc FeatureScratch
+		Features(w, &out, &sc)
+		for i, v := range out {
+			if math.IsNaN(float64(v)) {
+				t.Fatalf("%s is NaN", FeatureNames[i])
+			}
+		}
+	})
+}
+
+func BenchmarkFeatures(b *testing.B) {
+	w := window(60, func(i int, s *Sample) {
+		for k := range s {
+			s[k] = float64(i%7) + float64(k)
+		}
+	})
+	var f [NumFeatures]float32
+	var sc FeatureScratch
+	b.ReportAllocs()
+	for b.Loop() {
+		Features(w, &f, &sc)
+	}
+}
