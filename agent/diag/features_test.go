@@ -27,7 +27,7 @@ func TestFeaturesByHand(t *testing.T) {
 		s[InTempMin] = 28
 		s[InCoolantIn], s[InCoolantOut] = 25, 27
 		s[InPackV] = 360
-		s[InPackI] = 0 // at rest
+		s[InPackI] = 0         // at rest
 		s[InInsulation] = 3600 // kΩ: 3.6 MΩ / 360 V = 10 kΩ/V -> log10 = 4
 		s[InLVVoltage] = 12.0 + 0.01*float64(i)
 		s[InSOC] = 50
