@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,17 @@ type cloud struct {
 	c    mqtt.Client
 	mu   sync.Mutex
 	msgs []received
+	subs atomic.Int32 // completed subscriptions (one per connection)
+}
+
+// waitSubscribed waits until the cloud has subscribed more than n times.
+func (c *cloud) waitSubscribed(n int32, d time.Duration) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if c.subs.Load() > n {
+			return true
+		}
+	}
+	return false
 }
 
 func newCloud(t *testing.T, broker string, tlsCfg func() *mqtt.ClientOptions) *cloud {
@@ -45,13 +57,18 @@ func newCloud(t *testing.T, broker string, tlsCfg func() *mqtt.ClientOptions) *c
 		SetAutoReconnect(true).SetMaxReconnectInterval(200 * time.Millisecond).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
 		SetOrderMatters(true).
 		SetOnConnectHandler(func(c mqtt.Client) {
-			c.Subscribe("evedge/v1/+/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+			tok := c.Subscribe("evedge/v1/+/#", 1, func(_ mqtt.Client, m mqtt.Message) {
 				var env uplink.Envelope
 				json.Unmarshal(m.Payload(), &env)
 				cl.mu.Lock()
 				cl.msgs = append(cl.msgs, received{Topic: m.Topic(), Env: env, Raw: append([]byte(nil), m.Payload()...)})
 				cl.mu.Unlock()
 			})
+			go func() {
+				if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+					cl.subs.Add(1)
+				}
+			}()
 		})
 	if tlsCfg != nil {
 		o = tlsCfg()
@@ -196,13 +213,18 @@ func TestUplinkDeliversInOrder(t *testing.T) {
 func TestUplinkOutage(t *testing.T) {
 	b := brokertest.Start(t)
 	cl := newCloud(t, b.URL(), nil)
-	// Mosquitto saves its persistence every second: let it save the cloud's
-	// session before killing it, or the restarted broker drops what the car
-	// sends before the cloud subscribes again.
-	time.Sleep(1500 * time.Millisecond)
+	if !cl.waitSubscribed(0, 10*time.Second) {
+		t.Fatal("cloud not subscribed")
+	}
+	// The car reaches the broker through a proxy that the test cuts during
+	// outages and reopens only once the cloud has subscribed again: a
+	// broker killed within its 1 s autosave may restart without the cloud's
+	// session, and would then drop what the car sends before the cloud is
+	// back. (The cloud's loss, not the car's: QoS 1 ends at the broker.)
+	proxy := brokertest.NewProxy(t, b.URL())
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	c := startCar(t, uplink.Options{Broker: b.URL(), Store: st})
+	c := startCar(t, uplink.Options{Broker: proxy.URL(), Store: st})
 	n := 0
 	tick := func(d time.Duration) {
 		end := time.Now().Add(d)
@@ -212,22 +234,32 @@ func TestUplinkOutage(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	restart := func() {
+		subs := cl.subs.Load()
+		b.Restart()
+		if !cl.waitSubscribed(subs, 10*time.Second) {
+			t.Fatal("cloud did not subscribe again")
+		}
+		proxy.Resume()
+	}
 	tick(300 * time.Millisecond)
+	proxy.Cut()
 	b.Kill()
 	tick(time.Second) // reports made during the outage
-	b.Restart()
+	restart()
 	tick(300 * time.Millisecond)
 	// Outage again; the car stops (as after a crash the outbox is what is
 	// on disk) and starts again on the same store before the broker is back.
+	proxy.Cut()
 	b.Kill()
 	tick(300 * time.Millisecond)
 	c.stop()
 	st.Close()
 	st = openStore(t, dir)
 	defer st.Close()
-	c = startCar(t, uplink.Options{Broker: b.URL(), Store: st})
+	c = startCar(t, uplink.Options{Broker: proxy.URL(), Store: st})
 	tick(300 * time.Millisecond)
-	b.Restart()
+	restart()
 	tick(200 * time.Millisecond)
 	got := cl.waitFor("/health", n, 30*time.Second)
 	checkSeq(t, "health across two outages and a restart", got, n)
