@@ -11,6 +11,7 @@ import (
 	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/diag/kb"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/store"
 	"github.com/evedge/evedge/agent/uplink"
@@ -41,11 +42,31 @@ func (l *liveRules) faults() []string {
 	return out
 }
 
-// alarmEvent is the body of a "gbt32960" event.
+// alarmEvent is the body of a "gbt32960" event. Title and summary come
+// from the knowledge base in English; reports render the other languages
+// from the same entry (kb id = item).
 type alarmEvent struct {
 	diag.Alarm
-	Flags   uint32 `json:"flags"`   // GB/T 32960.3 general alarm flag word after this change
-	Highest int    `json:"highest"` // highest level active
+	Flags     uint32   `json:"flags"`   // GB/T 32960.3 general alarm flag word after this change
+	Highest   int      `json:"highest"` // highest level active
+	Component string   `json:"component,omitempty"`
+	Title     string   `json:"title,omitempty"`
+	Summary   string   `json:"summary,omitempty"`
+	DTCs      []string `json:"dtcs,omitempty"`
+}
+
+// knowledge is the diagnosis knowledge base, loaded once.
+var knowledge = sync.OnceValues(kb.Load)
+
+// describe fills an alarm event's text from the knowledge base.
+func describe(ev *alarmEvent) {
+	k, err := knowledge()
+	if err != nil {
+		return // the embedded file is validated by its tests; never fatal here
+	}
+	if e, t, ok := k.Lookup(ev.Name, "en"); ok {
+		ev.Component, ev.Title, ev.Summary, ev.DTCs = e.Component, t.Title, t.Summary, e.DTCs
+	}
 }
 
 // source evaluates the rules once a second on the data clock; each level
@@ -74,6 +95,7 @@ func (l *liveRules) source(a *agent.Agent, st *store.Store, up *uplink.Uplink, l
 				l.mu.Unlock()
 				for _, c := range changes {
 					ev := alarmEvent{Alarm: c, Flags: flags, Highest: hi}
+					describe(&ev)
 					body, _ := json.Marshal(ev)
 					if c.Level > 0 {
 						log.Warn("alarm", "item", c.Name, "level", c.Level, "value", c.Value, "threshold", c.Threshold)

@@ -24,6 +24,8 @@ type diagnoseLine struct {
 	Severity   int            `json:"severity"`
 	Confidence float64        `json:"confidence"`
 	Evidence   map[string]any `json:"evidence"`
+	Component  string         `json:"component,omitempty"`
+	Title      string         `json:"title,omitempty"`
 }
 
 func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -89,8 +91,10 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 				continue
 			}
 			n++
+			ev := alarmEvent{Alarm: a}
+			describe(&ev)
 			b, _ := json.Marshal(diagnoseLine{T: float64(now.UnixNano()) / 1e9, File: path, Kind: "rule", Fault: a.Name, Severity: a.Level, Confidence: 1,
-				Evidence: map[string]any{"value": a.Value, "threshold": a.Threshold, "bit": a.Bit}})
+				Evidence: map[string]any{"value": a.Value, "threshold": a.Threshold, "bit": a.Bit}, Component: ev.Component, Title: ev.Title})
 			if _, err := out.Write(append(b, '\n')); err != nil {
 				return err
 			}

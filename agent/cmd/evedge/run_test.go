@@ -114,7 +114,8 @@ func TestRunRulesAlarm(t *testing.T) {
 	n := 0
 	for it.Next() {
 		ev := it.Event()
-		if ev.Severity == 3 && strings.Contains(string(ev.Body), `"item":"hv_interlock"`) && strings.Contains(string(ev.Body), `"flags":65536`) {
+		if ev.Severity == 3 && strings.Contains(string(ev.Body), `"item":"hv_interlock"`) && strings.Contains(string(ev.Body), `"flags":65536`) &&
+			strings.Contains(string(ev.Body), `"component":"hv_interlock"`) && strings.Contains(string(ev.Body), `"title":`) {
 			n++
 		}
 	}
