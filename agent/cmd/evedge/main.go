@@ -35,6 +35,7 @@ Usage:
   evedge obd decode --signalset FILE CASE.yaml...
   evedge fleet   listen|keygen|request ...   (the cloud side of the uplink, for trials)
   evedge diagnose --dbc FILE --map FILE [--format F] LOG...
+  evedge eval fault [--hours N] [--runs N] [--model FILE] [--train]
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -63,6 +64,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdOBD(ctx, args[1:], stdout, stderr)
 	case "diagnose":
 		err = cmdDiagnose(ctx, args[1:], stdout, stderr)
+	case "eval":
+		err = cmdEval(ctx, args[1:], stdout, stderr)
 	case "fleet":
 		err = cmdFleet(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
