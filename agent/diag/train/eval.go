@@ -1,0 +1,240 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	int8nn "github.com/evedge/evedge/models/int8"
+)
+
+// Metrics are the held-out results of a model, run in int8 as the agent
+// runs it.
+type Metrics struct {
+	NormalHours    float64 // held-out healthy driving behind the threshold
+	NormalWindows  int
+	FaultWindows   int // windows at or past LabelLevel
+	AUROC          float64
+	Threshold      float64 // lowest score that alarms: above every normal window
+	FalseAlarms    int     // normal windows above Threshold (0 by construction)
+	FaultRuns      int
+	Detected       int // faulty runs with a window above Threshold after onset
+	DetectedByKind map[string][2]int
+	ClassAccuracy  float64 // argmax over fault classes, detected fault windows
+	ClassWindows   int
+	// Lead time before the matching GB/T 32960.3 rule trips, cell_short
+	// and cooling_loss runs the model detected. A rule that never trips
+	// in the run counts the rest of the run (a lower bound).
+	LeadMedian      time.Duration
+	LeadRuns        int
+	LeadNeverTipped int
+	EvalTime        time.Duration
+}
+
+// Evaluate simulates held-out scenarios (seeds apart from training) and
+// measures m on them.
+func Evaluate(m *int8nn.Model, opts Options) (Metrics, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return Metrics{}, err
+	}
+	if m.NumOutputs() != len(Classes) {
+		return Metrics{}, fmt.Errorf("train: model has %d outputs, want %d classes", m.NumOutputs(), len(Classes))
+	}
+	t0 := time.Now()
+	const normalRunH = 3.0
+	nNormal := int(math.Ceil(opts.NormalHours / normalRunH))
+	scs := scenarios(opts.DBC, evalSeedBase, nNormal, opts.EvalRunsPerFault, 1, 3)
+	for i := range nNormal {
+		scs[i].Hours = min(normalRunH, opts.NormalHours)
+	}
+	runs, err := simulateAll(scs, opts.DBC, opts.Workers)
+	if err != nil {
+		return Metrics{}, err
+	}
+	r := m.NewRunner()
+	out := make([]float32, m.NumOutputs())
+	scores := make([][]float64, len(runs))
+	logits := make([][][]float32, len(runs))
+	for i, run := range runs {
+		for _, w := range run.Windows {
+			if err := r.Run(w.F[:], out); err != nil {
+				return Metrics{}, err
+			}
+			scores[i] = append(scores[i], Score(out))
+			logits[i] = append(logits[i], slices.Clone(out))
+		}
+	}
+	var met Metrics
+	var neg, pos []float64
+	for i, run := range runs {
+		if scs[i].Fault == nil {
+			met.NormalHours += run.Duration.Hours()
+			neg = append(neg, scores[i]...)
+			continue
+		}
+		for k, w := range run.Windows {
+			if w.Class != 0 {
+				pos = append(pos, scores[i][k])
+			}
+		}
+	}
+	met.NormalWindows, met.FaultWindows = len(neg), len(pos)
+	met.AUROC = auroc(pos, neg)
+	for _, s := range neg {
+		met.Threshold = math.Max(met.Threshold, s)
+	}
+	met.Threshold = math.Nextafter(met.Threshold, 2)
+	for _, s := range neg {
+		if s >= met.Threshold {
+			met.FalseAlarms++
+		}
+	}
+	met.DetectedByKind = map[string][2]int{}
+	var leads []time.Duration
+	var okCls int
+	for i, run := range runs {
+		sc := scs[i]
+		if sc.Fault == nil {
+			continue
+		}
+		met.FaultRuns++
+		det := time.Duration(-1)
+		for k, w := range run.Windows {
+			if w.End <= sc.Fault.Start || scores[i][k] < met.Threshold {
+				continue
+			}
+			if det < 0 {
+				det = w.End
+			}
+			if w.Class != 0 {
+				met.ClassWindows++
+				if argmax32(logits[i][k][1:])+1 == w.Class {
+					okCls++
+				}
+			}
+		}
+		d := met.DetectedByKind[string(sc.Fault.Kind)]
+		d[1]++
+		if det >= 0 {
+			met.Detected++
+			d[0]++
+			if RulesFor(sc.Class) != nil {
+				trip := run.RuleTrip
+				if trip < 0 {
+					trip = run.Duration
+					met.LeadNeverTipped++
+				}
+				leads = append(leads, trip-det)
+				met.LeadRuns++
+			}
+		}
+		met.DetectedByKind[string(sc.Fault.Kind)] = d
+	}
+	if met.ClassWindows > 0 {
+		met.ClassAccuracy = float64(okCls) / float64(met.ClassWindows)
+	}
+	if len(leads) > 0 {
+		slices.Sort(leads)
+		met.LeadMedian = leads[len(leads)/2]
+		if len(leads)%2 == 0 {
+			met.LeadMedian = (leads[len(leads)/2-1] + leads[len(leads)/2]) / 2
+		}
+	}
+	met.EvalTime = time.Since(t0)
+	return met, nil
+}
+
+func argmax32(v []float32) int {
+	b := 0
+	for i := range v {
+		if v[i] > v[b] {
+			b = i
+		}
+	}
+	return b
+}
+
+// auroc is the probability that a positive outscores a negative (ties
+// count half).
+func auroc(pos, neg []float64) float64 {
+	if len(pos) == 0 || len(neg) == 0 {
+		return math.NaN()
+	}
+	type item struct {
+		s   float64
+		pos bool
+	}
+	all := make([]item, 0, len(pos)+len(neg))
+	for _, s := range pos {
+		all = append(all, item{s, true})
+	}
+	for _, s := range neg {
+		all = append(all, item{s, false})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].s < all[j].s })
+	var rankSum float64
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].s == all[i].s {
+			j++
+		}
+		r := float64(i+j+1) / 2 // average 1-based rank
+		for k := i; k < j; k++ {
+			if all[k].pos {
+				rankSum += r
+			}
+		}
+		i = j
+	}
+	np, nn := float64(len(pos)), float64(len(neg))
+	return (rankSum - np*(np+1)/2) / (np * nn)
+}
+
+// Markdown writes the metrics as a table, with the targets.
+func (m Metrics) Markdown(w io.Writer) error {
+	yes := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "no"
+	}
+	det := 0.0
+	if m.FaultRuns > 0 {
+		det = float64(m.Detected) / float64(m.FaultRuns)
+	}
+	rows := [][4]string{
+		{"AUROC (fault vs normal windows)", fmt.Sprintf("%.4f", m.AUROC), ">= 0.97", yes(m.AUROC >= 0.97)},
+		{"threshold (score = 1 - P(normal))", fmt.Sprintf("%.17g", m.Threshold), "", ""},
+		{"false alarms in held-out normal driving", fmt.Sprintf("%d in %.0f h (%d windows)", m.FalseAlarms, m.NormalHours, m.NormalWindows), "<= 1 / 1000 h", yes(m.FalseAlarms == 0 && m.NormalHours >= 1000)},
+		{"faulty runs detected", fmt.Sprintf("%.1f %% (%d/%d)", 100*det, m.Detected, m.FaultRuns), ">= 95 %", yes(det >= 0.95)},
+		{"class accuracy, detected fault windows", fmt.Sprintf("%.1f %% (%d windows)", 100*m.ClassAccuracy, m.ClassWindows), ">= 90 %", yes(m.ClassAccuracy >= 0.9)},
+		{"median lead before GB/T rule (cell_short, cooling_loss)", fmt.Sprintf("%.1f min (%d runs, %d rule never tripped)", m.LeadMedian.Minutes(), m.LeadRuns, m.LeadNeverTipped), ">= 10 min", yes(m.LeadMedian >= 10*time.Minute)},
+	}
+	if _, err := fmt.Fprintf(w, "| metric | value | target | met |\n|---|---|---|---|\n"); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r[0], r[1], r[2], r[3]); err != nil {
+			return err
+		}
+	}
+	kinds := make([]string, 0, len(m.DetectedByKind))
+	for k := range m.DetectedByKind {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	if _, err := fmt.Fprintf(w, "\n| fault kind | detected |\n|---|---|\n"); err != nil {
+		return err
+	}
+	for _, k := range kinds {
+		d := m.DetectedByKind[k]
+		if _, err := fmt.Fprintf(w, "| %s | %d/%d |\n", k, d[0], d[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

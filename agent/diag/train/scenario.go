@@ -1,0 +1,357 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/signals"
+	"github.com/evedge/evedge/agent/sim"
+)
+
+// Classes are the model's outputs, in order; index 0 is normal. The sim
+// has no thermal runaway and no charger fault, so the model has no
+// thermal_runaway_precursor and no charger_fault class: there is no data
+// for them.
+var Classes = []string{
+	"normal",
+	"cell_internal_short",
+	"cell_capacity_outlier",
+	"cooling_loss",
+	"insulation_degradation",
+	"weak_12v_battery",
+	"contactor_precharge_fault",
+	"motor_inverter_overheating",
+	"sensor_fault",
+}
+
+// ClassOf maps a sim fault kind to its class index; false for kinds the
+// model does not learn (hvil: the GB/T rules report it directly).
+// cell_resistance is a cell outlier like cell_capacity: both make one cell
+// sag or swing more than the others, so they share a class.
+func ClassOf(k sim.FaultKind) (int, bool) {
+	switch k {
+	case sim.FaultCellShort:
+		return 1, true
+	case sim.FaultCellCapacity, sim.FaultCellResistance:
+		return 2, true
+	case sim.FaultCoolingLoss:
+		return 3, true
+	case sim.FaultInsulation:
+		return 4, true
+	case sim.FaultWeak12V:
+		return 5, true
+	case sim.FaultPrecharge, sim.FaultContactor:
+		return 6, true
+	case sim.FaultMotorOverheat:
+		return 7, true
+	case sim.FaultSensorStuck, sim.FaultSensorDrift, sim.FaultSensorDropout:
+		return 8, true
+	}
+	return 0, false
+}
+
+// faultKinds are the kinds scenarios draw from.
+var faultKinds = []sim.FaultKind{
+	sim.FaultCellShort, sim.FaultCellCapacity, sim.FaultCellResistance, sim.FaultCoolingLoss,
+	sim.FaultInsulation, sim.FaultWeak12V, sim.FaultPrecharge, sim.FaultContactor,
+	sim.FaultMotorOverheat, sim.FaultSensorStuck, sim.FaultSensorDrift, sim.FaultSensorDropout,
+}
+
+// LabelLevel is the fault level from which a window carries its fault's
+// class. Windows of a faulty run before it are left out of training and of
+// the window metrics: the fault is there but too weak to be seen.
+const LabelLevel = 0.2
+
+// inputSignals are the sim DBC signals carrying each model input: samples
+// take their resolution and range, and sensor faults act on them.
+var inputSignals = [diag.NumModelInputs]string{
+	diag.InCellMax:      "BMS_CellStats.CellVoltageMax",
+	diag.InCellMin:      "BMS_CellStats.CellVoltageMin",
+	diag.InCellAvg:      "BMS_CellStats.CellVoltageAvg",
+	diag.InTempMax:      "BMS_TempStats.CellTempMax",
+	diag.InTempMin:      "BMS_TempStats.CellTempMin",
+	diag.InPackV:        "BMS_PackStatus.PackVoltage",
+	diag.InPackI:        "BMS_PackStatus.PackCurrent",
+	diag.InSOC:          "BMS_SOC.SOC",
+	diag.InCoolantIn:    "BMS_Thermal.CoolantInletTemp",
+	diag.InCoolantOut:   "BMS_Thermal.CoolantOutletTemp",
+	diag.InPumpDuty:     "BMS_Thermal.CoolantPumpDuty",
+	diag.InInsulation:   "IMD_Status.InsulationResistance",
+	diag.InLVVoltage:    "IBS_LVBattery.LVBattVoltage",
+	diag.InMotorTemp:    "MCU_Temps.MotorTemp",
+	diag.InInverterTemp: "MCU_Temps.InverterTemp",
+	diag.InTorque:       "MCU_Status.MotorTorque",
+	diag.InSpeed:        "VCU_Drive.VehicleSpeed",
+	diag.InCharging:     "OBC_ChargeStatus.ChargingActive",
+	diag.InAmbient:      "BCM_Ambient.AmbientTemp",
+}
+
+// sensorTargets are the inputs sensor faults act on, with the drift range
+// in DBC units.
+var sensorTargets = []struct {
+	in    int
+	drift float64
+}{
+	{diag.InTempMax, 12}, {diag.InCellMin, 0.12}, {diag.InCoolantIn, 12},
+	{diag.InMotorTemp, 25}, {diag.InPackI, 40},
+}
+
+// Scenario is one simulated run.
+type Scenario struct {
+	Config sim.Config
+	Hours  float64
+	Fault  *sim.FaultSpec // nil: healthy
+	Input  int            // the input a sensor fault acts on
+	Class  int
+}
+
+var scenarioMixes = []string{
+	"loop",
+	"urban,highway,park,dc,wltp",
+	"wltp,idle,ac,urban",
+	"highway,dc,highway,urban",
+	"urban,park,urban,ac",
+	"idle,urban,wltp,park,highway",
+	"highway,wltp,urban",
+	"ac,urban,highway",
+	"urban,urban,idle,park,urban",
+	"dc,highway,wltp",
+}
+
+// randomConfig draws a vehicle and its use.
+func randomConfig(db *signals.Database, rng *rand.Rand, seed uint64) sim.Config {
+	c := sim.DefaultConfig()
+	c.DBC = db
+	c.Seed = seed
+	c.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.Ambient = -20 + 65*rng.Float64()
+	c.SOH = 70 + 30*rng.Float64()
+	c.CapacitySpread = 0.002 + 0.02*rng.Float64()
+	c.ResistanceSpread = 0.01 + 0.12*rng.Float64()
+	c.SOCSpread = 0.1 + 0.8*rng.Float64()
+	c.InitialSOC = 20 + 75*rng.Float64()
+	c.Insulation = 2e6 + 8e6*rng.Float64()
+	c.Mass = 1600 + 700*rng.Float64()
+	c.AuxPower = 150 + 2500*rng.Float64()
+	c.LVLoad = 150 + 600*rng.Float64()
+	c.Scenario = scenarioMixes[rng.IntN(len(scenarioMixes))]
+	c.ParkTime = time.Duration(1+rng.IntN(15)) * time.Minute
+	c.IdleTime = time.Duration(2+rng.IntN(10)) * time.Minute
+	c.ChargeTarget = 70 + 30*rng.Float64()
+	c.ChargeBelow = 15 + 20*rng.Float64()
+	return c
+}
+
+// newScenario draws scenario seed: healthy when kind is "", otherwise with
+// that fault starting 10..60 min in, ramping over 0..60 min, severity
+// 0.3..1; the run lasts minH..maxH hours and at least 30 min past onset.
+func newScenario(db *signals.Database, seed uint64, kind sim.FaultKind, minH, maxH float64) Scenario {
+	rng := rand.New(rand.NewPCG(seed, 0x5ce7a210))
+	sc := Scenario{Config: randomConfig(db, rng, seed), Hours: minH + (maxH-minH)*rng.Float64()}
+	if kind == "" {
+		return sc
+	}
+	start := time.Duration(10+50*rng.Float64()) * time.Minute
+	ramp := time.Duration(60*rng.Float64()) * time.Minute
+	spec := sim.FaultSpec{Kind: kind, Start: start, Ramp: ramp, Severity: 0.3 + 0.7*rng.Float64(),
+		Target: rng.IntN(sc.Config.Cells)}
+	switch kind {
+	case sim.FaultSensorStuck, sim.FaultSensorDrift, sim.FaultSensorDropout:
+		t := sensorTargets[rng.IntN(len(sensorTargets))]
+		sc.Input = t.in
+		spec.Signal = inputSignals[t.in]
+		if kind == sim.FaultSensorDrift {
+			spec.Severity *= t.drift
+			if rng.IntN(2) == 0 {
+				spec.Severity = -spec.Severity
+			}
+		}
+	}
+	sc.Hours = max(sc.Hours, (start+ramp).Hours()*0.5+start.Hours()+0.5)
+	sc.Fault = &spec
+	sc.Class, _ = ClassOf(kind)
+	return sc
+}
+
+// Window is the features of one 60 s window with its label.
+type Window struct {
+	F     [diag.NumFeatures]float32
+	Class int     // ground truth: the fault's class once its level reaches LabelLevel, else 0
+	Level float64 // fault level at the window's end
+	End   time.Duration
+}
+
+// Run is the outcome of simulating a scenario.
+type Run struct {
+	Windows []Window
+	// RuleTrip is when the first of the rules the fault should trip
+	// (RulesFor) reached level 1 or more; -1 when none did.
+	RuleTrip time.Duration
+	Duration time.Duration
+}
+
+// RulesFor returns the GB/T 32960.3 items whose alarm a fault class
+// eventually raises, for the lead-time metric; nil when none is tracked.
+func RulesFor(class int) []diag.Item {
+	switch class {
+	case 1:
+		return []diag.Item{diag.CellConsistency, diag.CellUnderVoltage}
+	case 3:
+		return []diag.Item{diag.BatteryHighTemp, diag.TempDifference}
+	}
+	return nil
+}
+
+// quantizer rounds values to their DBC signal's resolution and range.
+type quantizer struct {
+	factor, offset, lo, hi [diag.NumModelInputs]float64
+}
+
+func newQuantizer(db *signals.Database) (*quantizer, error) {
+	q := &quantizer{}
+	for i, name := range inputSignals {
+		msg, sig, _ := cutDot(name)
+		m := db.Message(msg)
+		if m == nil || m.Signal(sig) == nil {
+			return nil, fmt.Errorf("train: DBC has no signal %s", name)
+		}
+		s := m.Signal(sig)
+		q.factor[i], q.offset[i], q.lo[i], q.hi[i] = s.Factor, s.Offset, s.Min, s.Max
+	}
+	return q, nil
+}
+
+func cutDot(s string) (string, string, bool) {
+	for i := range len(s) {
+		if s[i] == '.' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func (q *quantizer) apply(s *diag.Sample) {
+	for i, v := range s {
+		if math.IsNaN(v) {
+			continue
+		}
+		v = math.Round((v-q.offset[i])/q.factor[i])*q.factor[i] + q.offset[i]
+		s[i] = math.Max(q.lo[i], math.Min(q.hi[i], v))
+	}
+}
+
+// sample maps the sim state to model inputs in DBC units.
+func sample(st *sim.State) diag.Sample {
+	var s diag.Sample
+	s[diag.InCellMax] = st.CellMax
+	s[diag.InCellMin] = st.CellMin
+	s[diag.InCellAvg] = st.CellAvg
+	s[diag.InTempMax] = st.TempMax
+	s[diag.InTempMin] = st.TempMin
+	s[diag.InPackV] = st.PackVoltage
+	s[diag.InPackI] = st.PackCurrent
+	s[diag.InSOC] = st.SOC
+	s[diag.InCoolantIn] = st.CoolantInlet
+	s[diag.InCoolantOut] = st.CoolantOutlet
+	s[diag.InPumpDuty] = st.PumpDuty
+	s[diag.InInsulation] = st.Insulation / 1000
+	s[diag.InLVVoltage] = st.LVVoltage
+	s[diag.InMotorTemp] = st.MotorTemp
+	s[diag.InInverterTemp] = st.InverterTemp
+	s[diag.InTorque] = st.MotorTorque
+	s[diag.InSpeed] = math.Abs(st.Speed)
+	if st.Charging {
+		s[diag.InCharging] = 1
+	}
+	s[diag.InAmbient] = st.Ambient
+	return s
+}
+
+// simulate runs sc stepping 1 s and returns its windows: every 60 s the
+// features of the last 60 samples. Sensor faults act on the sample as the
+// sim's transmitter acts on the frame (stuck holds, drift adds, dropout
+// leaves the input missing), since sim.State carries true values. The
+// GB/T rules run on the same samples.
+func simulate(sc Scenario, q *quantizer) (Run, error) {
+	s, err := sim.New(sc.Config)
+	if err != nil {
+		return Run{}, err
+	}
+	if sc.Fault != nil {
+		if err := s.Inject(*sc.Fault); err != nil {
+			return Run{}, err
+		}
+	}
+	total := time.Duration(sc.Hours * float64(time.Hour)).Truncate(time.Minute)
+	run := Run{RuleTrip: -1, Duration: total}
+	var rules *diag.Rules
+	var watch []diag.Item
+	if sc.Fault != nil {
+		watch = RulesFor(sc.Class)
+		if watch != nil {
+			rules = diag.NewRules(nil)
+		}
+	}
+	ring := make([]diag.Sample, int(diag.WindowLength/time.Second))
+	var cur diag.Sample
+	read := func(path string) (float64, bool) {
+		for i, p := range diag.ModelInputPaths {
+			if p == path {
+				return cur[i], !math.IsNaN(cur[i])
+			}
+		}
+		return 0, false
+	}
+	var scratch diag.FeatureScratch
+	var held float64
+	haveHeld := false
+	n := int(total / time.Second)
+	for k := 1; k <= n; k++ {
+		s.Step(time.Second)
+		st := s.State()
+		cur = sample(&st)
+		level := 0.0
+		if len(st.Faults) > 0 {
+			level = st.Faults[0].Level
+		}
+		if sc.Fault != nil && level > 0 {
+			in := sc.Input
+			switch sc.Fault.Kind {
+			case sim.FaultSensorStuck:
+				if !haveHeld {
+					held, haveHeld = cur[in], true
+				}
+				cur[in] = held
+			case sim.FaultSensorDrift:
+				cur[in] += sc.Fault.Severity * level
+			case sim.FaultSensorDropout:
+				cur[in] = math.NaN()
+			}
+		}
+		q.apply(&cur)
+		ring[(k-1)%len(ring)] = cur
+		if rules != nil && run.RuleTrip < 0 {
+			rules.Step(st.Time, read)
+			for _, a := range rules.Active() {
+				for _, it := range watch {
+					if a.Item == it && a.Level >= 1 {
+						run.RuleTrip = st.Elapsed
+					}
+				}
+			}
+		}
+		if k%len(ring) != 0 {
+			continue
+		}
+		w := Window{Level: level, End: st.Elapsed}
+		if sc.Fault != nil && level >= LabelLevel {
+			w.Class = sc.Class
+		}
+		diag.Features(ring, &w.F, &scratch)
+		run.Windows = append(run.Windows, w)
+	}
+	return run, nil
+}
