@@ -6,8 +6,8 @@
 // plus the language-independent facts: component, severity hint, related
 // DTCs and the VSS signals to chart.
 //
-// The content is data, not code: one file, faults.yaml, embedded with
-// go:embed, so the structure cannot diverge between languages. Parse
+// The content is data, not code: one file, faults.yaml, embedded in the
+// binary, so the structure cannot diverge between languages. Parse
 // validates strictly (unknown keys, missing languages, empty fields,
 // duplicate ids) and names the file, line and field of every problem.
 package kb
