@@ -312,3 +312,90 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 
 // WindowLength is the model's window: 60 one-second samples.
 const WindowLength = 60 * time.Second
+
+// Long-horizon features (see LongFeatures), in order. Slow faults (a
+// cell's self-discharge, a weak coolant pump, a tired 12 V battery) move
+// the window features by less than healthy cars differ from each other in
+// one minute; averaged over tens of minutes and compared with the run's
+// own start they stand out.
+const (
+	LCellLowDev      = iota // EWMA of FCellLowDev, mV
+	LCellLowDevRest         // EWMA of FCellLowDevRest over windows with rest, mV
+	LCellLowDevRise         // EWMA of FCellLowDev minus its lowest value so far in the run, mV
+	LCellSpread             // EWMA of FCellSpread, mV
+	LHeatResidual           // EWMA of FHeatResidual
+	LTempOverCoolant        // EWMA of FTempOverCoolant, °C
+	LTempOverRise           // EWMA of FTempOverCoolant minus its lowest value so far, °C
+	LCoolantDelta           // EWMA of FCoolantDelta, °C
+	LLVMean                 // EWMA of FLVMean, V
+	LLVMin                  // EWMA of FLVMin, V
+	LLVLow                  // lowest FLVMin so far in the run, V
+	NumLongFeatures
+)
+
+// LongFeatureNames name the long-horizon features.
+var LongFeatureNames = [NumLongFeatures]string{
+	"ew_cell_low_dev_mv", "ew_cell_low_dev_rest_mv", "ew_cell_low_dev_rise_mv", "ew_cell_spread_mv",
+	"ew_heat_residual", "ew_temp_over_coolant_c", "ew_temp_over_coolant_rise_c", "ew_coolant_delta_c",
+	"ew_lv_mean_v", "ew_lv_min_v", "lv_min_run_v",
+}
+
+// LongAlpha is the EWMA weight of a new window: a time constant of about
+// ten windows (10 min).
+const LongAlpha = 0.1
+
+// LongFeatures is the per-run state behind the long-horizon features: one
+// per vehicle, updated once per window with that window's Features, reset
+// when the vehicle starts a new run (ignition, agent start). The zero
+// value is ready; it does not allocate.
+type LongFeatures struct {
+	n                  int
+	ew                 [NumLongFeatures]float64
+	restSeen           bool
+	lowDevMin, overMin float64
+	lvLow              float64
+}
+
+// Reset forgets the run.
+func (l *LongFeatures) Reset() { *l = LongFeatures{} }
+
+// Update folds the window features f into the state and writes the
+// long-horizon features into out.
+func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]float32) {
+	a := LongAlpha
+	first := l.n == 0
+	l.n++
+	ew := func(k int, v float64) {
+		if first {
+			l.ew[k] = v
+			return
+		}
+		l.ew[k] += a * (v - l.ew[k])
+	}
+	ew(LCellLowDev, float64(f[FCellLowDev]))
+	if r := float64(f[FCellLowDevRest]); r != 0 {
+		if !l.restSeen {
+			l.ew[LCellLowDevRest], l.restSeen = r, true
+		} else {
+			l.ew[LCellLowDevRest] += a * (r - l.ew[LCellLowDevRest])
+		}
+	}
+	ew(LCellSpread, float64(f[FCellSpread]))
+	ew(LHeatResidual, float64(f[FHeatResidual]))
+	ew(LTempOverCoolant, float64(f[FTempOverCoolant]))
+	ew(LCoolantDelta, float64(f[FCoolantDelta]))
+	ew(LLVMean, float64(f[FLVMean]))
+	ew(LLVMin, float64(f[FLVMin]))
+	if first {
+		l.lowDevMin, l.overMin, l.lvLow = l.ew[LCellLowDev], l.ew[LTempOverCoolant], float64(f[FLVMin])
+	}
+	l.lowDevMin = math.Min(l.lowDevMin, l.ew[LCellLowDev])
+	l.overMin = math.Min(l.overMin, l.ew[LTempOverCoolant])
+	l.lvLow = math.Min(l.lvLow, float64(f[FLVMin]))
+	l.ew[LCellLowDevRise] = l.ew[LCellLowDev] - l.lowDevMin
+	l.ew[LTempOverRise] = l.ew[LTempOverCoolant] - l.overMin
+	l.ew[LLVLow] = l.lvLow
+	for k, v := range l.ew {
+		out[k] = float32(v)
+	}
+}

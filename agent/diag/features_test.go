@@ -129,3 +129,29 @@ func BenchmarkFeatures(b *testing.B) {
 		Features(w, &f, &sc)
 	}
 }
+
+// TestLongFeatures: the first window sets the averages, a rising cell
+// deviation shows in the rise feature, the 12 V low is kept, no allocation.
+func TestLongFeatures(t *testing.T) {
+	var l LongFeatures
+	var f [NumFeatures]float32
+	var out [NumLongFeatures]float32
+	f[FCellLowDev], f[FLVMin] = 10, 12
+	l.Update(&f, &out)
+	if out[LCellLowDev] != 10 || out[LCellLowDevRise] != 0 || out[LLVLow] != 12 {
+		t.Fatalf("first window: %v", out)
+	}
+	f[FCellLowDev], f[FLVMin] = 20, 13
+	l.Update(&f, &out)
+	if out[LCellLowDev] != 11 || out[LCellLowDevRise] != 1 || out[LLVLow] != 12 {
+		t.Errorf("second window: %v", out)
+	}
+	if n := testing.AllocsPerRun(100, func() { l.Update(&f, &out) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+	l.Reset()
+	l.Update(&f, &out)
+	if out[LCellLowDev] != 20 {
+		t.Errorf("after Reset: %v", out)
+	}
+}

@@ -176,9 +176,18 @@ func newScenario(db *signals.Database, seed uint64, kind sim.FaultKind, minH, ma
 	return sc
 }
 
-// Window is the features of one 60 s window with its label.
+// NumInputs is the model's input count: the window features
+// (diag.Features) then the long-horizon features (diag.LongFeatures).
+const NumInputs = diag.NumFeatures + diag.NumLongFeatures
+
+// InputNames name the model inputs, in order.
+func InputNames() []string {
+	return append(append([]string(nil), diag.FeatureNames[:]...), diag.LongFeatureNames[:]...)
+}
+
+// Window is the model inputs of one 60 s window with its label.
 type Window struct {
-	F     [diag.NumFeatures]float32
+	F     [NumInputs]float32
 	Class int     // ground truth: the fault's class once its level reaches LabelLevel, else 0
 	Level float64 // fault level at the window's end
 	End   time.Duration
@@ -306,6 +315,9 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		return 0, false
 	}
 	var scratch diag.FeatureScratch
+	var long diag.LongFeatures
+	var wf [diag.NumFeatures]float32
+	var lf [diag.NumLongFeatures]float32
 	var held float64
 	haveHeld := false
 	n := int(total / time.Second)
@@ -350,7 +362,10 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		if sc.Fault != nil && level >= LabelLevel {
 			w.Class = sc.Class
 		}
-		diag.Features(ring, &w.F, &scratch)
+		diag.Features(ring, &wf, &scratch)
+		long.Update(&wf, &lf)
+		copy(w.F[:], wf[:])
+		copy(w.F[diag.NumFeatures:], lf[:])
 		run.Windows = append(run.Windows, w)
 	}
 	return run, nil

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/signals"
 	int8nn "github.com/evedge/evedge/models/int8"
 )
@@ -26,12 +25,12 @@ const (
 	ModelVersion = "1"
 )
 
-// Threshold is the alarm threshold on Score for the committed model
-// (models/fault/fault.evnn): the highest score seen on the held-out normal
-// driving of `evedge eval fault` (no false alarm there), just above it.
-// Retraining changes it; eval prints the new one. The score saturates
-// near 1 in float64, hence the digits.
-const Threshold = 0.99999999999972389
+// Threshold is the alarm threshold on the smoothed Score (Smoother) for
+// the committed model (models/fault/fault.evnn): the highest smoothed
+// score seen on the held-out normal driving of `evedge eval fault` (no
+// false alarm there), just above it. Retraining changes it; eval prints
+// the new one.
+const Threshold = 25.019916439116745
 
 // zClip bounds standardised features: training clips to it and the int8
 // input scale is calibrated to it, so outliers (a collapsed insulation)
@@ -153,7 +152,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	}
 	rep.SimTime = time.Since(t0)
 	rep.Runs = len(runs)
-	var raw [][diag.NumFeatures]float32
+	var raw [][NumInputs]float32
 	var ys []int
 	rep.PerClass = make([]int, len(Classes))
 	for i, r := range runs {
@@ -175,8 +174,9 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	}
 
 	// Standardisation from the training windows.
-	inputs := make([]int8nn.Input, diag.NumFeatures)
-	for j := range diag.NumFeatures {
+	names := InputNames()
+	inputs := make([]int8nn.Input, NumInputs)
+	for j := range NumInputs {
 		var s, ss float64
 		for _, f := range raw {
 			s += float64(f[j])
@@ -190,7 +190,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 		if std < 1e-6 {
 			std = 1
 		}
-		inputs[j] = int8nn.Input{Name: diag.FeatureNames[j], Mean: float32(mean), Std: float32(std)}
+		inputs[j] = int8nn.Input{Name: names[j], Mean: float32(mean), Std: float32(std)}
 	}
 	xs := make([][]float64, len(raw))
 	for k, f := range raw {
@@ -204,7 +204,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	cw[0] *= normalWeight
 	t1 := time.Now()
 	rng := rand.New(rand.NewPCG(42, 7))
-	net := newMLP(rng, diag.NumFeatures, 32, 16, len(Classes))
+	net := newMLP(rng, NumInputs, 32, 16, len(Classes))
 	rep.Loss = net.fit(rng, xs, ys, cw, opts.Epochs, 64, 3e-3)
 	rep.FitTime = time.Since(t1)
 	acts := net.newActs()
@@ -219,7 +219,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	// Calibrate on the training windows, clipped as in training.
 	calib := make([][]float32, 0, len(raw)+2)
 	for _, f := range raw {
-		v := make([]float32, diag.NumFeatures)
+		v := make([]float32, NumInputs)
 		for j := range v {
 			z := max(-zClip, min(zClip, (float64(f[j])-float64(inputs[j].Mean))/float64(inputs[j].Std)))
 			v[j] = float32(float64(inputs[j].Mean) + z*float64(inputs[j].Std))
@@ -269,16 +269,46 @@ func argmax(v []float64) int {
 	return b
 }
 
-// Score is the fault score of a window's model outputs (logits):
-// 1 - P(normal).
+// Score is the fault score of a window's model outputs (logits): the
+// log-odds of a fault against normal, log Σ_{c>0} exp(z_c) − z_0. Unlike
+// 1 − P(normal) it does not saturate, so healthy and faulty windows stay
+// apart at the top of the range.
 func Score(logits []float32) float64 {
 	m := math.Inf(-1)
-	for _, v := range logits {
+	for _, v := range logits[1:] {
 		m = math.Max(m, float64(v))
 	}
 	var sum float64
-	for _, v := range logits {
+	for _, v := range logits[1:] {
 		sum += math.Exp(float64(v) - m)
 	}
-	return 1 - math.Exp(float64(logits[0])-m)/sum
+	return m + math.Log(sum) - float64(logits[0])
+}
+
+// SmoothWindows is how many consecutive window scores the alarm averages:
+// a fault persists, a healthy window that looks odd rarely does.
+const SmoothWindows = 5
+
+// Smoother averages the Score of the last SmoothWindows windows of a run;
+// the alarm compares that mean with Threshold. One per vehicle, reset
+// with its diag.LongFeatures. The zero value is ready.
+type Smoother struct {
+	last [SmoothWindows]float64
+	n    int
+}
+
+// Reset forgets the run.
+func (s *Smoother) Reset() { *s = Smoother{} }
+
+// Add records a window's score and returns the mean over the last
+// SmoothWindows windows (fewer at the start of a run).
+func (s *Smoother) Add(score float64) float64 {
+	s.last[s.n%SmoothWindows] = score
+	s.n++
+	k := min(s.n, SmoothWindows)
+	var sum float64
+	for i := range k {
+		sum += s.last[i]
+	}
+	return sum / float64(k)
 }

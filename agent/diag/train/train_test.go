@@ -52,7 +52,7 @@ func TestSeparates(t *testing.T) {
 	}{
 		{"", false, ""},
 		{sim.FaultInsulation, true, ""},
-		{sim.FaultCoolingLoss, true, "the committed model detects few cooling losses at its zero-false-alarm threshold (2/12 held-out runs)"},
+		{sim.FaultCoolingLoss, true, ""},
 	}
 	for _, c := range cases {
 		t.Run(name(c.kind), func(t *testing.T) {
@@ -68,11 +68,12 @@ func TestSeparates(t *testing.T) {
 			r := m.NewRunner()
 			out := make([]float32, m.NumOutputs())
 			best := math.Inf(-1)
+			var sm Smoother
 			for _, w := range run.Windows {
 				if err := r.Run(w.F[:], out); err != nil {
 					t.Fatal(err)
 				}
-				best = max(best, Score(out))
+				best = max(best, sm.Add(Score(out)))
 			}
 			t.Logf("max score %.17g, threshold %.17g", best, Threshold)
 			if c.fault != (best >= Threshold) && c.known != "" {
