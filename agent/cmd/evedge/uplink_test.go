@@ -77,9 +77,27 @@ func TestRunUplinkOutage(t *testing.T) {
 	}
 	agent2, _, log2 := startAgent(t, args...)
 	time.Sleep(5 * time.Second)
+	statuses := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, m := range msgs {
+			if strings.HasSuffix(m.topic, "/status") {
+				n++
+			}
+		}
+		return n
+	}
+	before := statuses()
 	b.Restart()
 	outageEnd := time.Now()
-	time.Sleep(5 * time.Second)
+	// The agent retries with a jittered backoff that has grown during the
+	// outage (up to 1.5 x 8 s here): wait for its "online" status, then let
+	// it drain.
+	for deadline := time.Now().Add(30 * time.Second); statuses() == before && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(4 * time.Second)
 	agent2.Process.Signal(syscall.SIGTERM)
 	agent2.Wait()
 
