@@ -50,7 +50,9 @@ func (u *Uplink) handle(ctx context.Context, topic string, payload []byte) bool 
 		// Only a request the OEM really signed gets an answer: forged ones
 		// must not make the car publish (or spend its data plan).
 		if answer {
-			_ = u.Respond(r, "refused", err.Error(), nil)
+			if e := u.Respond(r, "refused", err.Error(), nil); e != nil {
+				u.o.Logger.Error("uplink: answering a refused request", "request", r.ID, "err", e)
+			}
 		}
 		return false
 	}
@@ -79,7 +81,9 @@ func (u *Uplink) handle(ctx context.Context, topic string, payload []byte) bool 
 	u.o.Logger.Info("uplink: request", "name", r.Name, "id", r.ID)
 	body, err := h(ctx, u, r)
 	if err != nil {
-		_ = u.Respond(r, "error", err.Error(), body)
+		if e := u.Respond(r, "error", err.Error(), body); e != nil {
+			u.o.Logger.Error("uplink: answering a failed request", "request", r.ID, "err", e)
+		}
 		return true
 	}
 	if body != nil {
