@@ -399,3 +399,61 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 		out[k] = float32(v)
 	}
 }
+
+// NumInputs is the fault model's input count: the window features then
+// the long-horizon features.
+const NumInputs = NumFeatures + NumLongFeatures
+
+// InputNames name the fault model's inputs, in order.
+func InputNames() []string {
+	return append(append([]string(nil), FeatureNames[:]...), LongFeatureNames[:]...)
+}
+
+// Stream turns a vehicle's 1 Hz samples into the fault model's inputs: it
+// keeps the last WindowLength of samples and, every WindowLength, computes
+// the window and long-horizon features. Training and the agent both feed
+// samples through a Stream, so they compute the same inputs. One per
+// vehicle; Reset at the start of a run. The zero value is ready; Push does
+// not allocate after the first window.
+type Stream struct {
+	ring    []Sample
+	n       int
+	long    LongFeatures
+	scratch FeatureScratch
+	wf      [NumFeatures]float32
+	lf      [NumLongFeatures]float32
+	window  []Sample
+}
+
+// Reset forgets the run.
+func (s *Stream) Reset() {
+	s.n = 0
+	s.long.Reset()
+}
+
+// Push adds one sample. When it completes a window it writes the model
+// inputs into in (length NumInputs) and returns true with the number of
+// model inputs present in the window.
+func (s *Stream) Push(x Sample, in []float32) (bool, int) {
+	size := int(WindowLength / time.Second)
+	if s.ring == nil {
+		s.ring = make([]Sample, size)
+		s.window = make([]Sample, size)
+	}
+	s.ring[s.n%size] = x
+	s.n++
+	if s.n%size != 0 {
+		return false, 0
+	}
+	// A full window ends at the ring's end: ring is in time order.
+	np := Features(s.ring, &s.wf, &s.scratch)
+	s.long.Update(&s.wf, &s.lf)
+	copy(in, s.wf[:])
+	copy(in[NumFeatures:], s.lf[:])
+	copy(s.window, s.ring)
+	return true, np
+}
+
+// Window returns the samples of the last completed window, oldest first;
+// valid until the next completed window.
+func (s *Stream) Window() []Sample { return s.window }

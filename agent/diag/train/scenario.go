@@ -178,12 +178,10 @@ func newScenario(db *signals.Database, seed uint64, kind sim.FaultKind, minH, ma
 
 // NumInputs is the model's input count: the window features
 // (diag.Features) then the long-horizon features (diag.LongFeatures).
-const NumInputs = diag.NumFeatures + diag.NumLongFeatures
+const NumInputs = diag.NumInputs
 
 // InputNames name the model inputs, in order.
-func InputNames() []string {
-	return append(append([]string(nil), diag.FeatureNames[:]...), diag.LongFeatureNames[:]...)
-}
+func InputNames() []string { return diag.InputNames() }
 
 // Window is the model inputs of one 60 s window with its label.
 type Window struct {
@@ -304,7 +302,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			rules = diag.NewRules(nil)
 		}
 	}
-	ring := make([]diag.Sample, int(diag.WindowLength/time.Second))
+	var stream diag.Stream
 	var cur diag.Sample
 	read := func(path string) (float64, bool) {
 		for i, p := range diag.ModelInputPaths {
@@ -314,10 +312,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		}
 		return 0, false
 	}
-	var scratch diag.FeatureScratch
-	var long diag.LongFeatures
-	var wf [diag.NumFeatures]float32
-	var lf [diag.NumLongFeatures]float32
+	var in [NumInputs]float32
 	var held float64
 	haveHeld := false
 	n := int(total / time.Second)
@@ -344,7 +339,6 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			}
 		}
 		q.apply(&cur)
-		ring[(k-1)%len(ring)] = cur
 		if rules != nil && run.RuleTrip < 0 {
 			rules.Step(st.Time, read)
 			for _, a := range rules.Active() {
@@ -355,17 +349,13 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 				}
 			}
 		}
-		if k%len(ring) != 0 {
+		if ok, _ := stream.Push(cur, in[:]); !ok {
 			continue
 		}
-		w := Window{Level: level, End: st.Elapsed}
+		w := Window{F: in, Level: level, End: st.Elapsed}
 		if sc.Fault != nil && level >= LabelLevel {
 			w.Class = sc.Class
 		}
-		diag.Features(ring, &wf, &scratch)
-		long.Update(&wf, &lf)
-		copy(w.F[:], wf[:])
-		copy(w.F[diag.NumFeatures:], lf[:])
 		run.Windows = append(run.Windows, w)
 	}
 	return run, nil
