@@ -57,6 +57,7 @@ type Agent struct {
 	running atomic.Bool
 
 	rec       Recorder
+	clock     *secondClock // nil: no OnSecond
 	recErrors atomic.Uint64
 	extValues atomic.Uint64 // values from frameless sources (OBD)
 }
@@ -85,6 +86,11 @@ type Options struct {
 	Recorder Recorder          // nil: record nothing
 	Logger   *slog.Logger      // nil: discard
 	Now      func() time.Time  // nil: time.Now
+	// OnSecond, when set, is called for every whole second of data time
+	// the frames and values pass, in order, after everything stamped
+	// before that second is in the table (see Table); it runs on the
+	// decoding path, so it must be quick.
+	OnSecond func(t time.Time)
 }
 
 // New returns an agent decoding with opts.DB.
@@ -95,6 +101,9 @@ func New(opts Options) (*Agent, error) {
 	a := &Agent{db: opts.DB, table: signals.NewTable(opts.DB), log: opts.Logger, now: opts.Now, rec: opts.Recorder}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.OnSecond != nil {
+		a.clock = newSecondClock(opts.OnSecond)
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -192,6 +201,9 @@ func (a *Agent) emitValues(vals []signals.Value, t int64) {
 	if len(vals) == 0 {
 		return
 	}
+	if a.clock != nil {
+		a.clock.advance(t)
+	}
 	a.table.Update(vals, t)
 	a.extValues.Add(uint64(len(vals)))
 	if a.rec != nil {
@@ -241,6 +253,9 @@ func (a *Agent) decode(in <-chan can.Frame) {
 		c := &a.buses[f.Bus]
 		c.frames.Add(1)
 		c.lastSeen.Store(f.Time)
+		if a.clock != nil {
+			a.clock.advance(f.Time)
+		}
 		if a.rec != nil {
 			batch = append(batch, f)
 		}

@@ -26,6 +26,16 @@ type Config struct {
 type Diag struct {
 	// Rules turns the GB/T 32960.3 alarm rules on (default).
 	Rules bool `toml:"rules"`
+	// Model turns the int8 fault model on (default). It runs only when the
+	// vehicle's signal map provides every model input (see the README).
+	Model bool `toml:"model"`
+	// ModelFile replaces the model built into the agent (an .evnn file
+	// made by `evedge eval fault --train`).
+	ModelFile string `toml:"model_file"`
+	// Pin is how much data before and after a model detection the store
+	// keeps from eviction (default 10 min), for PinDays (default 30).
+	Pin     Duration `toml:"pin"`
+	PinDays int      `toml:"pin_days"`
 	// Limits override alarm thresholds per item: [level 1, level 2, level 3]
 	// in the item's unit, e.g. battery_high_temperature = [45, 50, 55].
 	Limits map[string][]float64 `toml:"limits"`
@@ -81,6 +91,10 @@ type OBD struct {
 	PIDs []string `toml:"pids"`
 	// PIDPeriod is how often the PIDs are polled (default 1s).
 	PIDPeriod Duration `toml:"pid_period"`
+	// DTCPeriod is how often the trouble codes (services 03, 07, 0A) are
+	// read while the car is awake (default 1m, 0 off); changes become
+	// "dtc" events.
+	DTCPeriod Duration `toml:"dtc_period"`
 	// Rates override polling periods by signal or command id.
 	Rates map[string]Duration `toml:"rates"`
 	// Guard decides when the car may be polled: "auto" (default: the 12 V
@@ -147,8 +161,8 @@ func Default() Config {
 		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s", MemoryLimit: 128 << 20},
 		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
 		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
-		OBD:   OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, Guard: "auto"},
-		Diag:  Diag{Rules: true},
+		OBD:   OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, DTCPeriod: Duration{time.Minute}, Guard: "auto"},
+		Diag:  Diag{Rules: true, Model: true, Pin: Duration{10 * time.Minute}, PinDays: 30},
 		Uplink: Uplink{KeepAlive: Duration{5 * time.Minute}, HealthInterval: Duration{5 * time.Minute},
 			MaxHealthInterval: Duration{time.Hour}, DataBudget: 30_000_000, ClockSkew: Duration{5 * time.Minute}},
 	}
@@ -199,6 +213,15 @@ func (c *Config) Validate() error {
 	}
 	if err := c.OBD.validate(c.File); err != nil {
 		return err
+	}
+	if d := c.Diag.Pin.Duration; d < 0 || d > 24*time.Hour {
+		return fmt.Errorf("config: %s: diag.pin %v: expected 0..24h", c.File, d)
+	}
+	if c.Diag.PinDays < 0 || c.Diag.PinDays > 3650 {
+		return fmt.Errorf("config: %s: diag.pin_days %d: expected 0 (never expires)..3650", c.File, c.Diag.PinDays)
+	}
+	if d := c.OBD.DTCPeriod.Duration; d != 0 && d < 5*time.Second {
+		return fmt.Errorf("config: %s: obd.dtc_period %v: expected 0 (off) or at least 5s", c.File, d)
 	}
 	if err := c.Uplink.validate(c.File); err != nil {
 		return err

@@ -1,43 +1,115 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/diag/detect"
 	"github.com/evedge/evedge/agent/diag/kb"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/store"
 	"github.com/evedge/evedge/agent/uplink"
+	"github.com/evedge/evedge/drivers/obd"
+	"github.com/evedge/evedge/models/fault"
+	int8nn "github.com/evedge/evedge/models/int8"
 )
 
-// liveRules runs the GB/T 32960.3 rules on the agent's live values.
-type liveRules struct {
-	mu sync.Mutex
-	r  *diag.Rules
+// liveDiag runs fault detection on the agent's live values: the GB/T
+// 32960.3 rules and the int8 fault model, each optional.
+type liveDiag struct {
+	mu   sync.Mutex
+	r    *diag.Rules      // nil: rules off
+	det  *detect.Detector // nil: model off
+	dtcs *dtcTracker      // trouble codes read over OBD; never nil
+	cfg  config.Diag
+
+	table *signals.Table
+	st    *store.Store   // nil: not recording
+	up    *uplink.Uplink // nil: no uplink
+	log   *slog.Logger
 }
 
-func newLiveRules(cfg config.Diag) (*liveRules, error) {
-	over, err := diag.ParseLimits(cfg.Limits)
-	if err != nil {
-		return nil, fmt.Errorf("config: [diag] limits: %w", err)
+// newLiveDiag builds the rules and the detector the configuration asks
+// for. The model needs every input in the vehicle's signal map; without
+// them it stays off with a warning naming what is missing.
+func newLiveDiag(cfg config.Diag, db *signals.Database, log *slog.Logger) (*liveDiag, error) {
+	l := &liveDiag{cfg: cfg, dtcs: &dtcTracker{}}
+	if cfg.Rules {
+		over, err := diag.ParseLimits(cfg.Limits)
+		if err != nil {
+			return nil, fmt.Errorf("config: [diag] limits: %w", err)
+		}
+		l.r = diag.NewRules(over)
 	}
-	return &liveRules{r: diag.NewRules(over)}, nil
+	if cfg.Model {
+		det, missing, err := newDetector(cfg.ModelFile, db)
+		if err != nil {
+			return nil, err
+		}
+		if len(missing) > 0 {
+			log.Warn("fault model off: the signal map lacks model inputs", "missing", missing)
+		} else {
+			l.det = det
+			log.Info("fault model on", "inputs", diag.NumModelInputs)
+		}
+	}
+	return l, nil
 }
 
-// faults lists the active alarms for health reports ("insulation:L2").
-func (l *liveRules) faults() []string {
+// newDetector loads the model (the built-in one when file is empty) and
+// lists the model inputs db's signal map does not provide.
+func newDetector(file string, db *signals.Database) (*detect.Detector, []string, error) {
+	var m *int8nn.Model
+	var err error
+	if file == "" {
+		m, err = fault.Load()
+	} else {
+		m, err = int8nn.Load(file)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	det, err := detect.New(m, detect.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", modelName(file), err)
+	}
+	mapped := map[string]bool{}
+	for _, s := range db.Signals {
+		if s.Mapping != nil {
+			mapped[s.Mapping.VSS] = true
+		}
+	}
+	return det, detect.Missing(func(p string) bool { return mapped[p] }), nil
+}
+
+func modelName(file string) string {
+	if file == "" {
+		return "built-in fault model"
+	}
+	return file
+}
+
+// faults lists the active alarms and detections for health reports
+// ("insulation:L2", "model:cooling_loss").
+func (l *liveDiag) faults() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
-	for _, a := range l.r.Active() {
-		out = append(out, fmt.Sprintf("%s:L%d", a.Name, a.Level))
+	if l.r != nil {
+		for _, a := range l.r.Active() {
+			out = append(out, fmt.Sprintf("%s:L%d", a.Name, a.Level))
+		}
+	}
+	if l.det != nil {
+		if c, ok := l.det.Active(); ok {
+			out = append(out, "model:"+detectClassName(c))
+		}
 	}
 	return out
 }
@@ -69,53 +141,130 @@ func describe(ev *alarmEvent) {
 	}
 }
 
-// source evaluates the rules once a second on the data clock; each level
-// change becomes an event in the store and, with an uplink, on the events
-// topic.
-func (l *liveRules) source(a *agent.Agent, st *store.Store, up *uplink.Uplink, log *slog.Logger) agent.Source {
-	table := a.Table()
-	return agent.Source{
-		Name: "rules (GB/T 32960.3)",
-		Values: func(ctx context.Context, _ func([]signals.Value, int64)) error {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
-				now := a.DataNow()
-				if now.Unix() <= 0 {
-					continue // no data yet
-				}
-				l.mu.Lock()
-				changes := l.r.Step(now, freshReader(table, now))
-				flags, hi := l.r.Flags()
-				l.mu.Unlock()
-				for _, c := range changes {
-					ev := alarmEvent{Alarm: c, Flags: flags, Highest: hi}
-					describe(&ev)
-					body, _ := json.Marshal(ev)
-					if c.Level > 0 {
-						log.Warn("alarm", "item", c.Name, "level", c.Level, "value", c.Value, "threshold", c.Threshold)
-					} else {
-						log.Info("alarm cleared", "item", c.Name, "value", c.Value)
-					}
-					if st != nil {
-						if _, err := st.AddEvent(store.Event{Time: now, Kind: "gbt32960", Severity: c.Level, Source: "rules", Body: body}); err != nil {
-							log.Error("recording an alarm", "err", err)
-						}
-					}
-					if up != nil {
-						if _, err := up.PublishEvent("gbt32960", max(c.Level, 1), "rules", ev); err != nil {
-							log.Error("queueing an alarm for the uplink", "err", err)
-						}
-					}
-				}
-			}
-		},
+// kbOrNil returns the knowledge base, or nil when it failed to load.
+func kbOrNil() *kb.KB {
+	k, err := knowledge()
+	if err != nil {
+		return nil
 	}
+	return k
+}
+
+// attach sets where detections go; call before the agent runs.
+func (l *liveDiag) attach(table *signals.Table, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+	l.table, l.st, l.up, l.log = table, st, up, log
+}
+
+// step evaluates the rules and the model at now, a whole second of data
+// time (agent.Options.OnSecond: every second of the data, in order, also
+// in replays faster than real time); each alarm level change and each
+// detection becomes an event in the store and, with an uplink, on the
+// events topic.
+func (l *liveDiag) step(now time.Time) {
+	if l.table == nil {
+		return
+	}
+	read := freshReader(l.table, now)
+	l.mu.Lock()
+	var changes []diag.Alarm
+	var flags uint32
+	var hi int
+	if l.r != nil {
+		changes = l.r.Step(now, read)
+		flags, hi = l.r.Flags()
+	}
+	var det *detect.Change
+	var derr error
+	if l.det != nil {
+		det, derr = l.det.Step(now, read)
+	}
+	l.mu.Unlock()
+	if derr != nil {
+		l.log.Error("fault model", "err", derr)
+	}
+	for _, c := range changes {
+		l.alarm(now, c, flags, hi, l.st, l.up, l.log)
+	}
+	if det != nil {
+		l.detection(det, read, l.st, l.up, l.log)
+	}
+}
+
+func (l *liveDiag) alarm(now time.Time, c diag.Alarm, flags uint32, hi int, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+	ev := alarmEvent{Alarm: c, Flags: flags, Highest: hi}
+	describe(&ev)
+	body, _ := json.Marshal(ev)
+	if c.Level > 0 {
+		log.Warn("alarm", "item", c.Name, "level", c.Level, "value", c.Value, "threshold", c.Threshold)
+	} else {
+		log.Info("alarm cleared", "item", c.Name, "value", c.Value)
+	}
+	if st != nil {
+		if _, err := st.AddEvent(store.Event{Time: now, Kind: "gbt32960", Severity: c.Level, Source: "rules", Body: body}); err != nil {
+			log.Error("recording an alarm", "err", err)
+		}
+	}
+	if up != nil {
+		if _, err := up.PublishEvent("gbt32960", max(c.Level, 1), "rules", ev); err != nil {
+			log.Error("queueing an alarm for the uplink", "err", err)
+		}
+	}
+}
+
+// detection records a model detection: a pin that keeps the data around
+// it, a "diagnosis" event with the raw window in the store, and the same
+// diagnosis without the window on the uplink.
+func (l *liveDiag) detection(c *detect.Change, read diag.Read, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+	k := kbOrNil()
+	codes := l.dtcs.codes()
+	d := detect.Describe(c, k, read, codes, true)
+	if c.Raised {
+		log.Warn("fault detected", "fault", c.Fault, "confidence", d.Confidence, "score", d.Score, "threshold", d.Threshold, "dtcs", codes)
+	} else {
+		log.Info("fault detection cleared", "fault", c.Fault, "score", d.Score)
+	}
+	if st != nil {
+		if c.Raised && l.cfg.Pin.Duration > 0 {
+			var expires time.Time
+			if l.cfg.PinDays > 0 {
+				expires = c.Time.Add(time.Duration(l.cfg.PinDays) * 24 * time.Hour)
+			}
+			from, to := d.Window.From.Add(-l.cfg.Pin.Duration), c.Time.Add(l.cfg.Pin.Duration)
+			if id, err := st.Pin(from, to, "diagnosis "+c.Fault, expires); err != nil {
+				log.Error("pinning the data of a detection", "err", err)
+			} else {
+				d.Window.Pin, d.Window.PinFrom, d.Window.PinTo = id, from, to
+			}
+		}
+		body, err := json.Marshal(d)
+		if err == nil {
+			_, err = st.AddEvent(store.Event{Time: c.Time, Kind: "diagnosis", Severity: severityOf(c, d), Source: "model", Body: body})
+		}
+		if err != nil {
+			log.Error("recording a diagnosis", "err", err)
+		}
+	}
+	if up != nil {
+		d.Window, d.Features = nil, nil // the cloud asks for logs when it wants them
+		d.Text = map[string]kb.Text{"en": d.Text["en"]}
+		if _, err := up.PublishEvent("diagnosis", severityOf(c, d), "model", d); err != nil {
+			log.Error("queueing a diagnosis for the uplink", "err", err)
+		}
+	}
+}
+
+func severityOf(c *detect.Change, d detect.Diagnosis) int {
+	if !c.Raised {
+		return 0
+	}
+	return d.Severity
+}
+
+func detectClassName(c int) string {
+	if n := detect.ClassName(c); n != "" {
+		return n
+	}
+	return fmt.Sprint(c)
 }
 
 // maxInputAge is how old (in data time) a value the rules read may be.
@@ -130,5 +279,112 @@ func freshReader(t *signals.Table, now time.Time) diag.Read {
 			return 0, false
 		}
 		return s.Value, true
+	}
+}
+
+// dtcTracker keeps the trouble codes last read from the car and reports
+// what changed between two reads.
+type dtcTracker struct {
+	mu  sync.Mutex
+	cur map[dtcKey]string // description
+}
+
+type dtcKey struct{ Status, ECU, Code string }
+
+// dtcEvent is the body of a "dtc" event.
+type dtcEvent struct {
+	State       string `json:"state"`  // "set" or "cleared"
+	Status      string `json:"status"` // stored, pending or permanent
+	ECU         string `json:"ecu"`
+	Code        string `json:"code"`
+	Description string `json:"description,omitempty"`
+}
+
+// update replaces the codes with rep's and returns the changes, set codes
+// first, each group in a stable order.
+func (t *dtcTracker) update(rep *obd.DTCReport) []dtcEvent {
+	next := map[dtcKey]string{}
+	for _, g := range []struct {
+		status string
+		list   []obd.ECUDTC
+	}{{"stored", rep.Stored}, {"pending", rep.Pending}, {"permanent", rep.Permanent}} {
+		for _, d := range g.list {
+			next[dtcKey{g.status, d.ECU, d.Code}] = d.Description
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var set, cleared []dtcEvent
+	for k, desc := range next {
+		if _, ok := t.cur[k]; !ok {
+			set = append(set, dtcEvent{"set", k.Status, k.ECU, k.Code, desc})
+		}
+	}
+	for k, desc := range t.cur {
+		if _, ok := next[k]; !ok {
+			cleared = append(cleared, dtcEvent{"cleared", k.Status, k.ECU, k.Code, desc})
+		}
+	}
+	t.cur = next
+	order := func(a, b dtcEvent) int {
+		if c := cmpStr(a.Code, b.Code); c != 0 {
+			return c
+		}
+		if c := cmpStr(a.Status, b.Status); c != 0 {
+			return c
+		}
+		return cmpStr(a.ECU, b.ECU)
+	}
+	slices.SortFunc(set, order)
+	slices.SortFunc(cleared, order)
+	return append(set, cleared...)
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// codes returns the distinct codes now set (any status), sorted.
+func (t *dtcTracker) codes() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.cur))
+	for k := range t.cur {
+		if !slices.Contains(out, k.Code) {
+			out = append(out, k.Code)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// record files trouble-code changes as "dtc" events in the store and on
+// the uplink (set codes severity 1, cleared 0).
+func (t *dtcTracker) record(now time.Time, evs []dtcEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+	for _, ev := range evs {
+		sev := 0
+		if ev.State == "set" {
+			sev = 1
+			log.Warn("trouble code set", "code", ev.Code, "status", ev.Status, "ecu", ev.ECU, "description", ev.Description)
+		} else {
+			log.Info("trouble code cleared", "code", ev.Code, "status", ev.Status, "ecu", ev.ECU)
+		}
+		if st != nil {
+			body, _ := json.Marshal(ev)
+			if _, err := st.AddEvent(store.Event{Time: now, Kind: "dtc", Severity: sev, Source: "obd", Body: body}); err != nil {
+				log.Error("recording a trouble code", "err", err)
+			}
+		}
+		if up != nil {
+			if _, err := up.PublishEvent("dtc", sev, "obd", ev); err != nil {
+				log.Error("queueing a trouble code for the uplink", "err", err)
+			}
+		}
 	}
 }

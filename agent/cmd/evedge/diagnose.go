@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/diag/detect"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/drivers/can"
 )
@@ -19,13 +21,15 @@ import (
 type diagnoseLine struct {
 	T          float64        `json:"t"`
 	File       string         `json:"file"`
-	Kind       string         `json:"kind"` // rule
+	Kind       string         `json:"kind"` // rule or model
 	Fault      string         `json:"fault"`
 	Severity   int            `json:"severity"`
 	Confidence float64        `json:"confidence"`
 	Evidence   map[string]any `json:"evidence"`
 	Component  string         `json:"component,omitempty"`
 	Title      string         `json:"title,omitempty"`
+	Score      float64        `json:"score,omitempty"`     // model: smoothed score
+	Threshold  float64        `json:"threshold,omitempty"` // model: the alarm's threshold
 }
 
 func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -34,9 +38,13 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dbcPath := fs.String("dbc", "", "DBC `file` of the vehicle (required)")
 	mapPath := fs.String("map", "", "signal map `file` naming signals with the VSS paths the rules read (required)")
 	format := fs.String("format", "", "log format: candump, gvret (csv) or asc; detected when empty")
+	modelFile := fs.String("model", "", "fault model `file` (.evnn) instead of the built-in one")
+	noModel := fs.Bool("no-model", false, "run the rules only")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--format F] LOG...")
-		fmt.Fprintln(stderr, "Runs the GB/T 32960.3 alarm rules over recorded logs; one JSON line per alarm raised.")
+		fmt.Fprintln(stderr, "Runs the GB/T 32960.3 alarm rules and the fault model over recorded logs; one JSON line per alarm")
+		fmt.Fprintln(stderr, "raised (kind \"rule\") or fault detected (kind \"model\"). The model runs when the signal map provides")
+		fmt.Fprintln(stderr, "all of its inputs (listed in the README); otherwise stderr says which are missing.")
 		fs.PrintDefaults()
 	}
 	logs, err := parseInterleaved(fs, args)
@@ -59,21 +67,38 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
-	for _, path := range logs {
-		n, err := diagnoseFile(ctx, db, path, f, out)
+	model := !*noModel
+	if model {
+		_, missing, err := newDetector(*modelFile, db)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "%s: %d alarms\n", path, n)
+		if len(missing) > 0 {
+			model = false
+			fmt.Fprintf(stderr, "fault model off: the signal map lacks %d of its %d inputs: %s\n", len(missing), diag.NumModelInputs, strings.Join(missing, ", "))
+		}
+	}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	for _, path := range logs {
+		var det *detect.Detector
+		if model {
+			if det, _, err = newDetector(*modelFile, db); err != nil {
+				return err
+			}
+		}
+		n, err := diagnoseFile(ctx, db, det, path, f, out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s: %d alarms and detections\n", path, n)
 	}
 	return out.Flush()
 }
 
 // diagnoseFile replays one log into a fresh table and evaluates the rules
 // at every second of log time.
-func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.Format, out *bufio.Writer) (int, error) {
+func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detector, path string, f can.Format, out *bufio.Writer) (int, error) {
 	r, closer, err := can.OpenLog(path, f)
 	if err != nil {
 		return 0, err
@@ -85,7 +110,32 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 	var next int64
 	var now time.Time
 	n := 0
-	emit := func(as []diag.Alarm) error {
+	var emit func(as []diag.Alarm) error
+	k := kbOrNil()
+	step := func(now time.Time) error {
+		read := freshReader(table, now)
+		if err := emit(rules.Step(now, read)); err != nil {
+			return err
+		}
+		if det == nil {
+			return nil
+		}
+		c, err := det.Step(now, read)
+		if err != nil || c == nil || !c.Raised {
+			return err
+		}
+		n++
+		d := detect.Describe(c, k, read, nil, false)
+		ev := make(map[string]any, len(d.Evidence))
+		for p, s := range d.Evidence {
+			ev[p] = s
+		}
+		b, _ := json.Marshal(diagnoseLine{T: float64(now.UnixNano()) / 1e9, File: path, Kind: "model", Fault: c.Fault, Severity: d.Severity,
+			Confidence: d.Confidence, Evidence: ev, Component: d.Component, Title: d.Text["en"].Title, Score: d.Score, Threshold: d.Threshold})
+		_, err = out.Write(append(b, '\n'))
+		return err
+	}
+	emit = func(as []diag.Alarm) error {
 		for _, a := range as {
 			if a.Level == 0 {
 				continue
@@ -112,7 +162,7 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 		}
 		for next != 0 && fr.Time >= next {
 			now = time.Unix(0, next)
-			if err := emit(rules.Step(now, freshReader(table, now))); err != nil {
+			if err := step(now); err != nil {
 				return n, err
 			}
 			next += int64(time.Second)
@@ -132,7 +182,7 @@ func diagnoseFile(ctx context.Context, db *signals.Database, path string, f can.
 	}
 	if next != 0 {
 		now = time.Unix(0, next)
-		if err := emit(rules.Step(now, freshReader(table, now))); err != nil {
+		if err := step(now); err != nil {
 			return n, err
 		}
 	}

@@ -23,26 +23,33 @@ func TestDiagnoseKonaHealthy(t *testing.T) {
 	if code := run(args, nil, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if out.Len() != 0 || strings.Count(errb.String(), ": 0 alarms") != len(logs) {
+	if out.Len() != 0 || strings.Count(errb.String(), ": 0 alarms and detections") != len(logs) {
 		t.Errorf("alarms on healthy logs:\n%s\n%s", out.String(), errb.String())
+	}
+	// The Kona's map has no cell voltages, coolant or insulation: the model
+	// cannot run, and says so.
+	if !strings.Contains(errb.String(), "fault model off: the signal map lacks") || !strings.Contains(errb.String(), "CellVoltage.Max") {
+		t.Errorf("stderr does not say why the model is off:\n%s", errb.String())
 	}
 }
 
-// TestDiagnoseSimLog writes a candump log of the simulated car with an
-// insulation fault growing from minute 5, and runs diagnose over it.
-func TestDiagnoseSimLog(t *testing.T) {
+// simLog writes a candump log of the simulated car, with faults.
+func simLog(t *testing.T, seed uint64, d time.Duration, faults ...sim.FaultSpec) string {
+	t.Helper()
 	db, cycles, err := sim.LoadDBC("../../../board/sim/sim-ev.dbc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := sim.DefaultConfig()
-	cfg.DBC, cfg.Cycles, cfg.Seed, cfg.Duration = db, cycles, 5, 25*time.Minute
+	cfg.DBC, cfg.Cycles, cfg.Seed, cfg.Duration = db, cycles, seed, d
 	car, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := car.Inject(sim.FaultSpec{Kind: sim.FaultInsulation, Severity: 1, Start: 5 * time.Minute, Ramp: 10 * time.Minute}); err != nil {
-		t.Fatal(err)
+	for _, f := range faults {
+		if err := car.Inject(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	path := filepath.Join(t.TempDir(), "sim.log")
 	f, err := os.Create(path)
@@ -58,22 +65,71 @@ func TestDiagnoseSimLog(t *testing.T) {
 	}
 	w.Close()
 	f.Close()
+	return path
+}
+
+func diagnoseLines(t *testing.T, path string) []diagnoseLine {
+	t.Helper()
 	var out, errb bytes.Buffer
 	if code := run([]string{"diagnose", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml", path}, nil, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	levels := map[int]bool{}
+	if strings.Contains(errb.String(), "fault model off") {
+		t.Fatalf("the sim map provides every model input: %s", errb.String())
+	}
+	var lines []diagnoseLine
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l == "" {
+			continue
+		}
 		var d diagnoseLine
 		if err := json.Unmarshal([]byte(l), &d); err != nil {
 			t.Fatalf("line %q: %v", l, err)
 		}
-		if d.Kind != "rule" || d.Fault != "insulation" {
+		lines = append(lines, d)
+	}
+	return lines
+}
+
+// TestDiagnoseSimLog runs diagnose over a log of the simulated car with an
+// insulation fault growing from minute 5: the rules raise levels 1 and 3,
+// the model detects insulation degradation with the resistance as
+// evidence.
+func TestDiagnoseSimLog(t *testing.T) {
+	path := simLog(t, 5, 25*time.Minute, sim.FaultSpec{Kind: sim.FaultInsulation, Severity: 1, Start: 5 * time.Minute, Ramp: 10 * time.Minute})
+	levels := map[int]bool{}
+	model := 0
+	for _, d := range diagnoseLines(t, path) {
+		switch {
+		case d.Kind == "rule" && d.Fault == "insulation":
+			levels[d.Severity] = true
+		case d.Kind == "model" && d.Fault == "insulation_degradation":
+			model++
+			iso, ok := d.Evidence["Vehicle.Private.EvedgeSim.InsulationResistance"].(map[string]any)
+			if !ok || d.Confidence <= 0.5 || d.Score < d.Threshold || d.Title == "" || d.Component != "hv_isolation" {
+				t.Errorf("model detection %+v", d)
+			} else if last, _ := iso["last"].(float64); last > 1000 {
+				t.Errorf("insulation evidence %v kΩ: not degraded", iso)
+			}
+		default:
 			t.Errorf("unexpected detection %+v", d)
 		}
-		levels[d.Severity] = true
 	}
 	if !levels[1] || !levels[3] {
-		t.Errorf("insulation levels seen %v; want 1 then 3:\n%s", levels, out.String())
+		t.Errorf("insulation levels seen %v; want 1 then 3", levels)
+	}
+	if model != 1 {
+		t.Errorf("%d model detections, want 1", model)
+	}
+}
+
+// TestDiagnoseSimHealthy: 40 min of a healthy simulated car, a log of
+// other seeds than the model's training, raise nothing.
+func TestDiagnoseSimHealthy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 40 min")
+	}
+	for _, d := range diagnoseLines(t, simLog(t, 31337, 40*time.Minute)) {
+		t.Errorf("healthy car: %+v", d)
 	}
 }

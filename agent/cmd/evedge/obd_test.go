@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,5 +203,63 @@ func TestRunWithOBD(t *testing.T) {
 	}
 	if nvals == 0 {
 		t.Errorf("no EV9 SOC values stored; log:\n%s", errb.String())
+	}
+}
+
+// TestRunTroubleCodes runs the daemon with an ELM327 simulator whose ECU
+// reports P0AA6 (stored) and then, four seconds in, no code: the daemon
+// files one "set" and one "cleared" dtc event.
+func TestRunTroubleCodes(t *testing.T) {
+	var cleared atomic.Bool
+	state := func() elmsim.State {
+		s := elmsim.State{SpeedKmh: 0, SOC: 55, ModuleVoltage: 13.9}
+		if !cleared.Load() {
+			s.Stored, s.MIL = []string{"P0AA6"}, true
+		}
+		return s
+	}
+	car := elmsim.NewCar(elmsim.Node{ReqID: 0x7E0, RespID: 0x7E8, OBD: true, ECU: &elmsim.OBDECU{State: state}})
+	car.BatteryVolts = func() float64 { return 14.3 }
+	p, err := elmsim.New(car).ServePTY(context.Background())
+	if errors.Is(err, elmsim.ErrNotSupported) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	time.AfterFunc(4*time.Second, func() { cleared.Store(true) })
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "evedge.toml")
+	os.WriteFile(cfg, []byte("[obd]\npids = [\"0D\"]\nguard = \"voltage\"\ndtc_period = \"5s\"\n"), 0o644)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--config", cfg, "--view", "off", "--for", "8s", "--data", data, "--obd", p.Path()}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	it := st.Events(context.Background(), time.Time{}, time.Now().Add(time.Hour), "dtc")
+	var got []string
+	for it.Next() {
+		var ev dtcEvent
+		if err := json.Unmarshal(it.Event().Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s %d", ev.State, ev.Status, ev.Code, ev.ECU, it.Event().Severity))
+		if ev.State == "set" && !strings.Contains(ev.Description, "Isolation") {
+			t.Errorf("description %q", ev.Description)
+		}
+	}
+	want := "set stored P0AA6 7E8 1,cleared stored P0AA6 7E8 0"
+	if strings.Join(got, ",") != want {
+		t.Errorf("dtc events %q, want %q; log:\n%s", got, want, errb.String())
 	}
 }

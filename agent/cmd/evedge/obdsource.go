@@ -29,6 +29,9 @@ type obdPlan struct {
 	// warnings: signals left unmapped because the DBC maps their VSS path.
 	warnings []string
 	elm      atomic.Pointer[obd.ELM327]
+	// onDTCs receives each trouble-code read (every cfg.DTCPeriod while
+	// the car is awake); set before the agent runs.
+	onDTCs func(time.Time, *obd.DTCReport)
 }
 
 // adapter returns the connected adapter, or nil.
@@ -154,8 +157,32 @@ func (p *obdPlan) source(log *slog.Logger, traffic func() time.Time) agent.Sourc
 			if err != nil {
 				return err
 			}
+			if p.onDTCs != nil && p.cfg.DTCPeriod.Duration > 0 {
+				dctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				go p.readDTCs(dctx, elm, poller, log)
+			}
 			return poller.Run(ctx)
 		},
+	}
+}
+
+// readDTCs reads the trouble codes every DTCPeriod while the poller finds
+// the car awake (the adapter serialises these requests with the poller's).
+func (p *obdPlan) readDTCs(ctx context.Context, elm *obd.ELM327, poller *obd.Poller, log *slog.Logger) {
+	c := &obd.Client{T: elm}
+	wait := 2 * time.Second // first read soon after the adapter answers
+	for !sleepOrDone(ctx, wait) {
+		wait = p.cfg.DTCPeriod.Duration
+		if st := poller.Stats(); st.Asleep || st.Answers == 0 {
+			continue
+		}
+		rep, err := c.DTCs(ctx)
+		if err != nil {
+			log.Debug("reading trouble codes", "err", err)
+			continue
+		}
+		p.onDTCs(time.Now(), rep)
 	}
 }
 

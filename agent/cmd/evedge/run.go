@@ -22,6 +22,7 @@ import (
 	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can"
 	"github.com/evedge/evedge/drivers/can/socketcan"
+	"github.com/evedge/evedge/drivers/obd"
 	"golang.org/x/term"
 )
 
@@ -202,7 +203,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rec = newStoreRecorder(st, db, len(replay) > 0)
 		log.Info("recording", "dir", dir, "commit_interval", cfg.Store.CommitInterval.Duration)
 	}
-	a, err := agent.New(agent.Options{DB: db, Logger: log, Recorder: rec})
+	var dg *liveDiag
+	var onSecond func(time.Time)
+	if cfg.Diag.Rules || cfg.Diag.Model {
+		if dg, err = newLiveDiag(cfg.Diag, db, log); err != nil {
+			return err
+		}
+		onSecond = dg.step
+	}
+	a, err := agent.New(agent.Options{DB: db, Logger: log, Recorder: rec, OnSecond: onSecond})
 	if err != nil {
 		return err
 	}
@@ -266,13 +275,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		a.Add(obdp.source(log, traffic))
 		title += " · OBD " + cfg.OBD.Port
 	}
-	var rules *liveRules
 	var faults func() []string
-	if cfg.Diag.Rules {
-		if rules, err = newLiveRules(cfg.Diag); err != nil {
-			return err
-		}
-		faults = rules.faults
+	if dg != nil {
+		faults = dg.faults
 	}
 	var up *uplink.Uplink
 	if cfg.Uplink.Broker != "" {
@@ -286,8 +291,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}})
 		title += " · MQTT " + cfg.Uplink.Broker
 	}
-	if rules != nil {
-		a.Add(rules.source(a, st, up, log))
+	if dg != nil {
+		dg.attach(a.Table(), st, up, log)
+		if obdp != nil {
+			obdp.onDTCs = func(now time.Time, rep *obd.DTCReport) {
+				dg.dtcs.record(now, dg.dtcs.update(rep), st, up, log)
+			}
+		}
 	}
 	if mapFile != "" {
 		title += " · " + filepath.Base(mapFile)

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"github.com/evedge/evedge/agent/diag/detect"
+	"github.com/evedge/evedge/agent/sim"
 	"github.com/evedge/evedge/agent/store"
 	"os"
 	"path/filepath"
@@ -122,10 +125,74 @@ func TestRunRulesAlarm(t *testing.T) {
 	if n != 1 || it.Err() != nil {
 		t.Errorf("%d interlock events, %v", n, it.Err())
 	}
-	for _, bad := range []string{"hvil@x", "nope", "hvil:2"} {
+	for _, bad := range []string{"hvil@x", "nope", "hvil:2", "insulation@1m:1.5"} {
 		var e bytes.Buffer
 		if code := run([]string{"run", "--view", "off", "--for", "1s", "--inject", bad, "--data", t.TempDir()}, nil, &out, &e); code != 2 {
 			t.Errorf("--inject %s: exit %d %s", bad, code, e.String())
 		}
+	}
+}
+
+// TestRunModelDiagnosis injects an insulation fault into the simulated car
+// (sim at 150x): the fault model, sampling every second of sim time,
+// detects it live; the diagnosis event in the store carries the evidence,
+// the raw window, the text in five languages, and a pin keeps the data.
+func TestRunModelDiagnosis(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--view", "off", "--for", "8s", "--sim-speed", "150", "--inject", "insulation@2m:1", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "msg=\"fault model on\"") || !strings.Contains(errb.String(), "msg=\"fault detected\" fault=insulation_degradation") {
+		t.Errorf("no detection in the log:\n%s", errb.String())
+	}
+	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	it := st.Events(context.Background(), time.Time{}, time.Now().Add(24*time.Hour), "diagnosis")
+	n := 0
+	for it.Next() {
+		ev := it.Event()
+		var d detect.Diagnosis
+		if err := json.Unmarshal(ev.Body, &d); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if d.Fault != "insulation_degradation" || d.State != "raised" || ev.Severity != d.Severity || d.Severity < 2 || !d.HighVoltage {
+			t.Errorf("diagnosis %s %s severity %d/%d hv %v", d.Fault, d.State, ev.Severity, d.Severity, d.HighVoltage)
+		}
+		if len(d.Text) != 5 || d.Text["fr"].Title == "" || d.Window == nil || len(d.Window.Samples) != 60 || d.Window.Pin == 0 {
+			t.Errorf("diagnosis text %d languages, window %v", len(d.Text), d.Window != nil)
+			continue
+		}
+		// The window is one sample per second of sim time, in time order.
+		if got := d.Window.To.Sub(d.Window.From); got != 59*time.Second {
+			t.Errorf("window spans %v, want 59 s", got)
+		}
+		found := false
+		for _, p := range st.Pins() {
+			found = found || (p.ID == d.Window.Pin && !p.From.After(d.Window.From) && !p.To.Before(d.Window.To))
+		}
+		if !found {
+			t.Errorf("pin %d around the window not in the store: %+v", d.Window.Pin, st.Pins())
+		}
+	}
+	if n != 1 || it.Err() != nil {
+		t.Errorf("%d diagnosis events, %v", n, it.Err())
+	}
+}
+
+func TestParseInject(t *testing.T) {
+	got, err := parseInject("cooling-loss@10m+5m:0.5")
+	want := sim.FaultSpec{Kind: sim.FaultCoolingLoss, Start: 10 * time.Minute, Ramp: 5 * time.Minute, Severity: 0.5}
+	if err != nil || got != want {
+		t.Errorf("got %+v %v, want %+v", got, err, want)
 	}
 }

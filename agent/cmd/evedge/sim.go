@@ -80,6 +80,6 @@ func parseInject(s string) (sim.FaultSpec, error) {
 		}
 		spec.Start, rest = d, rest[:i]
 	}
-	spec.Kind = sim.FaultKind(rest)
+	spec.Kind = sim.FaultKind(strings.ReplaceAll(rest, "-", "_")) // cooling-loss or cooling_loss
 	return spec, nil
 }

@@ -40,12 +40,12 @@ func Languages() []string { return slices.Clone(languages) }
 
 // Text is one fault's technician-facing text in one language.
 type Text struct {
-	Title   string   `yaml:"title"`
-	Summary string   `yaml:"summary"`
-	Causes  []string `yaml:"likely_causes"`
-	Checks  []string `yaml:"checks"`
-	Repair  []string `yaml:"repair"`
-	Safety  []string `yaml:"safety"`
+	Title   string   `yaml:"title" json:"title"`
+	Summary string   `yaml:"summary" json:"summary"`
+	Causes  []string `yaml:"likely_causes" json:"likely_causes"`
+	Checks  []string `yaml:"checks" json:"checks"`
+	Repair  []string `yaml:"repair" json:"repair"`
+	Safety  []string `yaml:"safety" json:"safety,omitempty"`
 }
 
 // Entry is one fault: its language-independent facts and its text per
