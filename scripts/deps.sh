@@ -2,7 +2,8 @@
 # Installs, through apt, what the test suites need when it is missing:
 # cross compilers and qemu-user for the ARM builds and tests, and
 # qemu-system + busybox + cpio for the SocketCAN VM test, and the
-# mosquitto broker (and its command-line clients) for the uplink tests.
+# mosquitto broker (and its command-line clients) for the uplink tests, and
+# Chromium with CJK fonts for the report tests.
 set -euo pipefail
 
 need=()
@@ -16,6 +17,10 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 have cpio || need+=(cpio)
 have mosquitto || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 have mosquitto_sub || need+=(mosquitto-clients)
+# The service report is rendered in headless Chromium by its tests, with
+# CJK fonts for the Chinese report.
+have chromium || need+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

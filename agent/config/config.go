@@ -14,12 +14,32 @@ import (
 type Config struct {
 	File string `toml:"-"`
 
-	Agent  Agent  `toml:"agent"`
-	Sim    Sim    `toml:"sim"`
-	Store  Store  `toml:"store"`
-	OBD    OBD    `toml:"obd"`
-	Uplink Uplink `toml:"uplink"`
-	Diag   Diag   `toml:"diag"`
+	Agent   Agent   `toml:"agent"`
+	Sim     Sim     `toml:"sim"`
+	Store   Store   `toml:"store"`
+	OBD     OBD     `toml:"obd"`
+	Uplink  Uplink  `toml:"uplink"`
+	Diag    Diag    `toml:"diag"`
+	Service Service `toml:"service"`
+}
+
+// Service configures the service centre's HTTPS API (off when Addr is
+// empty).
+type Service struct {
+	// Addr is host:port to listen on, e.g. "127.0.0.1:8443" (loopback) or
+	// "0.0.0.0:8443" for the workshop network (run --service sets it).
+	Addr string `toml:"addr"`
+	// TLSDir holds ca.pem (the OEM CA issuing client certificates),
+	// server.pem and server-key.pem: the layout `evedge certs dev` writes
+	// (run --tls-dir sets it).
+	TLSDir string `toml:"tls_dir"`
+	// Tokens are bearer tokens as "name:role:sha256-hex" (role workshop
+	// or owner); the configuration holds only their SHA-256.
+	Tokens []string `toml:"tokens"`
+	// Market selects the privacy profile: default, EU, CN or US.
+	Market string `toml:"market"`
+	// VIN is reported when the car does not give it over OBD.
+	VIN string `toml:"vin"`
 }
 
 // Diag configures fault detection.
@@ -158,11 +178,12 @@ type Sim struct {
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Agent: Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s", MemoryLimit: 128 << 20},
-		Sim:   Sim{Speed: 1, Seed: 1, Scenario: "loop"},
-		Store: Store{Record: true, CommitInterval: Duration{time.Second}},
-		OBD:   OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, DTCPeriod: Duration{time.Minute}, Guard: "auto"},
-		Diag:  Diag{Rules: true, Model: true, Pin: Duration{10 * time.Minute}, PinDays: 30},
+		Agent:   Agent{Board: "sim", VehicleID: "sim-0001", LogLevel: "info", StatsInterval: "30s", MemoryLimit: 128 << 20},
+		Sim:     Sim{Speed: 1, Seed: 1, Scenario: "loop"},
+		Store:   Store{Record: true, CommitInterval: Duration{time.Second}},
+		OBD:     OBD{Baud: 38400, Protocol: "0", PIDPeriod: Duration{time.Second}, DTCPeriod: Duration{time.Minute}, Guard: "auto"},
+		Service: Service{Market: "default"},
+		Diag:    Diag{Rules: true, Model: true, Pin: Duration{10 * time.Minute}, PinDays: 30},
 		Uplink: Uplink{KeepAlive: Duration{5 * time.Minute}, HealthInterval: Duration{5 * time.Minute},
 			MaxHealthInterval: Duration{time.Hour}, DataBudget: 30_000_000, ClockSkew: Duration{5 * time.Minute}},
 	}
@@ -222,6 +243,11 @@ func (c *Config) Validate() error {
 	}
 	if d := c.OBD.DTCPeriod.Duration; d != 0 && d < 5*time.Second {
 		return fmt.Errorf("config: %s: obd.dtc_period %v: expected 0 (off) or at least 5s", c.File, d)
+	}
+	switch c.Service.Market {
+	case "default", "EU", "CN", "US":
+	default:
+		return fmt.Errorf("config: %s: service.market %q: expected default, EU, CN or US", c.File, c.Service.Market)
 	}
 	if err := c.Uplink.validate(c.File); err != nil {
 		return err

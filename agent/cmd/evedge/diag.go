@@ -49,12 +49,14 @@ func newLiveDiag(cfg config.Diag, db *signals.Database, log *slog.Logger) (*live
 	}
 	if cfg.Model {
 		det, missing, err := newDetector(cfg.ModelFile, db)
-		if err != nil {
-			return nil, err
-		}
-		if len(missing) > 0 {
+		switch {
+		case err != nil:
+			// A bad model file costs the model, not the agent: the rules
+			// and everything else keep running.
+			log.Error("fault model off: it cannot be loaded", "err", err)
+		case len(missing) > 0:
 			log.Warn("fault model off: the signal map lacks model inputs", "missing", missing)
-		} else {
+		default:
 			l.det = det
 			log.Info("fault model on", "inputs", diag.NumModelInputs)
 		}

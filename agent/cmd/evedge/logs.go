@@ -15,8 +15,11 @@ import (
 )
 
 func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "pull" {
+		return cmdLogsPull(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "export" {
-		return usageError{fmt.Errorf("expected a subcommand: export")}
+		return usageError{fmt.Errorf("expected a subcommand: export or pull")}
 	}
 	fs := flag.NewFlagSet("logs export", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -5,7 +5,10 @@
 //	evedge logs     export recorded frames as candump, GVRET CSV or ASC
 //	evedge obd      talk to the car through an ELM327 adapter; decode OBDb test cases
 //	evedge fleet    the cloud side for trials: listen to cars, sign requests
-//	evedge diagnose run the fault rules over recorded logs
+//	evedge diagnose run the fault rules and model over recorded logs
+//	evedge certs    make throwaway certificates for the service API
+//	evedge report   fetch a repair report from a car's service API
+//	evedge dtc      read or clear a car's trouble codes through its service API
 //	evedge version  print the version
 package main
 
@@ -31,6 +34,10 @@ Usage:
   evedge run     [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]
   evedge decode  --dbc FILE [--map FILE] [--format candump|gvret|asc] [--signals A,B] LOG...
   evedge logs export --data DIR --from T [--to T] [--bus N] --format candump|gvret|asc|csv -o FILE
+  evedge logs pull --agent https://HOST:PORT (--cert C --key K | --token T) --ca CA --from T [--to T] [--bus N] --format F -o FILE
+  evedge report  --agent https://HOST:PORT (--cert C --key K | --token T) --ca CA [--from T --to T] [--lang de] -o report.html
+  evedge dtc     --agent https://HOST:PORT (--cert C --key K | --token T) --ca CA [--clear]
+  evedge certs dev --out DIR [--host NAME]...
   evedge obd     --port DEV [--baud N] [--json] info|pids|read PID...|dtc|vin|watch [--signalset FILE]
   evedge obd decode --signalset FILE CASE.yaml...
   evedge fleet   listen|keygen|request ...   (the cloud side of the uplink, for trials)
@@ -68,6 +75,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdEval(ctx, args[1:], stdout, stderr)
 	case "fleet":
 		err = cmdFleet(ctx, args[1:], stdout, stderr)
+	case "certs":
+		err = cmdCerts(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, args[1:], stdout, stderr)
+	case "dtc":
+		err = cmdDTC(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evedge", versionString())
 	case "help", "-h", "--help":

@@ -58,6 +58,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	signalset := fs.String("signalset", "", "OBDb signalset `file` with the car's manufacturer PIDs for --obd")
 	mqttURL := fs.String("mqtt", "", "send health reports and events to this MQTT `broker` (tcp://host:1883, ssl://host:8883; see config [uplink])")
 	vehicleID := fs.String("vehicle-id", "", "vehicle `id` towards the cloud (default: config agent.vehicle_id)")
+	serviceAddr := fs.String("service", "", "serve the service centre's HTTPS API on `ADDR:PORT` (see config [service])")
+	tlsDir := fs.String("tls-dir", "", "`directory` with ca.pem, server.pem, server-key.pem for --service (the layout of `evedge certs dev`)")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")
@@ -290,6 +292,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return runUp(ctx)
 		}})
 		title += " · MQTT " + cfg.Uplink.Broker
+	}
+	if *serviceAddr != "" {
+		cfg.Service.Addr = *serviceAddr
+	}
+	if *tlsDir != "" {
+		cfg.Service.TLSDir = *tlsDir
+	}
+	if cfg.Service.Addr != "" {
+		src, addr, err := startService(cfg, cfg.Agent.Board, dbcFile, db, a, st, obdp, log)
+		if err != nil {
+			return err
+		}
+		a.Add(src)
+		title += " · API " + addr
 	}
 	if dg != nil {
 		dg.attach(a.Table(), st, up, log)

@@ -196,3 +196,25 @@ func TestParseInject(t *testing.T) {
 		t.Errorf("got %+v %v, want %+v", got, err, want)
 	}
 }
+
+// TestRunBadModelFile: a corrupt model file costs the model, not the
+// agent: it runs on with the rules and says which file is bad.
+func TestRunBadModelFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.evnn")
+	os.WriteFile(bad, []byte("EVNN\x01\x00garbage"), 0o644)
+	cfg := filepath.Join(dir, "evedge.toml")
+	os.WriteFile(cfg, []byte("[diag]\nmodel_file = \""+bad+"\"\n"), 0o644)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--config", cfg, "--view", "off", "--for", "2s", "--data", t.TempDir()}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "fault model off: it cannot be loaded") || !strings.Contains(errb.String(), "bad.evnn") {
+		t.Errorf("log does not name the bad model file:\n%s", errb.String())
+	}
+}

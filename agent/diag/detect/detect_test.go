@@ -99,8 +99,8 @@ func drive(t *testing.T, tweak func(*sim.Config), d time.Duration, faults ...sim
 
 // TestHealthyDrives: ordinary healthy use raises nothing.
 func TestHealthyDrives(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 3 h")
+	if testing.Short() || raceEnabled {
+		t.Skip("simulates 3 h (runs without -short and -race)")
 	}
 	t.Parallel()
 	for _, tc := range []struct {

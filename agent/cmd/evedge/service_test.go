@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evedge/evedge/agent/service"
+	"github.com/evedge/evedge/drivers/can"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServiceCLI: certs dev, then the daemon on the sim board with the
+// service API, then the technician commands against it: a report in
+// German, a log pull that decodes, trouble codes (no adapter: a clear
+// error), and a refused clear for the owner.
+func TestServiceCLI(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	tls := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"certs", "dev", "--out", tls}, nil, &out, &errb); code != 0 {
+		t.Fatalf("certs dev: %d %s", code, errb.String())
+	}
+	for _, f := range []string{service.CAFile, service.ServerCertFile, service.ServerKeyFile, service.WorkshopCert, service.WorkshopKeyFile, service.OwnerCert, service.OwnerKeyFile} {
+		if _, err := os.Stat(filepath.Join(tls, f)); err != nil {
+			t.Fatalf("certs dev did not write %s", f)
+		}
+	}
+	addr := freePort(t)
+	data := t.TempDir()
+	done := make(chan int, 1)
+	var derr bytes.Buffer
+	go func() {
+		var o bytes.Buffer
+		done <- run([]string{"run", "--view", "off", "--for", "12s", "--sim-speed", "20", "--data", data, "--service", addr, "--tls-dir", tls}, nil, &o, &derr)
+	}()
+	agentURL := "https://" + addr
+	ws := []string{"--agent", agentURL, "--cert", filepath.Join(tls, service.WorkshopCert), "--key", filepath.Join(tls, service.WorkshopKeyFile), "--ca", filepath.Join(tls, service.CAFile)}
+	owner := []string{"--agent", agentURL, "--cert", filepath.Join(tls, service.OwnerCert), "--key", filepath.Join(tls, service.OwnerKeyFile), "--ca", filepath.Join(tls, service.CAFile)}
+	time.Sleep(4 * time.Second) // the sim records a few seconds (80 s of sim time)
+	t.Logf("daemon so far:\n%s", derr.String())
+	rep := filepath.Join(t.TempDir(), "r.html")
+	if code := run(append([]string{"report", "--lang", "de", "--from", "-1h", "-o", rep}, ws...), nil, &out, &errb); code != 0 {
+		t.Fatalf("report: %d %s", code, errb.String())
+	}
+	if b, _ := os.ReadFile(rep); !bytes.Contains(b, []byte("Fahrzeug-Diagnosebericht")) {
+		t.Errorf("report not in German")
+	}
+	pulled := filepath.Join(t.TempDir(), "p.log")
+	errb.Reset()
+	if code := run(append([]string{"logs", "pull", "-q", "--from", "-1h", "--format", "candump", "-o", pulled}, ws...), nil, &out, &errb); code != 0 {
+		t.Fatalf("logs pull: %d %s", code, errb.String())
+	}
+	r, c, err := can.OpenLog(pulled, can.FormatCandump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r.Receive() {
+		n++
+	}
+	c.Close()
+	if n < 1000 || r.Err() != nil || !strings.Contains(errb.String(), " frames") {
+		t.Errorf("pulled %d frames (%v); %s", n, r.Err(), errb.String())
+	}
+	errb.Reset()
+	if code := run(append([]string{"dtc"}, ws...), nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "503") {
+		t.Errorf("dtc without an adapter: exit %d, %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(append([]string{"dtc", "--clear"}, owner...), nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "403") {
+		t.Errorf("owner clear: exit %d, %s", code, errb.String())
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("daemon exit %d: %s", code, derr.String())
+	}
+	if !strings.Contains(derr.String(), "msg=\"service API\"") {
+		t.Errorf("daemon log lacks the service start:\n%s", derr.String())
+	}
+}
