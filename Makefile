@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKG := ./agent/cmd/evedge
 # Packages whose tests also run on emulated ARM (-short: no crash soak there).
-ARM_TEST_PKGS := ./drivers/can ./drivers/obd/... ./agent/diag ./agent/diag/kb ./agent/diag/detect ./agent/service ./models/int8 ./agent/signals ./agent/sim ./agent/store ./agent/cmd/evedge
+ARM_TEST_PKGS := ./drivers/can ./drivers/obd/... ./agent/diag ./agent/diag/kb ./agent/diag/detect ./agent/service ./drivers/audio ./agent/voice/... ./models/int8 ./agent/signals ./agent/sim ./agent/store ./agent/cmd/evedge
 QEMU_ARM64 := qemu-aarch64 -L /usr/aarch64-linux-gnu
 QEMU_ARM := qemu-arm -L /usr/arm-linux-gnueabihf
 

@@ -21,6 +21,8 @@ have mosquitto_sub || need+=(mosquitto-clients)
 # CJK fonts for the Chinese report.
 have chromium || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+# Synthetic speech for the voice tests.
+have espeak-ng || need+=(espeak-ng)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
