@@ -6,6 +6,7 @@ package board
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,16 @@ type Profile struct {
 	DataDir string  `toml:"data_dir"`
 	Vehicle Vehicle `toml:"vehicle"`
 	CAN     []CAN   `toml:"can"`
+	// Service is where the service API listens on this board when the
+	// agent's configuration does not say (default loopback).
+	Service Service `toml:"service"`
+}
+
+// Service is the board's service API placement.
+type Service struct {
+	// Addr is host:port, e.g. "192.168.50.1:8443" for the head unit's
+	// workshop Wi-Fi (default "127.0.0.1:8443").
+	Addr string `toml:"addr"`
 }
 
 // Vehicle names the vehicle definition files, relative to the profile file.
@@ -109,6 +120,11 @@ func Parse(name string, data []byte) (*Profile, error) {
 			return nil, fmt.Errorf("board: %s: can[%d].bitrate %d: expected 0 (leave as configured) up to 1000000", name, i, c.Bitrate)
 		}
 		seen[c.Bus] = true
+	}
+	if a := p.Service.Addr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return nil, fmt.Errorf("board: %s: service.addr %q: expected host:port, e.g. 127.0.0.1:8443", name, a)
+		}
 	}
 	return p, nil
 }

@@ -1,6 +1,7 @@
 package board
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,4 +47,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %q does not name the file", err)
 		}
 	})
+}
+
+func TestServiceAddr(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "b.toml")
+	os.WriteFile(p, []byte("name = \"b\"\n[service]\naddr = \"nope\"\n"), 0o644)
+	if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "b.toml") || !strings.Contains(err.Error(), "service.addr") {
+		t.Errorf("bad service.addr: %v", err)
+	}
+	os.WriteFile(p, []byte("name = \"b\"\n[service]\naddr = \"192.168.50.1:8443\"\n"), 0o644)
+	if pr, err := Load(p, nil); err != nil || pr.Service.Addr != "192.168.50.1:8443" {
+		t.Errorf("good service.addr: %v", err)
+	}
 }

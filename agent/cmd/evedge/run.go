@@ -299,7 +299,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *tlsDir != "" {
 		cfg.Service.TLSDir = *tlsDir
 	}
-	if cfg.Service.Addr != "" {
+	if cfg.Service.Addr != "" || cfg.Service.TLSDir != "" {
+		if cfg.Service.Addr == "" && prof != nil {
+			cfg.Service.Addr = prof.Service.Addr
+		}
+		if cfg.Service.Addr == "" {
+			cfg.Service.Addr = "127.0.0.1:8443" // loopback unless told
+		}
 		src, addr, err := startService(cfg, cfg.Agent.Board, dbcFile, db, a, st, obdp, log)
 		if err != nil {
 			return err
