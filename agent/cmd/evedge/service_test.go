@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/evedge/evedge/agent/service"
 	"github.com/evedge/evedge/drivers/can"
+	"github.com/evedge/evedge/drivers/obd/elmsim"
 )
 
 func freePort(t *testing.T) string {
@@ -93,5 +97,64 @@ func TestServiceCLI(t *testing.T) {
 	}
 	if !strings.Contains(derr.String(), "msg=\"service API\"") {
 		t.Errorf("daemon log lacks the service start:\n%s", derr.String())
+	}
+}
+
+// TestServiceClearThroughOBD: the parked sim car with an ELM327 simulator
+// holding P0AA6: the workshop reads the code through the API and clears it
+// (service 04 reaches the ECU); the owner cannot.
+func TestServiceClearThroughOBD(t *testing.T) {
+	var clears atomic.Int32
+	state := func() elmsim.State {
+		return elmsim.State{SpeedKmh: 0, SOC: 55, ModuleVoltage: 13.9, Stored: []string{"P0AA6"}, MIL: true}
+	}
+	car := elmsim.NewCar(elmsim.Node{ReqID: 0x7E0, RespID: 0x7E8, OBD: true, ECU: &elmsim.OBDECU{State: state, OnClear: func() { clears.Add(1) }}})
+	car.BatteryVolts = func() float64 { return 14.3 }
+	p, err := elmsim.New(car).ServePTY(context.Background())
+	if errors.Is(err, elmsim.ErrNotSupported) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	tls := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"certs", "dev", "--out", tls}, nil, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	cfg := filepath.Join(t.TempDir(), "evedge.toml")
+	os.WriteFile(cfg, []byte("[sim]\nscenario = \"park\"\n[obd]\npids = [\"0D\"]\nguard = \"voltage\"\n"), 0o644)
+	addr := freePort(t)
+	done := make(chan int, 1)
+	var derr bytes.Buffer
+	go func() {
+		var o bytes.Buffer
+		done <- run([]string{"run", "--config", cfg, "--view", "off", "--for", "8s", "--data", t.TempDir(), "--obd", p.Path(),
+			"--service", addr, "--tls-dir", tls}, nil, &o, &derr)
+	}()
+	flags := func(role string) []string {
+		return []string{"--agent", "https://" + addr, "--cert", filepath.Join(tls, role+".pem"), "--key", filepath.Join(tls, role+"-key.pem"), "--ca", filepath.Join(tls, service.CAFile)}
+	}
+	time.Sleep(3 * time.Second)
+	out.Reset()
+	if code := run(append([]string{"dtc"}, flags("workshop")...), nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "P0AA6") {
+		t.Errorf("dtc: exit %d %s %s", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	if code := run(append([]string{"dtc", "--clear"}, flags("owner")...), nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "403") || clears.Load() != 0 {
+		t.Errorf("owner clear: exit %d %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(append([]string{"dtc", "--clear"}, flags("workshop")...), nil, &out, &errb); code != 0 || clears.Load() != 1 {
+		t.Errorf("workshop clear at standstill: exit %d, %d clears, %s", code, clears.Load(), errb.String())
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("daemon exit %d: %s", code, derr.String())
 	}
 }
