@@ -115,6 +115,9 @@ type OBD struct {
 	// read while the car is awake (default 1m, 0 off); changes become
 	// "dtc" events.
 	DTCPeriod Duration `toml:"dtc_period"`
+	// UDSECUs are ECU request ids ("7E4", "18DA10F1") whose UDS trouble
+	// codes (19 02, all statuses) are read with the others.
+	UDSECUs []string `toml:"uds_ecus"`
 	// Rates override polling periods by signal or command id.
 	Rates map[string]Duration `toml:"rates"`
 	// Guard decides when the car may be polled: "auto" (default: the 12 V
@@ -279,6 +282,11 @@ func (o *OBD) validate(file string) error {
 	}
 	if d := o.PIDPeriod.Duration; d < 100*time.Millisecond {
 		return fmt.Errorf("config: %s: obd.pid_period %v: expected at least 100ms", file, d)
+	}
+	for _, id := range o.UDSECUs {
+		if (len(id) != 3 && len(id) != 8) || strings.Trim(strings.ToUpper(id), "0123456789ABCDEF") != "" {
+			return fmt.Errorf("config: %s: obd.uds_ecus: %q is not a 3- or 8-digit hex request id", file, id)
+		}
 	}
 	for k, d := range o.Rates {
 		if d.Duration < 100*time.Millisecond {

@@ -128,6 +128,9 @@ type DTCReport struct {
 	Stored    []ECUDTC `json:"stored"`
 	Pending   []ECUDTC `json:"pending"`
 	Permanent []ECUDTC `json:"permanent"`
+	// UDS are codes read with UDS ReadDTCInformation (19 02) from ECUs the
+	// caller lists; the ECU is the request id.
+	UDS []ECUDTC `json:"uds,omitempty"`
 	// Problems are services that failed (for example permanent codes on a
 	// car older than 2010).
 	Problems []string `json:"problems,omitempty"`

@@ -296,7 +296,7 @@ type dtcKey struct{ Status, ECU, Code string }
 // dtcEvent is the body of a "dtc" event.
 type dtcEvent struct {
 	State       string `json:"state"`  // "set" or "cleared"
-	Status      string `json:"status"` // stored, pending or permanent
+	Status      string `json:"status"` // stored, pending, permanent (OBD services 03, 07, 0A) or uds (19 02)
 	ECU         string `json:"ecu"`
 	Code        string `json:"code"`
 	Description string `json:"description,omitempty"`
@@ -309,7 +309,7 @@ func (t *dtcTracker) update(rep *obd.DTCReport) []dtcEvent {
 	for _, g := range []struct {
 		status string
 		list   []obd.ECUDTC
-	}{{"stored", rep.Stored}, {"pending", rep.Pending}, {"permanent", rep.Permanent}} {
+	}{{"stored", rep.Stored}, {"pending", rep.Pending}, {"permanent", rep.Permanent}, {"uds", rep.UDS}} {
 		for _, d := range g.list {
 			next[dtcKey{g.status, d.ECU, d.Code}] = d.Description
 		}

@@ -206,9 +206,10 @@ func TestRunWithOBD(t *testing.T) {
 	}
 }
 
-// TestRunTroubleCodes runs the daemon with an ELM327 simulator whose ECU
-// reports P0AA6 (stored) and then, four seconds in, no code: the daemon
-// files one "set" and one "cleared" dtc event.
+// TestRunTroubleCodes runs the daemon with an ELM327 simulator whose OBD
+// ECU reports P0AA6 (stored) and then, four seconds in, no code, and a BMS
+// answering UDS 19 02 with P0A7F: the daemon files "set" events for both
+// and a "cleared" one for P0AA6.
 func TestRunTroubleCodes(t *testing.T) {
 	var cleared atomic.Bool
 	state := func() elmsim.State {
@@ -218,7 +219,14 @@ func TestRunTroubleCodes(t *testing.T) {
 		}
 		return s
 	}
-	car := elmsim.NewCar(elmsim.Node{ReqID: 0x7E0, RespID: 0x7E8, OBD: true, ECU: &elmsim.OBDECU{State: state}})
+	bms := &elmsim.UDSECU{}
+	code, err := elmsim.UDSDTC("P0A7F", 0x1B)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bms.DTCs = []elmsim.DTC{{Code: code, Status: 0x09}}
+	car := elmsim.NewCar(elmsim.Node{ReqID: 0x7E0, RespID: 0x7E8, OBD: true, ECU: &elmsim.OBDECU{State: state}},
+		elmsim.Node{ReqID: 0x7E4, RespID: 0x7EC, ECU: bms})
 	car.BatteryVolts = func() float64 { return 14.3 }
 	p, err := elmsim.New(car).ServePTY(context.Background())
 	if errors.Is(err, elmsim.ErrNotSupported) {
@@ -231,7 +239,7 @@ func TestRunTroubleCodes(t *testing.T) {
 	time.AfterFunc(4*time.Second, func() { cleared.Store(true) })
 	data := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "evedge.toml")
-	os.WriteFile(cfg, []byte("[obd]\npids = [\"0D\"]\nguard = \"voltage\"\ndtc_period = \"5s\"\n"), 0o644)
+	os.WriteFile(cfg, []byte("[obd]\npids = [\"0D\"]\nguard = \"voltage\"\ndtc_period = \"5s\"\nuds_ecus = [\"7E4\"]\n"), 0o644)
 	wd, _ := os.Getwd()
 	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
 		t.Fatal(err)
@@ -254,11 +262,11 @@ func TestRunTroubleCodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, fmt.Sprintf("%s %s %s %s %d", ev.State, ev.Status, ev.Code, ev.ECU, it.Event().Severity))
-		if ev.State == "set" && !strings.Contains(ev.Description, "Isolation") {
+		if ev.State == "set" && ev.Code == "P0AA6" && !strings.Contains(ev.Description, "Isolation") {
 			t.Errorf("description %q", ev.Description)
 		}
 	}
-	want := "set stored P0AA6 7E8 1,cleared stored P0AA6 7E8 0"
+	want := "set uds P0A7F-1B 7E4 1,set stored P0AA6 7E8 1,cleared stored P0AA6 7E8 0" // set codes sorted by code
 	if strings.Join(got, ",") != want {
 		t.Errorf("dtc events %q, want %q; log:\n%s", got, want, errb.String())
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -181,6 +183,20 @@ func (p *obdPlan) readDTCs(ctx context.Context, elm *obd.ELM327, poller *obd.Pol
 		if err != nil {
 			log.Debug("reading trouble codes", "err", err)
 			continue
+		}
+		for _, id := range p.cfg.UDSECUs {
+			tx, _ := strconv.ParseUint(id, 16, 32) // validated with the config
+			ext := len(id) == 8
+			ds, err := obd.ReadUDSDTCs(ctx, elm, uint32(tx), obd.ResponseID(uint32(tx), ext), ext, 0xFF)
+			if err != nil {
+				if !errors.Is(err, obd.ErrNoData) {
+					rep.Problems = append(rep.Problems, fmt.Sprintf("UDS 19 02 to %s: %v", id, err))
+				}
+				continue
+			}
+			for _, d := range ds {
+				rep.UDS = append(rep.UDS, obd.ECUDTC{ECU: strings.ToUpper(id), Code: d.String(), Description: d.Description()})
+			}
 		}
 		p.onDTCs(time.Now(), rep)
 	}
