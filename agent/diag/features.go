@@ -57,42 +57,56 @@ var ModelInputPaths = [NumModelInputs]string{
 // Sample is one second of model inputs; NaN marks a missing value.
 type Sample [NumModelInputs]float64
 
-// Window features (see Features), in order.
+// Window features (see Features), in order. They are physical quantities
+// of the window that do not depend on one car's sizes where that can be
+// avoided: differences between cells and sensors of the same car, ratios
+// that heat-exchange physics fixes, residuals against simple balances.
 const (
-	FCellSpread      = iota // mean highest - lowest cell, mV
-	FCellSpreadSlope        // its trend over the window, mV/min
-	FCellLowDev             // mean average - lowest cell, mV (one weak cell pulls the minimum)
-	FCellLowDevRest         // the same at rest (|I| < 5 A), mV; NaN-free: 0 when never at rest
-	FTempSpread             // mean hottest - coolest module, °C
-	FTempMaxSlope           // hottest module trend, °C/min
-	FTempOverCoolant        // hottest module - coolant inlet, °C
-	FCoolantDelta           // coolant outlet - inlet, °C
-	FPumpDuty               // mean commanded pump duty, %
-	FHeatResidual           // hottest module trend minus what I² explains, °C/min per (100 A)²
-	FCurrentRMS             // RMS pack current, A
-	FInsulationLog          // log10 insulation resistance per volt, log10(Ω/V)
-	FInsulationSlope        // its trend, per hour
-	FLVMean                 // 12 V mean, V
-	FLVMin                  // 12 V minimum, V
-	FMotorTemp              // mean motor temperature, °C
-	FMotorOverLoad          // motor temperature minus a load-driven expectation, °C
-	FInverterTemp           // mean inverter temperature, °C
-	FTorqueRMS              // RMS motor torque, Nm
-	FTempMaxStill           // fraction of seconds the hottest module reading did not change while current flowed
-	FCellMinStill           // the same for the lowest cell
-	FSOCResidual            // SOC change minus coulomb-counted change, % per hour
-	FChargingShare          // fraction of the window charging
-	FAmbient                // mean ambient, °C
+	FCellSpread          = iota // mean highest - lowest cell, mV
+	FCellSpreadSlope            // its trend over the window, mV/min
+	FCellLowDev                 // mean average - lowest cell, mV (one weak cell pulls the minimum)
+	FCellLowDev0                // average - lowest cell at zero current (regression on pack current), mV
+	FCellLowDevR                // its slope on pack current, mV per 100 A (a resistance outlier)
+	FCellHighDev                // mean highest - average cell, mV
+	FTempSpread                 // mean hottest - coolest module, °C
+	FTempMaxSlope               // hottest module trend, °C/min
+	FTempOverCoolant            // hottest module - coolant inlet, °C
+	FCoolantDelta               // coolant outlet - inlet, °C
+	FPumpDuty                   // mean commanded pump duty, %
+	FCoolRatio                  // (outlet - inlet)/(hottest module - inlet): UA/(flow·cp), set by the flow only; 0 when not measurable
+	FCoolRatioDuty              // FCoolRatio times duty (0..1): about constant for a healthy pump, grows as the delivered flow falls
+	FCoolValid                  // 1 when FCoolRatio was measurable (pump on, module ≥ 2 °C above the coolant)
+	FHeatResidual               // hottest module trend minus what I² explains, °C/min per (100 A)²
+	FCurrentRMS                 // RMS pack current, A
+	FCurrentMean                // mean pack current, A (+ discharge)
+	FIdleCurrent                // mean pack current while standing, not charging, no torque, A; 0 when never
+	FInsulationLog              // log10 insulation resistance per volt, log10(Ω/V)
+	FInsulationSlope            // its trend, per hour
+	FLVMean                     // 12 V mean, V
+	FLVMin                      // 12 V minimum, V
+	FMotorTemp                  // mean motor temperature, °C
+	FMotorOverLoad              // motor temperature minus a load-driven expectation, °C
+	FMotorOverCoolant           // motor temperature - coolant inlet, °C
+	FInverterOverCoolant        // inverter temperature - coolant inlet, °C
+	FTorqueRMS                  // RMS motor torque, Nm
+	FTempMaxStill               // fraction of seconds the hottest module reading did not change while current flowed
+	FCellMinStill               // the same for the lowest cell
+	FSOCResidual                // SOC change minus coulomb-counted change, % per hour
+	FSOC                        // mean state of charge, %
+	FChargingShare              // fraction of the window charging
+	FAmbient                    // mean ambient, °C
 	NumFeatures
 )
 
 // FeatureNames name the features, for the model file's input spec.
 var FeatureNames = [NumFeatures]string{
-	"cell_spread_mv", "cell_spread_slope_mv_min", "cell_low_dev_mv", "cell_low_dev_rest_mv",
-	"temp_spread_c", "temp_max_slope_c_min", "temp_over_coolant_c", "coolant_delta_c", "pump_duty_pct",
-	"heat_residual", "current_rms_a", "insulation_log_ohm_per_v", "insulation_slope_per_h",
-	"lv_mean_v", "lv_min_v", "motor_temp_c", "motor_over_load_c", "inverter_temp_c", "torque_rms_nm",
-	"temp_max_still", "cell_min_still", "soc_residual_pct_h", "charging_share", "ambient_c",
+	"cell_spread_mv", "cell_spread_slope_mv_min", "cell_low_dev_mv", "cell_low_dev0_mv", "cell_low_dev_r_mv_100a",
+	"cell_high_dev_mv", "temp_spread_c", "temp_max_slope_c_min", "temp_over_coolant_c", "coolant_delta_c",
+	"pump_duty_pct", "cool_ratio", "cool_ratio_duty", "cool_valid", "heat_residual", "current_rms_a",
+	"current_mean_a", "idle_current_a", "insulation_log_ohm_per_v", "insulation_slope_per_h",
+	"lv_mean_v", "lv_min_v", "motor_temp_c", "motor_over_load_c", "motor_over_coolant_c",
+	"inverter_over_coolant_c", "torque_rms_nm", "temp_max_still", "cell_min_still", "soc_residual_pct_h",
+	"soc_pct", "charging_share", "ambient_c",
 }
 
 // slope fits a least-squares line through ys sampled once a second and
@@ -216,16 +230,35 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 	}
 	f[FCellSpreadSlope] = float32(slope(series) * 60)
 	f[FCellLowDev] = float32(diffMean(InCellAvg, InCellMin, 1000))
-	var restSum, restN float64
-	for i := range w {
-		a, m, cur := w[i][InCellAvg], w[i][InCellMin], w[i][InPackI]
-		if !math.IsNaN(a) && !math.IsNaN(m) && !math.IsNaN(cur) && math.Abs(cur) < 5 {
-			restSum += (a - m) * 1000
-			restN++
+	f[FCellHighDev] = float32(diffMean(InCellMax, InCellAvg, 1000))
+	// average - lowest cell against pack current: the intercept is the
+	// load-free deviation (state of charge: a self-discharging or small
+	// cell), the slope a resistance outlier. With too little current
+	// variation the slope is 0 and the intercept the mean.
+	{
+		var c, si, sy, sii, siy float64
+		for i := range w {
+			a, m, cur := w[i][InCellAvg], w[i][InCellMin], w[i][InPackI]
+			if math.IsNaN(a) || math.IsNaN(m) || math.IsNaN(cur) {
+				continue
+			}
+			y, x := (a-m)*1000, cur/100
+			c++
+			si += x
+			sy += y
+			sii += x * x
+			siy += x * y
 		}
-	}
-	if restN > 0 {
-		f[FCellLowDevRest] = float32(restSum / restN)
+		if c > 0 {
+			mx, my := si/c, sy/c
+			vx := sii/c - mx*mx
+			b := 0.0
+			if vx > 0.01 { // current varied by more than about 10 A RMS
+				b = (siy/c - mx*my) / vx
+			}
+			f[FCellLowDev0] = float32(my - b*mx)
+			f[FCellLowDevR] = float32(b)
+		}
 	}
 	f[FTempSpread] = float32(diffMean(InTempMax, InTempMin, 1))
 	tslope := slope(col(InTempMax, series)) * 60
@@ -235,8 +268,50 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 	if v, ok := mean(InPumpDuty); ok {
 		f[FPumpDuty] = float32(v)
 	}
+	// The coolant warms across the pack by Q/(mdot·cp) and the pack gives
+	// it Q = UA·(T_module - T_coolant): their ratio is UA/(mdot·cp), which
+	// depends on the flow and not on the load, the weather or the charger.
+	{
+		var c, num, den, duty float64
+		for i := range w {
+			tin, tout, tmax, d := w[i][InCoolantIn], w[i][InCoolantOut], w[i][InTempMax], w[i][InPumpDuty]
+			if math.IsNaN(tin) || math.IsNaN(tout) || math.IsNaN(tmax) || math.IsNaN(d) || d < 5 {
+				continue
+			}
+			c++
+			num += tout - tin
+			den += tmax - tin
+			duty += d
+		}
+		if c >= float64(n)/2 && den/c >= 2 {
+			r := max(0, min(4, num/den))
+			f[FCoolRatio] = float32(r)
+			f[FCoolRatioDuty] = float32(r * duty / c / 100)
+			f[FCoolValid] = 1
+		}
+	}
 	irms := rms(InPackI)
 	f[FCurrentRMS] = float32(irms)
+	if v, ok := mean(InPackI); ok {
+		f[FCurrentMean] = float32(v)
+	}
+	// Standing, not charging, no torque: the pack feeds only the
+	// auxiliaries (a few A) or nothing with the contactors open; a current
+	// sensor offset shows here.
+	{
+		var c, sum float64
+		for i := range w {
+			cur, sp, tq, ch := w[i][InPackI], w[i][InSpeed], w[i][InTorque], w[i][InCharging]
+			if math.IsNaN(cur) || math.IsNaN(sp) || sp > 0.5 || (!math.IsNaN(tq) && math.Abs(tq) > 1) || ch > 0 {
+				continue
+			}
+			c++
+			sum += cur
+		}
+		if c >= 10 {
+			f[FIdleCurrent] = float32(sum / c)
+		}
+	}
 	// Heat the current explains: the trend per (100 A)² of RMS current.
 	f[FHeatResidual] = float32(tslope / (1 + (irms/100)*(irms/100)))
 	if iso, ok := mean(InInsulation); ok {
@@ -281,8 +356,11 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 	if present[InMotorTemp] {
 		f[FMotorOverLoad] = float32(mt - amb - 0.4*trms)
 	}
-	if v, ok := mean(InInverterTemp); ok {
-		f[FInverterTemp] = float32(v)
+	if present[InMotorTemp] && present[InCoolantIn] {
+		f[FMotorOverCoolant] = float32(diffMean(InMotorTemp, InCoolantIn, 1))
+	}
+	if present[InInverterTemp] && present[InCoolantIn] {
+		f[FInverterOverCoolant] = float32(diffMean(InInverterTemp, InCoolantIn, 1))
 	}
 	f[FTorqueRMS] = float32(trms)
 	f[FTempMaxStill] = float32(still(InTempMax))
@@ -297,6 +375,11 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 		}
 	}
 	f[FSOCResidual] = float32((slope(socs)*float64(n) + ah/180*100) * 3600 / float64(n))
+	if v, ok := mean(InSOC); ok {
+		f[FSOC] = float32(v)
+	} else {
+		f[FSOC] = 50
+	}
 	if v, ok := mean(InCharging); ok {
 		f[FChargingShare] = float32(v)
 	}
@@ -319,41 +402,125 @@ const WindowLength = 60 * time.Second
 // one minute; averaged over tens of minutes and compared with the run's
 // own start they stand out.
 const (
-	LCellLowDev      = iota // EWMA of FCellLowDev, mV
-	LCellLowDevRest         // EWMA of FCellLowDevRest over windows with rest, mV
-	LCellLowDevRise         // EWMA of FCellLowDev minus its lowest value so far in the run, mV
-	LCellSpread             // EWMA of FCellSpread, mV
-	LHeatResidual           // EWMA of FHeatResidual
-	LTempOverCoolant        // EWMA of FTempOverCoolant, °C
-	LTempOverRise           // EWMA of FTempOverCoolant minus its lowest value so far, °C
-	LCoolantDelta           // EWMA of FCoolantDelta, °C
-	LLVMean                 // EWMA of FLVMean, V
-	LLVMin                  // EWMA of FLVMin, V
-	LLVLow                  // lowest FLVMin so far in the run, V
+	LCellLowDev0      = iota // EWMA of FCellLowDev0, mV
+	LCellLowDevRise          // EWMA of FCellLowDev0 minus its lowest value so far in the run, mV
+	LCellDevTime             // d(average - lowest cell)/dt at constant SOC and current, mV/h (self-discharge)
+	LCellDevSOC              // d(average - lowest cell)/dSOC, mV per 10 % (capacity outlier)
+	LCellDevCurrent          // d(average - lowest cell)/dI, mV per 100 A (resistance outlier)
+	LCellHighSOC             // d(highest - average cell)/dSOC, mV per 10 %
+	LCellSpread              // EWMA of FCellSpread, mV
+	LHeatResidual            // EWMA of FHeatResidual
+	LTempOverCoolant         // EWMA of FTempOverCoolant, °C
+	LTempOverRise            // EWMA of FTempOverCoolant minus its lowest value so far, °C
+	LCoolantDelta            // EWMA of FCoolantDelta, °C
+	LCoolRatioDuty           // EWMA of FCoolRatioDuty over the windows where it was measurable
+	LCoolSeen                // EWMA of FCoolValid
+	LMotorOverCoolant        // EWMA of FMotorOverCoolant, °C
+	LIdleCurrent             // EWMA of FIdleCurrent over windows with standing time, A
+	LLVMean                  // EWMA of FLVMean, V
+	LLVMin                   // EWMA of FLVMin, V
+	LLVLow                   // lowest FLVMin so far in the run, V
+	LStuck                   // largest movement of a coupled signal (Stream) since a model input last changed, in typical steps
+	LLost                    // inputs present earlier in the run and missing for the whole window (Stream)
 	NumLongFeatures
 )
 
 // LongFeatureNames name the long-horizon features.
 var LongFeatureNames = [NumLongFeatures]string{
-	"ew_cell_low_dev_mv", "ew_cell_low_dev_rest_mv", "ew_cell_low_dev_rise_mv", "ew_cell_spread_mv",
-	"ew_heat_residual", "ew_temp_over_coolant_c", "ew_temp_over_coolant_rise_c", "ew_coolant_delta_c",
-	"ew_lv_mean_v", "ew_lv_min_v", "lv_min_run_v",
+	"ew_cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct",
+	"cell_dev_current_mv_100a", "cell_high_soc_mv_10pct", "ew_cell_spread_mv", "ew_heat_residual",
+	"ew_temp_over_coolant_c", "ew_temp_over_coolant_rise_c", "ew_coolant_delta_c", "ew_cool_ratio_duty",
+	"ew_cool_seen", "ew_motor_over_coolant_c", "ew_idle_current_a", "ew_lv_mean_v", "ew_lv_min_v",
+	"lv_min_run_v", "stuck_steps", "inputs_lost",
 }
 
 // LongAlpha is the EWMA weight of a new window: a time constant of about
 // ten windows (10 min).
 const LongAlpha = 0.1
 
+// regWindows is the time constant of the cell deviation regression, in
+// windows: a self-discharge of a few mV an hour needs an hour or more.
+const regWindows = 90
+
+// ewReg is an exponentially weighted least-squares fit of two responses
+// on three regressors, with a ridge that keeps a coefficient at 0 until
+// its regressor has varied.
+type ewReg struct {
+	w      float64
+	sx     [3]float64
+	sxx    [3][3]float64
+	sy     [2]float64
+	sxy    [2][3]float64
+	beta   [2][3]float64
+	update int
+}
+
+var regRidge = [3]float64{0.3, 0.05, 0.1} // (SOC/10)², h², (I/100)²
+
+func (r *ewReg) add(x [3]float64, y [2]float64) {
+	d := 1 - 1.0/regWindows
+	r.w = r.w*d + 1
+	for i := range 3 {
+		r.sx[i] = r.sx[i]*d + x[i]
+		for j := range 3 {
+			r.sxx[i][j] = r.sxx[i][j]*d + x[i]*x[j]
+		}
+	}
+	for k := range 2 {
+		r.sy[k] = r.sy[k]*d + y[k]
+		for i := range 3 {
+			r.sxy[k][i] = r.sxy[k][i]*d + y[k]*x[i]
+		}
+	}
+	// Centred covariance plus ridge; solve by Gaussian elimination.
+	var a [3][3]float64
+	var b [2][3]float64
+	for i := range 3 {
+		mi := r.sx[i] / r.w
+		for j := range 3 {
+			a[i][j] = r.sxx[i][j]/r.w - mi*r.sx[j]/r.w
+		}
+		a[i][i] += regRidge[i]
+		for k := range 2 {
+			b[k][i] = r.sxy[k][i]/r.w - mi*r.sy[k]/r.w
+		}
+	}
+	for c := range 3 {
+		piv := a[c][c]
+		for rr := c + 1; rr < 3; rr++ {
+			fct := a[rr][c] / piv
+			for j := c; j < 3; j++ {
+				a[rr][j] -= fct * a[c][j]
+			}
+			for k := range 2 {
+				b[k][rr] -= fct * b[k][c]
+			}
+		}
+	}
+	for k := range 2 {
+		for i := 2; i >= 0; i-- {
+			s := b[k][i]
+			for j := i + 1; j < 3; j++ {
+				s -= a[i][j] * r.beta[k][j]
+			}
+			r.beta[k][i] = s / a[i][i]
+		}
+	}
+}
+
 // LongFeatures is the per-run state behind the long-horizon features: one
 // per vehicle, updated once per window with that window's Features, reset
 // when the vehicle starts a new run (ignition, agent start). The zero
-// value is ready; it does not allocate.
+// value is ready; it does not allocate. LStuck and LLost need the samples
+// and are filled by Stream (0 here).
 type LongFeatures struct {
-	n                  int
-	ew                 [NumLongFeatures]float64
-	restSeen           bool
-	lowDevMin, overMin float64
-	lvLow              float64
+	n                int
+	ew               [NumLongFeatures]float64
+	coolSeen, idleOK bool
+	lowDevMin        float64
+	overMin          float64
+	lvLow            float64
+	reg              ewReg
 }
 
 // Reset forgets the run.
@@ -364,6 +531,7 @@ func (l *LongFeatures) Reset() { *l = LongFeatures{} }
 func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]float32) {
 	a := LongAlpha
 	first := l.n == 0
+	hours := float64(l.n) * WindowLength.Hours()
 	l.n++
 	ew := func(k int, v float64) {
 		if first {
@@ -372,29 +540,45 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 		}
 		l.ew[k] += a * (v - l.ew[k])
 	}
-	ew(LCellLowDev, float64(f[FCellLowDev]))
-	if r := float64(f[FCellLowDevRest]); r != 0 {
-		if !l.restSeen {
-			l.ew[LCellLowDevRest], l.restSeen = r, true
-		} else {
-			l.ew[LCellLowDevRest] += a * (r - l.ew[LCellLowDevRest])
-		}
-	}
+	ew(LCellLowDev0, float64(f[FCellLowDev0]))
 	ew(LCellSpread, float64(f[FCellSpread]))
 	ew(LHeatResidual, float64(f[FHeatResidual]))
 	ew(LTempOverCoolant, float64(f[FTempOverCoolant]))
 	ew(LCoolantDelta, float64(f[FCoolantDelta]))
+	ew(LCoolSeen, float64(f[FCoolValid]))
+	ew(LMotorOverCoolant, float64(f[FMotorOverCoolant]))
 	ew(LLVMean, float64(f[FLVMean]))
 	ew(LLVMin, float64(f[FLVMin]))
-	if first {
-		l.lowDevMin, l.overMin, l.lvLow = l.ew[LCellLowDev], l.ew[LTempOverCoolant], float64(f[FLVMin])
+	if f[FCoolValid] > 0 {
+		if !l.coolSeen {
+			l.ew[LCoolRatioDuty], l.coolSeen = float64(f[FCoolRatioDuty]), true
+		} else {
+			l.ew[LCoolRatioDuty] += a * (float64(f[FCoolRatioDuty]) - l.ew[LCoolRatioDuty])
+		}
 	}
-	l.lowDevMin = math.Min(l.lowDevMin, l.ew[LCellLowDev])
+	if v := float64(f[FIdleCurrent]); v != 0 {
+		if !l.idleOK {
+			l.ew[LIdleCurrent], l.idleOK = v, true
+		} else {
+			l.ew[LIdleCurrent] += a * (v - l.ew[LIdleCurrent])
+		}
+	}
+	if first {
+		l.lowDevMin, l.overMin, l.lvLow = l.ew[LCellLowDev0], l.ew[LTempOverCoolant], float64(f[FLVMin])
+	}
+	l.lowDevMin = math.Min(l.lowDevMin, l.ew[LCellLowDev0])
 	l.overMin = math.Min(l.overMin, l.ew[LTempOverCoolant])
 	l.lvLow = math.Min(l.lvLow, float64(f[FLVMin]))
-	l.ew[LCellLowDevRise] = l.ew[LCellLowDev] - l.lowDevMin
+	l.ew[LCellLowDevRise] = l.ew[LCellLowDev0] - l.lowDevMin
 	l.ew[LTempOverRise] = l.ew[LTempOverCoolant] - l.overMin
 	l.ew[LLVLow] = l.lvLow
+	l.reg.add([3]float64{float64(f[FSOC]) / 10, hours, float64(f[FCurrentMean]) / 100},
+		[2]float64{float64(f[FCellLowDev]), float64(f[FCellHighDev])})
+	clip := func(v float64) float64 { return max(-100, min(100, v)) }
+	l.ew[LCellDevSOC] = clip(l.reg.beta[0][0])
+	l.ew[LCellDevTime] = clip(l.reg.beta[0][1])
+	l.ew[LCellDevCurrent] = clip(l.reg.beta[0][2])
+	l.ew[LCellHighSOC] = clip(l.reg.beta[1][0])
 	for k, v := range l.ew {
 		out[k] = float32(v)
 	}
@@ -407,6 +591,20 @@ const NumInputs = NumFeatures + NumLongFeatures
 // InputNames name the fault model's inputs, in order.
 func InputNames() []string {
 	return append(append([]string(nil), FeatureNames[:]...), LongFeatureNames[:]...)
+}
+
+// stuckPairs couple an input with one that moves whenever it should: a
+// reading that stays put while its partner moves a lot is stuck. step is
+// the partner's typical movement per second that counts, in its units.
+var stuckPairs = [...]struct {
+	in, partner int
+	step        float64
+}{
+	{InTempMax, InTempMin, 0.5},
+	{InCellMin, InCellAvg, 0.002},
+	{InCoolantIn, InCoolantOut, 0.2},
+	{InMotorTemp, InInverterTemp, 1},
+	{InPackI, InTorque, 5},
 }
 
 // Stream turns a vehicle's 1 Hz samples into the fault model's inputs: it
@@ -423,12 +621,21 @@ type Stream struct {
 	wf      [NumFeatures]float32
 	lf      [NumLongFeatures]float32
 	window  []Sample
+	prev    Sample
+	havePrv bool
+	seen    [NumModelInputs]bool
+	winSeen [NumModelInputs]bool
+	moved   [len(stuckPairs)]float64 // partner movement since the input last changed, in steps
 }
 
 // Reset forgets the run.
 func (s *Stream) Reset() {
 	s.n = 0
 	s.long.Reset()
+	s.havePrv = false
+	s.seen = [NumModelInputs]bool{}
+	s.winSeen = [NumModelInputs]bool{}
+	s.moved = [len(stuckPairs)]float64{}
 }
 
 // Push adds one sample. When it completes a window it writes the model
@@ -440,6 +647,25 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 		s.ring = make([]Sample, size)
 		s.window = make([]Sample, size)
 	}
+	for k, v := range x {
+		if !math.IsNaN(v) {
+			s.winSeen[k] = true
+		}
+	}
+	if s.havePrv {
+		for k, p := range stuckPairs {
+			a, b, pa, pb := x[p.in], x[p.partner], s.prev[p.in], s.prev[p.partner]
+			switch {
+			case math.IsNaN(a) || math.IsNaN(pa):
+				s.moved[k] = 0
+			case a != pa:
+				s.moved[k] = 0
+			case !math.IsNaN(b) && !math.IsNaN(pb):
+				s.moved[k] = min(1000, s.moved[k]+math.Abs(b-pb)/p.step)
+			}
+		}
+	}
+	s.prev, s.havePrv = x, true
 	s.ring[s.n%size] = x
 	s.n++
 	if s.n%size != 0 {
@@ -448,6 +674,19 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 	// A full window ends at the ring's end: ring is in time order.
 	np := Features(s.ring, &s.wf, &s.scratch)
 	s.long.Update(&s.wf, &s.lf)
+	stuck, lost := 0.0, 0
+	for _, m := range s.moved {
+		stuck = max(stuck, m)
+	}
+	for k := range s.seen {
+		if s.seen[k] && !s.winSeen[k] {
+			lost++
+		}
+		s.seen[k] = s.seen[k] || s.winSeen[k]
+	}
+	s.winSeen = [NumModelInputs]bool{}
+	s.lf[LStuck] = float32(math.Log1p(stuck))
+	s.lf[LLost] = float32(lost)
 	copy(in, s.wf[:])
 	copy(in[NumFeatures:], s.lf[:])
 	copy(s.window, s.ring)

@@ -47,7 +47,12 @@ func TestFeaturesByHand(t *testing.T) {
 	near("cell spread slope", f[FCellSpreadSlope], 6, 1e-3)
 	// avg - min: 10 + 2.95 = 12.95 mV, all at rest.
 	near("cell low dev", f[FCellLowDev], 12.95, 1e-3)
-	near("cell low dev at rest", f[FCellLowDevRest], 12.95, 1e-3)
+	near("cell low dev at zero current", f[FCellLowDev0], 12.95, 1e-3)
+	near("cell low dev on current (no current)", f[FCellLowDevR], 0, 0)
+	near("cell high dev", f[FCellHighDev], 10, 1e-3)
+	// No pump duty: the cooling ratio is not measurable.
+	near("cool valid", f[FCoolValid], 0, 0)
+	near("soc", f[FSOC], 50, 0)
 	near("temp max slope", f[FTempMaxSlope], 6, 1e-3)
 	// Temp spread: 30 + 2.95 - 28 = 4.95; over coolant: 32.95 - 25 = 7.95.
 	near("temp spread", f[FTempSpread], 4.95, 1e-3)
@@ -136,14 +141,14 @@ func TestLongFeatures(t *testing.T) {
 	var l LongFeatures
 	var f [NumFeatures]float32
 	var out [NumLongFeatures]float32
-	f[FCellLowDev], f[FLVMin] = 10, 12
+	f[FCellLowDev0], f[FLVMin] = 10, 12
 	l.Update(&f, &out)
-	if out[LCellLowDev] != 10 || out[LCellLowDevRise] != 0 || out[LLVLow] != 12 {
+	if out[LCellLowDev0] != 10 || out[LCellLowDevRise] != 0 || out[LLVLow] != 12 {
 		t.Fatalf("first window: %v", out)
 	}
-	f[FCellLowDev], f[FLVMin] = 20, 13
+	f[FCellLowDev0], f[FLVMin] = 20, 13
 	l.Update(&f, &out)
-	if out[LCellLowDev] != 11 || out[LCellLowDevRise] != 1 || out[LLVLow] != 12 {
+	if out[LCellLowDev0] != 11 || out[LCellLowDevRise] != 1 || out[LLVLow] != 12 {
 		t.Errorf("second window: %v", out)
 	}
 	if n := testing.AllocsPerRun(100, func() { l.Update(&f, &out) }); n != 0 {
@@ -151,7 +156,81 @@ func TestLongFeatures(t *testing.T) {
 	}
 	l.Reset()
 	l.Update(&f, &out)
-	if out[LCellLowDev] != 20 {
+	if out[LCellLowDev0] != 20 {
 		t.Errorf("after Reset: %v", out)
+	}
+}
+
+// TestCellDevTime: a deviation growing 6 mV/h at constant SOC and current
+// (a self-discharging cell) shows as the time coefficient; one growing
+// with the SOC swing (a small cell) as the SOC coefficient instead.
+func TestCellDevTime(t *testing.T) {
+	var l LongFeatures
+	var f [NumFeatures]float32
+	var out [NumLongFeatures]float32
+	for k := range 240 { // 4 h
+		f[FSOC], f[FCurrentMean] = 60, 0
+		f[FCellLowDev] = float32(10 + 6*float64(k)/60)
+		l.Update(&f, &out)
+	}
+	if got := out[LCellDevTime]; math.Abs(float64(got)-6) > 1 {
+		t.Errorf("self-discharge: time coefficient %v mV/h, want about 6", got)
+	}
+	l.Reset()
+	for k := range 240 { // SOC up and down 40 % every hour, deviation 3 mV per 10 %
+		soc := 40 + 40*math.Abs(math.Mod(float64(k)/30, 2)-1)
+		f[FSOC], f[FCellLowDev] = float32(soc), float32(10+0.3*(80-soc))
+		l.Update(&f, &out)
+	}
+	if got := out[LCellDevTime]; math.Abs(float64(got)) > 0.5 {
+		t.Errorf("small cell: time coefficient %v mV/h, want about 0", got)
+	}
+	if got := out[LCellDevSOC]; got > -2 || got < -3.2 { // the ridge shrinks it a little
+		t.Errorf("small cell: SOC coefficient %v mV per 10 %%, want about -3", got)
+	}
+}
+
+// TestStreamStuckAndLost: a reading that stops changing while its partner
+// moves counts as stuck; an input that disappears counts as lost; Push
+// does not allocate.
+func TestStreamStuckAndLost(t *testing.T) {
+	var s Stream
+	in := make([]float32, NumInputs)
+	sample := func(i int) Sample {
+		var x Sample
+		for k := range x {
+			x[k] = 1 + float64(i%5)*0.01*float64(k+1)
+		}
+		x[InTempMin] = 20 + 0.5*float64(i/10)
+		x[InTempMax] = x[InTempMin] + 3
+		return x
+	}
+	i := 0
+	push := func(n int, edit func(*Sample)) {
+		for range n {
+			x := sample(i)
+			i++
+			if edit != nil {
+				edit(&x)
+			}
+			s.Push(x, in)
+		}
+	}
+	push(120, nil)
+	if in[NumFeatures+LStuck] > 1 || in[NumFeatures+LLost] != 0 {
+		t.Fatalf("healthy: stuck %v, lost %v", in[NumFeatures+LStuck], in[NumFeatures+LLost])
+	}
+	push(120, func(x *Sample) { x[InTempMax] = 25; x[InCoolantIn] = math.NaN() })
+	if in[NumFeatures+LStuck] < 2 || in[NumFeatures+LLost] != 1 {
+		t.Errorf("stuck and dropped: stuck %v, lost %v", in[NumFeatures+LStuck], in[NumFeatures+LLost])
+	}
+	x := sample(0)
+	if n := testing.AllocsPerRun(200, func() { x[InPackI]++; s.Push(x, in) }); n != 0 {
+		t.Errorf("%v allocations per Push", n)
+	}
+	s.Reset()
+	push(60, nil)
+	if in[NumFeatures+LStuck] > 1 || in[NumFeatures+LLost] != 0 {
+		t.Errorf("after Reset: stuck %v, lost %v", in[NumFeatures+LStuck], in[NumFeatures+LLost])
 	}
 }

@@ -20,7 +20,7 @@ import (
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	hours := fs.Float64("hours", 300, "held-out healthy driving to simulate for the false-alarm threshold, hours")
+	hours := fs.Float64("hours", 1000, "held-out healthy driving to simulate for the false-alarm rate, hours")
 	runs := fs.Int("runs", 12, "held-out scenarios per fault kind")
 	model := fs.String("model", "models/fault/fault.evnn", "model file to evaluate (and to write with --train)")
 	dbc := fs.String("dbc", "board/sim/sim-ev.dbc", "the sim DBC")
@@ -51,9 +51,13 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := writeModel(*model, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "trained on %d runs (%.0f simulated h, %d windows %v), loss %.4f, train accuracy %.3f; simulation %v, fit %v; wrote %s\n\n",
+		fmt.Fprintf(stdout, "trained on %d runs (%.0f simulated h, %d windows %v), loss %.4f, train accuracy %.3f; simulation %v, fit %v; wrote %s\n",
 			rep.Runs, rep.SimHours, rep.Windows, rep.PerClass, rep.Loss, rep.TrainAccuracy,
 			rep.SimTime.Round(time.Second), rep.FitTime.Round(time.Second), *model)
+		fmt.Fprintf(stdout, "fault logits shifted to their healthy validation tails by %.2f\n", rep.Shifts)
+		fmt.Fprintf(stdout, "threshold %.17g: highest smoothed score %.4f in %.0f h of healthy validation driving + %g (%v); set train.Threshold to it\n\n",
+			rep.Threshold, rep.ValidationMax, rep.ValidationHours, train.ThresholdMargin, rep.ValidTime.Round(time.Second))
+		opts.Threshold = rep.Threshold
 	} else {
 		m, err = int8nn.Load(*model)
 		if err != nil {

@@ -142,13 +142,40 @@ func randomConfig(db *signals.Database, rng *rand.Rand, seed uint64) sim.Config 
 	c.IdleTime = time.Duration(2+rng.IntN(10)) * time.Minute
 	c.ChargeTarget = 70 + 30*rng.Float64()
 	c.ChargeBelow = 15 + 20*rng.Float64()
+	// The car itself: pack size and cells, drive and chargers, so that the
+	// model learns from relations between signals, not one car's values.
+	c.Cells = []int{84, 96, 108}[rng.IntN(3)]
+	c.Modules = 12
+	c.CellCapacity = 120 + 120*rng.Float64()
+	c.CellR0 = 0.00022 * (0.6 + rng.Float64())
+	c.CellR1 = 0.00012 * (0.6 + rng.Float64())
+	c.CellTau = 15 + 45*rng.Float64()
+	c.MotorPower = 100 + 150*rng.Float64()
+	c.MotorTorque = 250 + 200*rng.Float64()
+	c.RegenPower = c.MotorPower * (0.4 + 0.4*rng.Float64())
+	c.DragArea = 0.5 + 0.3*rng.Float64()
+	c.ACPower = 3.7 + 18.3*rng.Float64()
+	c.DCPower = 50 + 200*rng.Float64()
+	c.DCCurrent = 200 + 300*rng.Float64()
 	return c
+}
+
+// slowFault reports whether kind develops over hours (a cell's
+// self-discharge, a failing pump): its runs continue well past the ramp
+// so the fault can develop, as on a car between services.
+func slowFault(kind sim.FaultKind) bool {
+	return kind == sim.FaultCellShort || kind == sim.FaultCoolingLoss
 }
 
 // newScenario draws scenario seed: healthy when kind is "", otherwise with
 // that fault starting 10..60 min in, ramping over 0..60 min, severity
-// 0.3..1; the run lasts minH..maxH hours and at least 30 min past onset.
+// 0.3..1; the run lasts minH..maxH hours and at least 30 min past onset,
+// a slow fault (slowFault) at least slowH past the end of its ramp.
 func newScenario(db *signals.Database, seed uint64, kind sim.FaultKind, minH, maxH float64) Scenario {
+	return newScenarioSlow(db, seed, kind, minH, maxH, 0)
+}
+
+func newScenarioSlow(db *signals.Database, seed uint64, kind sim.FaultKind, minH, maxH, slowH float64) Scenario {
 	rng := rand.New(rand.NewPCG(seed, 0x5ce7a210))
 	sc := Scenario{Config: randomConfig(db, rng, seed), Hours: minH + (maxH-minH)*rng.Float64()}
 	if kind == "" {
@@ -171,6 +198,9 @@ func newScenario(db *signals.Database, seed uint64, kind sim.FaultKind, minH, ma
 		}
 	}
 	sc.Hours = max(sc.Hours, (start+ramp).Hours()*0.5+start.Hours()+0.5)
+	if slowFault(kind) {
+		sc.Hours = max(sc.Hours, (start+ramp).Hours()+slowH)
+	}
 	sc.Fault = &spec
 	sc.Class, _ = ClassOf(kind)
 	return sc

@@ -52,7 +52,7 @@ func TestSeparates(t *testing.T) {
 	}{
 		{"", false, ""},
 		{sim.FaultInsulation, true, ""},
-		{sim.FaultCoolingLoss, true, ""},
+		{sim.FaultCoolingLoss, true, "cooling loss: 5 of 12 held-out runs detected (models/fault/README.md)"},
 	}
 	for _, c := range cases {
 		t.Run(name(c.kind), func(t *testing.T) {
