@@ -1,0 +1,97 @@
+package asr
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/evedge/evedge/drivers/audio"
+	voicemodel "github.com/evedge/evedge/models/voice"
+)
+
+func TestEmbeddedModel(t *testing.T) {
+	m, err := ParseModel(voicemodel.AM, voicemodel.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AM.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(voicemodel.AM); n > 256<<10 {
+		t.Errorf("model is %d bytes, the budget is 256 KiB", n)
+	}
+}
+
+func TestBuildBadContext(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(p, []byte("language: en\nintents:\n  A:\n    templates: [\"open {nothing}\"]\n"), 0o644)
+	_, err := Build(context.Background(), Espeak{}, p, voicemodel.AM, voicemodel.Meta, filepath.Join(dir, "out"))
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4") {
+		t.Fatalf("Build(bad context) = %v, want an error naming bad.yaml:4", err)
+	}
+}
+
+// TestBuildInfer builds a small context with espeak-ng and recognises
+// espeak speech of a voice variant the model was not trained on.
+func TestBuildInfer(t *testing.T) {
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		t.Skip("espeak-ng not installed")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ctx.yaml")
+	os.WriteFile(p, []byte(testContext), 0o644)
+	out := filepath.Join(dir, "model")
+	if _, err := Build(context.Background(), Espeak{}, p, voicemodel.AM, voicemodel.Meta, out); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	cases := []struct{ text, intent, slot string }{
+		{"open the rear left window", "OpenWindow", "rear left"},
+		{"open front left window", "OpenWindow", "front left"},
+		{"two", "Digit", "2"},
+	}
+	for i, tc := range cases {
+		wav := filepath.Join(dir, "t.wav")
+		if err := exec.Command("espeak-ng", "-v", "en-us+Andrea", "-s", "150", "-w", wav, tc.text).Run(); err != nil {
+			t.Fatal(err)
+		}
+		w, err := audio.ReadWAVFile(wav)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, SampleRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rec.Recognize(Trim(b.Data))
+		t.Logf("%d %q → %+v", i, tc.text, r)
+		var slot string
+		for _, v := range r.Slots {
+			slot = strings.TrimSpace(strings.Trim(strings.ReplaceAll(strings.TrimSpace(fmtAny(v)), "_", " "), " "))
+		}
+		if r.Understood && r.Intent == tc.intent && slot == tc.slot {
+			right++
+		}
+	}
+	if right < 2 {
+		t.Errorf("%d of %d understood, want at least 2", right, len(cases))
+	}
+}
+
+func fmtAny(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return string(rune('0' + v%10))
+	}
+	return ""
+}

@@ -1,0 +1,134 @@
+package asr
+
+import (
+	"testing"
+
+	"github.com/evedge/evedge/agent/voice/intent"
+)
+
+const testContext = `language: en
+intents:
+  OpenWindow:
+    templates: ["open [the] {window} window"]
+  Digit:
+    templates: ["{digit}"]
+slots:
+  window: [front left, rear left]
+  digit: {from: 1, to: 3}
+`
+
+var testLex = Lexicon{
+	"open": ParseIPA("o_ʊ_p_ə_n"), "the": ParseIPA("ð_ə"), "window": ParseIPA("w_ɪ_n_d_o_ʊ"),
+	"front": ParseIPA("f_ɹ_ʌ_n_t"), "rear": ParseIPA("ɹ_ɪ_ɹ"), "left": ParseIPA("l_ɛ_f_t"),
+	"one": ParseIPA("w_ʌ_n"), "two": ParseIPA("t_u"), "three": ParseIPA("θ_ɹ_i"),
+}
+
+// emissions renders a phone sequence as frames whose best class is the
+// phone, 4 frames each, with silence around.
+func emissions(phones []Class) [][]float32 {
+	var out [][]float32
+	add := func(c Class, n int) {
+		for range n {
+			em := make([]float32, NumClasses)
+			for i := range em {
+				em[i] = -6
+			}
+			em[c] = -0.1
+			out = append(out, em)
+		}
+	}
+	add(0, 5)
+	for _, p := range phones {
+		add(p, 4)
+	}
+	add(0, 5)
+	return out
+}
+
+func TestDecoder(t *testing.T) {
+	c, err := intent.Parse("test.yaml", []byte(testContext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewNet(c, testLex, DefaultDurations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(n)
+	for _, tc := range []struct {
+		words  []string
+		intent string
+		slot   string
+		value  any
+	}{
+		{[]string{"open", "the", "rear", "left", "window"}, "OpenWindow", "window", "rear left"},
+		{[]string{"open", "front", "left", "window"}, "OpenWindow", "window", "front left"},
+		{[]string{"three"}, "Digit", "digit", 3},
+	} {
+		var ph []Class
+		for _, w := range tc.words {
+			ph = append(ph, testLex[w]...)
+		}
+		d.Reset()
+		for _, em := range emissions(ph) {
+			d.Step(em)
+		}
+		r := d.Result()
+		if r.Final < 0 {
+			t.Fatalf("%v: no path", tc.words)
+		}
+		rec := &Recognizer{Net: n, Threshold: -1}
+		res := rec.result(r)
+		if !res.Understood || res.Intent != tc.intent || res.Slots[tc.slot] != tc.value {
+			t.Errorf("%v: got %+v, want %s %s=%v", tc.words, res, tc.intent, tc.slot, tc.value)
+		}
+		if got := len(r.Words); got != len(tc.words) {
+			t.Errorf("%v: words %v", tc.words, r.Words)
+		}
+		if r.Confidence() > 1e-3 || r.Confidence() < -0.5 {
+			t.Errorf("%v: confidence %.3f, want near 0", tc.words, r.Confidence())
+		}
+	}
+	// Out of grammar: "front two window" fits nothing well.
+	d.Reset()
+	for _, em := range emissions(append(append(testLex["two"], testLex["front"]...), testLex["three"]...)) {
+		d.Step(em)
+	}
+	if conf := d.Result().Confidence(); conf > -1 {
+		t.Errorf("out of grammar: confidence %.3f, want well below 0", conf)
+	}
+}
+
+func TestNetMissingWord(t *testing.T) {
+	c, err := intent.Parse("test.yaml", []byte(testContext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex := Lexicon{"open": testLex["open"]}
+	if _, err := NewNet(c, lex, DefaultDurations); err == nil {
+		t.Fatal("NewNet with a missing word: no error")
+	}
+}
+
+func TestDecoderStepNoAlloc(t *testing.T) {
+	c, err := intent.Parse("test.yaml", []byte(testContext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewNet(c, testLex, DefaultDurations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(n)
+	ems := emissions(testLex["three"])
+	run := func() {
+		d.Reset()
+		for _, em := range ems {
+			d.Step(em)
+		}
+	}
+	run() // grows the history pool once
+	if a := testing.AllocsPerRun(10, run); a != 0 {
+		t.Errorf("%.1f allocations per utterance in steady state, want 0", a)
+	}
+}

@@ -1,0 +1,79 @@
+package asr
+
+import (
+	"math"
+
+	"github.com/evedge/evedge/agent/voice/intent"
+)
+
+// Result is what the recogniser understood.
+type Result struct {
+	Understood bool
+	Intent     string
+	Slots      map[string]any
+	Words      []string // the best path's words (also when not understood)
+	Confidence float64  // see Decoding.Confidence
+}
+
+// Recognizer decodes utterances against one context. Not safe for
+// concurrent use; it reuses its buffers between utterances.
+type Recognizer struct {
+	Context   *intent.Context
+	Net       *Net
+	Model     *Model
+	Threshold float64
+	dec       *Decoder
+	feat      *Features
+	emit      *Emitter
+	em        []float32
+}
+
+// NewRecognizer compiles c with lex for model m.
+func NewRecognizer(c *intent.Context, lex Lexicon, m *Model) (*Recognizer, error) {
+	n, err := NewNet(c, lex, m.Meta.Durations)
+	if err != nil {
+		return nil, err
+	}
+	d := NewDecoder(n)
+	d.WordPenalty = m.Meta.WordPenalty
+	return &Recognizer{Context: c, Net: n, Model: m, Threshold: m.Meta.Threshold, dec: d,
+		feat: NewFeatures(), emit: NewEmitter(m), em: make([]float32, NumClasses)}, nil
+}
+
+// Decode runs the model and the search on 16 kHz mono samples.
+func (r *Recognizer) Decode(samples []float32) Decoding {
+	frames, t := r.feat.Compute(samples)
+	r.dec.Reset()
+	for i := 0; i < t; i++ {
+		r.emit.Emit(r.em, frames, t, i)
+		r.dec.Step(r.em)
+	}
+	return r.dec.Result()
+}
+
+// Recognize decodes 16 kHz mono samples (one utterance, trimmed) into an
+// intent and slots.
+func (r *Recognizer) Recognize(samples []float32) Result {
+	return r.result(r.Decode(samples))
+}
+
+func (r *Recognizer) result(d Decoding) Result {
+	res := Result{Words: d.Words, Confidence: d.Confidence()}
+	if d.Final < 0 {
+		res.Confidence = math.Inf(-1)
+		return res
+	}
+	res.Intent = r.Net.g.Nodes[d.Final].Intent
+	for _, code := range d.Outs {
+		o := r.Net.arcOut(code)
+		if res.Slots == nil {
+			res.Slots = map[string]any{}
+		}
+		res.Slots[o.Slot] = o.Value
+	}
+	res.Understood = res.Confidence >= r.Threshold
+	if !res.Understood {
+		res.Intent, res.Slots = "", nil
+	}
+	return res
+}
