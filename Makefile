@@ -3,14 +3,17 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# The clock-sanity floor: a wall clock before the build is certainly wrong.
+# The commit time keeps builds reproducible.
+BUILD_TIME ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/evedge/evedge/agent/wallclock.BuildTime=$(BUILD_TIME)
 PKG := ./agent/cmd/evedge
 # Packages whose tests also run on emulated ARM (-short: no crash soak there).
-ARM_TEST_PKGS := ./drivers/can ./drivers/obd/... ./agent/diag ./agent/diag/kb ./agent/diag/detect ./agent/service ./drivers/audio ./agent/voice/... ./models/int8 ./agent/signals ./agent/sim ./agent/store ./agent/cmd/evedge
+ARM_TEST_PKGS := ./board ./agent/sdnotify ./agent/wallclock ./drivers/can ./drivers/can/socketcan ./drivers/obd/... ./agent/diag ./agent/diag/kb ./agent/diag/detect ./agent/service ./drivers/audio ./agent/voice/... ./models/int8 ./agent/signals ./agent/sim ./agent/store ./agent/cmd/evedge
 QEMU_ARM64 := qemu-aarch64 -L /usr/aarch64-linux-gnu
 QEMU_ARM := qemu-arm -L /usr/arm-linux-gnueabihf
 
-.PHONY: all build run test test-unit test-arm vmtest deps bench fuzz cross lint clean
+.PHONY: all build run test test-unit test-arm test-package vmtest deps bench fuzz cross package lint clean
 
 all: build
 
@@ -24,7 +27,7 @@ run: build
 ## test: install what the tests need (apt), then every test: unit tests with
 ## the race detector, the decode tests under qemu-aarch64 and qemu-arm, and
 ## the SocketCAN tests in a qemu VM with a real Linux CAN stack.
-test: deps test-unit test-arm vmtest
+test: deps test-unit test-arm test-package vmtest
 	@echo "make test: all suites passed"
 
 deps:
@@ -45,6 +48,16 @@ test-arm:
 
 vmtest:
 	bash scripts/vmtest.sh
+
+## test-package: build the amd64 .deb and check it: dpkg-deb --info and
+## --contents, the unpacked binary's version and selftest, and
+## systemd-analyze verify/security on the unit (systemd from make deps).
+test-package:
+	EVEDGE_REQUIRE_SYSTEMD=1 bash scripts/package_test.sh
+
+## package: .deb packages for amd64, arm64 and armhf in $(BIN)/ (dpkg-deb).
+package: deps
+	OUT=$(BIN) VERSION=$(VERSION) BUILD_TIME=$(BUILD_TIME) bash scripts/package.sh amd64 arm64 armhf
 
 ## bench: benchmarks, 6 runs each, summarised with benchstat (medians).
 bench:

@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/drivers/audio"
 )
 
 // Profile is one board profile.
@@ -29,6 +31,99 @@ type Profile struct {
 	// Service is where the service API listens on this board when the
 	// agent's configuration does not say (default loopback).
 	Service Service `toml:"service"`
+
+	// Detect says which device-tree models this profile is for (see Detect).
+	Detect Match `toml:"detect"`
+	// OBD is the diagnostic adapter wired to the board, if any.
+	OBD OBD `toml:"obd"`
+	// Audio lists the cabin microphones and speakers.
+	Audio Audio `toml:"audio"`
+	// Quotas are the store's byte budgets on this board's flash; the
+	// agent configuration's [store.quotas] overrides them field by field.
+	Quotas config.Quotas `toml:"quotas"`
+	// Writes are the CAN messages the agent may transmit (vehicle
+	// actions). None by default: writing is off unless listed here.
+	Writes []Write `toml:"can_write"`
+	// Watchdog is the board's hardware watchdog.
+	Watchdog Watchdog `toml:"watchdog"`
+	// Clock says whether the board keeps time across power cuts.
+	Clock Clock `toml:"clock"`
+}
+
+// Match selects a profile from the device tree: a glob (path.Match syntax)
+// against /proc/device-tree/model, or against any of the strings of
+// /proc/device-tree/compatible.
+type Match struct {
+	Model      []string `toml:"model"`
+	Compatible []string `toml:"compatible"`
+}
+
+// OBD is the board's OBD-II adapter (ELM327 on a serial port).
+type OBD struct {
+	// Port is the serial device, e.g. /dev/ttyUSB0; the agent
+	// configuration's obd.port overrides it.
+	Port string `toml:"port"`
+	// Baud is the adapter's serial speed (0: the configuration's, 38400).
+	Baud int `toml:"baud"`
+}
+
+// Audio lists the board's audio devices.
+type Audio struct {
+	Capture  []AudioDevice `toml:"capture"`
+	Playback []AudioDevice `toml:"playback"`
+}
+
+// AudioDevice is one capture or playback device.
+type AudioDevice struct {
+	// Device is the device name or id as the audio backend lists it
+	// ("default", "hw:0,0", "plughw:CARD=sndrpihifiberry"); "" or
+	// "default" is the system default.
+	Device string `toml:"device"`
+	// Channels is the number of interleaved channels (default 1).
+	Channels int `toml:"channels"`
+	// SampleRate in Hz (default 16000).
+	SampleRate int `toml:"sample_rate"`
+	// Zones names the cabin zone of each channel, in channel order:
+	// driver, passenger, rear-left, rear-right, rear-center. Empty: the
+	// whole cabin on every channel.
+	Zones []string `toml:"zones"`
+}
+
+// Write allows the agent to transmit one CAN message, within limits.
+type Write struct {
+	// Bus is the bus index of one of the profile's CAN interfaces.
+	Bus int `toml:"bus"`
+	// ID is the CAN identifier (11-bit up to 0x7FF, else 29-bit), and/or
+	// Message its DBC name; at least one is required.
+	ID      *uint32 `toml:"id"`
+	Message string  `toml:"message"`
+	// MaxRate is the most frames per second the agent may send (required).
+	MaxRate float64 `toml:"max_rate"`
+	// MaxSpeedKmh refuses the write while the vehicle is faster (0: no
+	// speed gate).
+	MaxSpeedKmh float64 `toml:"max_speed_kmh"`
+}
+
+// Watchdog is the board's hardware watchdog. The agent's own liveness
+// goes to systemd (WatchdogSec in the unit); a hardware watchdog is for
+// systemd itself (RuntimeWatchdogSec), so this is what selftest checks and
+// what an image builder configures.
+type Watchdog struct {
+	// Device is the watchdog device, e.g. /dev/watchdog0 ("" none).
+	Device string `toml:"device"`
+	// Timeout is the hardware timeout to configure (1s..10m).
+	Timeout config.Duration `toml:"timeout"`
+}
+
+// Clock describes the board's time keeping.
+type Clock struct {
+	// RTC is true when a battery-backed real-time clock keeps the time
+	// across power cuts. Without one the agent waits for a sane clock
+	// (NTP, GNSS) before stamping wall time.
+	RTC bool `toml:"rtc"`
+	// MinTime is the earliest wall time taken as sane; the agent's build
+	// time is used when it is later.
+	MinTime time.Time `toml:"min_time"`
 }
 
 // Service is the board's service API placement.
@@ -57,14 +152,38 @@ type CAN struct {
 	// Bus is the bus index stamped on its frames (0..255).
 	Bus int `toml:"bus"`
 	// Driver is "socketcan" (default) or "sim".
-	Driver  string `toml:"driver"`
-	Bitrate int    `toml:"bitrate"`
+	Driver string `toml:"driver"`
+	// Bitrate is the nominal (arbitration) bitrate in bit/s; 0 leaves the
+	// link as the system configured it.
+	Bitrate int `toml:"bitrate"`
+	// ListenOnly puts the controller in listen-only mode: it never
+	// acknowledges or transmits, so it cannot disturb the vehicle's bus.
+	ListenOnly bool `toml:"listen_only"`
+	// RestartMs is the automatic restart delay after bus-off in ms (0: no
+	// automatic restart).
+	RestartMs int `toml:"restart_ms"`
+	// FD enables CAN FD with DataBitrate for the data phase.
+	FD          bool `toml:"fd"`
+	DataBitrate int  `toml:"data_bitrate"`
 }
+
+// Configures reports whether the agent brings this link up itself
+// (a bitrate is given): otherwise it uses the link as it finds it.
+func (c CAN) Configures() bool { return c.Driver == DriverSocketCAN && c.Bitrate > 0 }
 
 // Load reads the profile at path, or the named profile ("sim") from the
 // search directories. Relative vehicle paths are resolved against the
 // profile's directory.
+//
+// The name Auto picks the profile with Detect on the running system.
 func Load(nameOrPath string, searchDirs []string) (*Profile, error) {
+	if nameOrPath == Auto {
+		d, err := Detect("/", searchDirs)
+		if err != nil {
+			return nil, err
+		}
+		nameOrPath = d.Profile
+	}
 	path := nameOrPath
 	if !strings.ContainsAny(nameOrPath, "/\\") && !strings.HasSuffix(nameOrPath, ".toml") {
 		path = ""
@@ -118,6 +237,14 @@ func Parse(name string, data []byte) (*Profile, error) {
 			return nil, fmt.Errorf("board: %s: can[%d].bus %d: used by another interface", name, i, c.Bus)
 		case c.Bitrate < 0 || c.Bitrate > 1000000:
 			return nil, fmt.Errorf("board: %s: can[%d].bitrate %d: expected 0 (leave as configured) up to 1000000", name, i, c.Bitrate)
+		case c.RestartMs < 0 || c.RestartMs > 60000:
+			return nil, fmt.Errorf("board: %s: can[%d].restart_ms %d: expected 0 (no automatic restart) up to 60000", name, i, c.RestartMs)
+		case c.DataBitrate != 0 && !c.FD:
+			return nil, fmt.Errorf("board: %s: can[%d].data_bitrate %d: needs fd = true", name, i, c.DataBitrate)
+		case c.FD && (c.DataBitrate < c.Bitrate || c.DataBitrate > 8000000):
+			return nil, fmt.Errorf("board: %s: can[%d].data_bitrate %d: expected the bitrate (%d) up to 8000000 for CAN FD", name, i, c.DataBitrate, c.Bitrate)
+		case c.FD && c.Bitrate == 0:
+			return nil, fmt.Errorf("board: %s: can[%d].bitrate is missing: fd = true needs the nominal bitrate too", name, i)
 		}
 		seen[c.Bus] = true
 	}
@@ -126,5 +253,106 @@ func Parse(name string, data []byte) (*Profile, error) {
 			return nil, fmt.Errorf("board: %s: service.addr %q: expected host:port, e.g. 127.0.0.1:8443", name, a)
 		}
 	}
+	if err := p.validate(seen); err != nil {
+		return nil, fmt.Errorf("board: %s: %w", name, err)
+	}
 	return p, nil
+}
+
+// validate checks the sections after can and service; errors name the
+// field (the caller adds the file).
+func (p *Profile) validate(buses map[int]bool) error {
+	for i, pat := range p.Detect.Model {
+		if err := checkGlob(pat); err != nil {
+			return fmt.Errorf("detect.model[%d]: %w", i, err)
+		}
+	}
+	for i, pat := range p.Detect.Compatible {
+		if err := checkGlob(pat); err != nil {
+			return fmt.Errorf("detect.compatible[%d]: %w", i, err)
+		}
+	}
+	if o := p.OBD; o.Port != "" && !filepath.IsAbs(o.Port) {
+		return fmt.Errorf("obd.port %q: expected an absolute device path such as /dev/ttyUSB0", o.Port)
+	}
+	if b := p.OBD.Baud; b != 0 && (b < 1200 || b > 4000000) {
+		return fmt.Errorf("obd.baud %d: expected 1200..4000000", b)
+	}
+	for _, dir := range []struct {
+		name string
+		devs []AudioDevice
+	}{{"audio.capture", p.Audio.Capture}, {"audio.playback", p.Audio.Playback}} {
+		for i := range dir.devs {
+			d := &dir.devs[i]
+			if d.Channels == 0 {
+				d.Channels = 1
+			}
+			if d.SampleRate == 0 {
+				d.SampleRate = 16000
+			}
+			switch {
+			case d.Channels < 1 || d.Channels > 32:
+				return fmt.Errorf("%s[%d].channels %d: expected 1..32", dir.name, i, d.Channels)
+			case d.SampleRate < 8000 || d.SampleRate > 192000:
+				return fmt.Errorf("%s[%d].sample_rate %d: expected 8000..192000", dir.name, i, d.SampleRate)
+			case len(d.Zones) != 0 && len(d.Zones) != d.Channels:
+				return fmt.Errorf("%s[%d].zones: %d zones for %d channels: expected one zone per channel", dir.name, i, len(d.Zones), d.Channels)
+			}
+			for _, z := range d.Zones {
+				if zz, err := audio.ParseZone(z); err != nil || zz == audio.ZoneUnknown {
+					return fmt.Errorf("%s[%d].zones: %q: expected driver, passenger, rear-left, rear-right or rear-center", dir.name, i, z)
+				}
+			}
+		}
+	}
+	for i, w := range p.Writes {
+		switch {
+		case !buses[w.Bus]:
+			return fmt.Errorf("can_write[%d].bus %d: no [[can]] interface has this bus", i, w.Bus)
+		case w.ID == nil && w.Message == "":
+			return fmt.Errorf("can_write[%d]: expected id or message (or both)", i)
+		case w.ID != nil && *w.ID > 0x1FFFFFFF:
+			return fmt.Errorf("can_write[%d].id %#x: expected up to 0x7FF (11-bit) or 0x1FFFFFFF (29-bit)", i, *w.ID)
+		case w.MaxRate <= 0 || w.MaxRate > 100:
+			return fmt.Errorf("can_write[%d].max_rate %v: expected frames per second above 0 and at most 100", i, w.MaxRate)
+		case w.MaxSpeedKmh < 0 || w.MaxSpeedKmh > 300:
+			return fmt.Errorf("can_write[%d].max_speed_kmh %v: expected 0 (no speed gate) up to 300", i, w.MaxSpeedKmh)
+		}
+	}
+	if d := p.Watchdog.Device; d != "" && !filepath.IsAbs(d) {
+		return fmt.Errorf("watchdog.device %q: expected an absolute path such as /dev/watchdog0", d)
+	}
+	if t := p.Watchdog.Timeout.Duration; t != 0 && (t < time.Second || t > 10*time.Minute) {
+		return fmt.Errorf("watchdog.timeout %v: expected 1s..10m", t)
+	}
+	for _, q := range []struct {
+		name string
+		v    config.Size
+	}{{"frames", p.Quotas.Frames}, {"signals", p.Quotas.Signals}, {"rollups", p.Quotas.Rollups}, {"events", p.Quotas.Events}, {"outbox", p.Quotas.Outbox}} {
+		if q.v != 0 && q.v < 1<<20 {
+			return fmt.Errorf("quotas.%s %d: expected at least 1MiB (or nothing for the default)", q.name, q.v)
+		}
+	}
+	if m := p.Clock.MinTime; !m.IsZero() && m.Year() < 2000 {
+		return fmt.Errorf("clock.min_time %v: expected a date after 2000", m.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// QuotasWith returns the store quotas: over's fields where set (the agent
+// configuration), else the profile's (nil-safe: over alone).
+func (p *Profile) QuotasWith(over config.Quotas) config.Quotas {
+	if p == nil {
+		return over
+	}
+	q := p.Quotas
+	for _, f := range []struct{ dst, src *config.Size }{
+		{&q.Frames, &over.Frames}, {&q.Signals, &over.Signals}, {&q.Rollups, &over.Rollups},
+		{&q.Events, &over.Events}, {&q.Outbox, &over.Outbox},
+	} {
+		if *f.src != 0 {
+			*f.dst = *f.src
+		}
+	}
+	return q
 }

@@ -2,8 +2,9 @@
 # Installs, through apt, what the test suites need when it is missing:
 # cross compilers and qemu-user for the ARM builds and tests, and
 # qemu-system + busybox + cpio for the SocketCAN VM test, and the
-# mosquitto broker (and its command-line clients) for the uplink tests, and
-# Chromium with CJK fonts for the report tests.
+# mosquitto broker (and its command-line clients) for the uplink tests,
+# Chromium with CJK fonts for the report tests, and systemd (for
+# systemd-analyze) for the package test.
 set -euo pipefail
 
 need=()
@@ -23,6 +24,9 @@ have chromium || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 # Synthetic speech for the voice tests.
 have espeak-ng || need+=(espeak-ng)
+# systemd-analyze verifies the service unit (make test-package); the
+# package only provides the tool here, nothing starts.
+have systemd-analyze || need+=(systemd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -9,6 +9,7 @@
 //	evedge certs    make throwaway certificates for the service API
 //	evedge report   fetch a repair report from a car's service API
 //	evedge dtc      read or clear a car's trouble codes through its service API
+//	evedge selftest check the board's hardware, store, models and clock
 //	evedge version  print the version
 package main
 
@@ -43,6 +44,7 @@ Usage:
   evedge fleet   listen|keygen|request ...   (the cloud side of the uplink, for trials)
   evedge diagnose --dbc FILE --map FILE [--format F] LOG...
   evedge eval fault [--hours N] [--runs N] [--model FILE] [--train]
+  evedge selftest [--board B] [--config F]
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -81,6 +83,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdReport(ctx, args[1:], stdout, stderr)
 	case "dtc":
 		err = cmdDTC(ctx, args[1:], stdout, stderr)
+	case "selftest":
+		err = cmdSelftest(ctx, args[1:], stdout, stderr)
+	case "voice":
+		err = cmdVoice(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evedge", versionString())
 	case "help", "-h", "--help":

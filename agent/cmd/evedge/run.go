@@ -15,10 +15,12 @@ import (
 
 	"github.com/evedge/evedge/agent"
 	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/agent/sdnotify"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/sim"
 	"github.com/evedge/evedge/agent/store"
 	"github.com/evedge/evedge/agent/uplink"
+	"github.com/evedge/evedge/agent/wallclock"
 	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can"
 	"github.com/evedge/evedge/drivers/can/socketcan"
@@ -147,6 +149,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		prof = nil // a replay with its own DBC needs no board
 	}
+	// Wall time is trusted once the clock is sane (boards without RTC boot
+	// in the past); clock.Sane/Ready/Wall gate what stamps wall time.
+	clk := board.Clock{RTC: true}
+	if prof != nil {
+		clk = prof.Clock
+	}
+	clock := wallclock.New(wallclock.Options{Min: wallclock.Minimum(clk.MinTime), RTC: clk.RTC})
+	if !clock.Sane() {
+		log.Warn("clock: wall time not trusted yet, waiting for a sane clock", "now", time.Now().UTC(), "min", clock.Min(), "rtc", clk.RTC)
+		waitCtx, stopWait := context.WithCancel(ctx)
+		defer stopWait()
+		go func() {
+			if clock.Wait(waitCtx) == nil {
+				log.Info("clock: sane", "now", time.Now().UTC())
+			}
+		}()
+	}
 	dbcFile, mapFile := *dbcPath, *mapPath
 	if dbcFile == "" && prof != nil {
 		dbcFile = prof.Vehicle.DBC
@@ -188,7 +207,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		st, err = store.Open(store.Options{
 			Dir:            dir,
-			Quotas:         storeQuotas(cfg.Store.Quotas),
+			Quotas:         storeQuotas(prof.QuotasWith(cfg.Store.Quotas)),
 			CommitInterval: cfg.Store.CommitInterval.Duration,
 			OnError: func(err error) {
 				log.Error("store: writing the history failed; the agent goes on", "dir", dir, "err", err)
@@ -254,6 +273,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 				a.Add(src)
 			case board.DriverSocketCAN:
+				if c.Configures() {
+					lc := socketcan.LinkConfig{Bitrate: uint32(c.Bitrate), ListenOnly: c.ListenOnly, RestartMs: uint32(c.RestartMs), FD: c.FD, DataBitrate: uint32(c.DataBitrate)}
+					if err := socketcan.Configure(c.Interface, lc); err != nil {
+						log.Warn("CAN link not configured, used as it is", "bus", c.Bus, "interface", c.Interface, "err", err)
+					} else {
+						log.Info("CAN link up", "bus", c.Bus, "interface", c.Interface, "bitrate", c.Bitrate, "listen_only", c.ListenOnly, "restart_ms", c.RestartMs, "fd", c.FD)
+					}
+				}
 				conn, err := socketcan.Open(ctx, c.Interface, uint8(c.Bus))
 				if err != nil {
 					// Missing hardware degrades the agent, it does not stop it.
@@ -329,6 +356,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
+	// systemd (Type=notify): ready now, keep-alives at WatchdogSec/2,
+	// STOPPING=1 when the shutdown begins. No-ops without NOTIFY_SOCKET.
+	notify, err := sdnotify.FromEnv(nil, 0)
+	if err != nil {
+		log.Warn("systemd notify", "err", err)
+	}
+	_ = notify.Ready(title)
+	defer context.AfterFunc(ctx, func() { _ = notify.Stopping() })()
+	wdCtx, wdStop := context.WithCancel(ctx)
+	defer wdStop()
+	go notify.RunWatchdog(wdCtx, nil, func(err error) { log.Warn("systemd watchdog", "err", err) })
 
 	v := agent.NewView(a, title)
 	interval := time.Second

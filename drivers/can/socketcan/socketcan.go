@@ -16,6 +16,12 @@
 // reported as can.ErrNotSupported; and no file descriptor leak when a
 // socket option fails.
 //
+// Configure brings a link up with its bitrate, listen-only mode,
+// restart-ms and CAN FD data bitrate over rtnetlink (link.go), and
+// LinkStatus reports its controller state (error-active ... bus-off), its
+// TEC/REC error counters and the driver's own counters (bus-off,
+// error-passive, restarts) for health reports.
+//
 // Only Linux has SocketCAN. Elsewhere Open returns an error wrapping
 // can.ErrNotSupported, as it does on a Linux kernel built without AF_CAN.
 package socketcan
