@@ -77,6 +77,8 @@ cross: deps
 	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/evedge-linux-armv7 $(PKG)
 	$(QEMU_ARM64) $(BIN)/evedge-linux-arm64 version
 	$(QEMU_ARM) $(BIN)/evedge-linux-armv7 version
+	$(MAKE) build
+	BIN=$(BIN) QEMU_ARM64='$(QEMU_ARM64)' QEMU_ARM='$(QEMU_ARM)' bash scripts/cross_check.sh
 
 lint:
 	$(GO) vet ./...
