@@ -13,7 +13,7 @@ ARM_TEST_PKGS := ./board ./agent/sdnotify ./agent/wallclock ./drivers/can ./driv
 QEMU_ARM64 := qemu-aarch64 -L /usr/aarch64-linux-gnu
 QEMU_ARM := qemu-arm -L /usr/arm-linux-gnueabihf
 
-.PHONY: all build run test test-unit test-arm test-package vmtest deps bench fuzz cross package lint clean
+.PHONY: all build run test test-unit test-arm test-package vmtest deps bench budgets fuzz cross package lint clean
 
 all: build
 
@@ -58,6 +58,11 @@ test-package:
 ## package: .deb packages for amd64, arm64 and armhf in $(BIN)/ (dpkg-deb).
 package: deps
 	OUT=$(BIN) VERSION=$(VERSION) BUILD_TIME=$(BUILD_TIME) bash scripts/package.sh amd64 arm64 armhf
+
+## budgets: start to first stored frame and steady RSS with everything on
+## under the sim board (scripts/budgets.sh).
+budgets: build
+	bash scripts/budgets.sh 60
 
 ## bench: benchmarks, 6 runs each, summarised with benchstat (medians).
 bench:

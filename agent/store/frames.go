@@ -35,10 +35,23 @@ func (s *Store) AppendFrames(frames []can.Frame) error {
 	}
 	full := s.afterAppendLocked()
 	s.mu.Unlock()
+	s.firstFrames()
 	if full {
 		return s.commitSoon()
 	}
 	return nil
+}
+
+// FirstCommitDelay is how soon after the first frames since Open the
+// store commits them, instead of waiting a whole CommitInterval: a fresh
+// start (or restart after a crash) has its first data on disk quickly.
+const FirstCommitDelay = 250 * time.Millisecond
+
+// firstFrames schedules the early first commit.
+func (s *Store) firstFrames() {
+	if s.opts.CommitInterval > FirstCommitDelay {
+		s.firstKick.Do(func() { time.AfterFunc(FirstCommitDelay, s.kickCommit) })
+	}
 }
 
 // WriteFrame buffers one frame; it makes the Store a can.Sink.
@@ -54,6 +67,7 @@ func (s *Store) WriteFrame(f can.Frame) error {
 	s.appendLocked(&f)
 	full := s.afterAppendLocked()
 	s.mu.Unlock()
+	s.firstFrames()
 	if full {
 		return s.commitSoon()
 	}

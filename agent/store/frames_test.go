@@ -174,3 +174,48 @@ func TestFramesContextCancel(t *testing.T) {
 		t.Fatalf("after cancel: %d frames, err %v", n, it.Err())
 	}
 }
+
+// TestFirstCommitEarly: the first frames after Open reach the disk after
+// FirstCommitDelay, not after a whole CommitInterval; later ones wait for
+// the interval.
+func TestFirstCommitEarly(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, CommitInterval: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Now()
+	if err := s.AppendFrames([]can.Frame{{Time: t0.UnixNano(), ID: 0x100, Len: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int64 {
+		ro, err := Open(Options{Dir: dir, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		n, err := ro.CountFrames(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("first frame not committed within 3 s (commit interval 10 s)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := time.Since(t0); d < FirstCommitDelay {
+		t.Errorf("committed after %v, before the delay", d)
+	}
+	if err := s.AppendFrames([]can.Frame{{Time: t0.Add(time.Second).UnixNano(), ID: 0x100, Len: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * FirstCommitDelay)
+	if n := count(); n != 1 {
+		t.Errorf("%d frames on disk; the second append should wait for the interval", n)
+	}
+}

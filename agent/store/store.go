@@ -201,6 +201,8 @@ type Store struct {
 	pub     published // what Stats reports of the writer's state
 
 	kick chan struct{}
+	// firstKick schedules one early commit after the first frames.
+	firstKick sync.Once
 	stop chan struct{}
 	done chan struct{}
 }
