@@ -238,6 +238,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	title := ""
+	var canLinks []canLink // SocketCAN links, for their health counters
 	if len(replay) > 0 {
 		title = "replay " + strings.Join(replay, ", ")
 		for _, p := range replay {
@@ -293,6 +294,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					Close:   conn.Close,
 					Dropped: func() uint64 { st := conn.Stats(); return st.Dropped + st.RxOverflow },
 				})
+				canLinks = append(canLinks, canLink{bus: c.Bus, iface: c.Interface, conn: conn})
 			}
 		}
 	}
@@ -311,7 +313,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var up *uplink.Uplink
 	if cfg.Uplink.Broker != "" {
 		var runUp func(context.Context) error
-		runUp, up, err = startUplink(cfg, st, a, obdp, faults, log)
+		runUp, up, err = startUplink(cfg, st, a, obdp, faults, canHealth(canLinks), log)
 		if err != nil {
 			return err
 		}

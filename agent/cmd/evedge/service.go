@@ -12,6 +12,7 @@ import (
 	"github.com/evedge/evedge/agent/service"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/store"
+	"github.com/evedge/evedge/drivers/can/socketcan"
 	"github.com/evedge/evedge/drivers/obd"
 )
 
@@ -91,4 +92,34 @@ func startService(cfg config.Config, boardName, dbcFile string, db *signals.Data
 	return agent.Source{Name: "service " + srv.Addr(), Values: func(ctx context.Context, _ func([]signals.Value, int64)) error {
 		return srv.Serve(ctx)
 	}}, srv.Addr(), nil
+}
+
+// canLink is a SocketCAN link the agent reads.
+type canLink struct {
+	bus   int
+	iface string
+	conn  *socketcan.Conn
+}
+
+// canHealth returns the health counters of the links for health reports:
+// error frames, bus-off, error-passive and error-warning events seen on
+// the agent's socket, and the controller's state and error counters from
+// the kernel (netlink) where it has them.
+func canHealth(links []canLink) func() []map[string]any {
+	return func() []map[string]any {
+		var out []map[string]any
+		for _, l := range links {
+			st := l.conn.Stats()
+			m := map[string]any{"bus": l.bus, "interface": l.iface, "error_frames": st.ErrorFrames,
+				"bus_off": st.BusOff, "error_passive": st.ErrorPassive, "error_warning": st.ErrorWarning,
+				"rx_overflow": st.RxOverflow, "dropped": st.Dropped}
+			if ln, err := l.conn.Link(); err == nil {
+				m["state"] = fmt.Sprint(ln.State)
+				m["tx_errors"], m["rx_errors"] = ln.TxErrors, ln.RxErrors
+				m["restarts"] = ln.Stats.Restarts
+			}
+			out = append(out, m)
+		}
+		return out
+	}
 }

@@ -42,7 +42,7 @@ func tlsConfig(c config.Uplink) (*tls.Config, error) {
 }
 
 // startUplink wires the uplink and the health reporter to the agent.
-func startUplink(cfg config.Config, st *store.Store, a *agent.Agent, obdp *obdPlan, faults func() []string, log *slog.Logger) (run func(context.Context) error, up *uplink.Uplink, err error) {
+func startUplink(cfg config.Config, st *store.Store, a *agent.Agent, obdp *obdPlan, faults func() []string, can func() []map[string]any, log *slog.Logger) (run func(context.Context) error, up *uplink.Uplink, err error) {
 	c := cfg.Uplink
 	if st == nil {
 		return nil, nil, fmt.Errorf("uplink: needs the store (store.record = true): every message goes through its outbox")
@@ -112,6 +112,9 @@ func startUplink(cfg config.Config, st *store.Store, a *agent.Agent, obdp *obdPl
 			us := up.Stats()
 			m["uplink_bytes"] = us.Bytes
 			m["budget_bytes"] = int64(c.DataBudget)
+			if links := can(); len(links) > 0 {
+				m["can"] = links
+			}
 			return m
 		},
 	})
