@@ -202,7 +202,10 @@ func TestUplinkDeliversInOrder(t *testing.T) {
 	if len(got) < 2 || !bytes.Contains(got[len(got)-1].Raw, []byte(`"state":"offline"`)) {
 		t.Errorf("no offline status after stop: %d status messages", len(got))
 	}
-	if s := c.u.Stats(); s.Published != 311 || s.Bytes == 0 {
+	// At least once: on a loaded machine unacknowledged messages are sent
+	// again, so acknowledgements may exceed the 311 distinct messages (the
+	// sequence checks above prove none is missing or out of order).
+	if s := c.u.Stats(); s.Published < 311 || s.Bytes == 0 {
 		t.Errorf("stats %+v", s)
 	}
 }

@@ -133,11 +133,15 @@ func TestRunRulesAlarm(t *testing.T) {
 	}
 }
 
-// TestRunModelDiagnosis injects an insulation fault into the simulated car
-// (sim at 150x): the fault model, sampling every second of sim time,
-// detects it live; the diagnosis event in the store carries the evidence,
-// the raw window, the text in five languages, and a pin keeps the data.
+// TestRunModelDiagnosis replays, at full speed, a recording of the
+// simulated car with an insulation fault from minute 2: the daemon's fault
+// model, sampling every second of data time, detects it; the diagnosis
+// event in the store carries the evidence, the raw window, the text in
+// five languages, and a pin keeps the data. (A replay paces itself to the
+// decoder, so the test does not depend on the machine keeping up with a
+// fast simulation; `run --inject` uses the same path.)
 func TestRunModelDiagnosis(t *testing.T) {
+	log := simLog(t, 5, 16*time.Minute, sim.FaultSpec{Kind: sim.FaultInsulation, Severity: 1, Start: 2 * time.Minute})
 	wd, _ := os.Getwd()
 	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
 		t.Fatal(err)
@@ -145,7 +149,7 @@ func TestRunModelDiagnosis(t *testing.T) {
 	defer os.Chdir(wd)
 	data := t.TempDir()
 	var out, errb bytes.Buffer
-	if code := run([]string{"run", "--view", "off", "--for", "8s", "--sim-speed", "150", "--inject", "insulation@2m:1", "--data", data}, nil, &out, &errb); code != 0 {
+	if code := run([]string{"run", "--view", "off", "--replay", log, "--dbc", "board/sim/sim-ev.dbc", "--map", "board/sim/sim-ev.toml", "--speed", "max", "--data", data}, nil, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "msg=\"fault model on\"") || !strings.Contains(errb.String(), "msg=\"fault detected\" fault=insulation_degradation") {

@@ -59,7 +59,6 @@ func TestServiceCLI(t *testing.T) {
 	ws := []string{"--agent", agentURL, "--cert", filepath.Join(tls, service.WorkshopCert), "--key", filepath.Join(tls, service.WorkshopKeyFile), "--ca", filepath.Join(tls, service.CAFile)}
 	owner := []string{"--agent", agentURL, "--cert", filepath.Join(tls, service.OwnerCert), "--key", filepath.Join(tls, service.OwnerKeyFile), "--ca", filepath.Join(tls, service.CAFile)}
 	time.Sleep(4 * time.Second) // the sim records a few seconds (80 s of sim time)
-	t.Logf("daemon so far:\n%s", derr.String())
 	rep := filepath.Join(t.TempDir(), "r.html")
 	if code := run(append([]string{"report", "--lang", "de", "--from", "-1h", "-o", rep}, ws...), nil, &out, &errb); code != 0 {
 		t.Fatalf("report: %d %s", code, errb.String())
