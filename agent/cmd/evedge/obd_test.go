@@ -246,7 +246,7 @@ func TestRunTroubleCodes(t *testing.T) {
 	}
 	defer os.Chdir(wd)
 	var out, errb bytes.Buffer
-	if code := run([]string{"run", "--config", cfg, "--view", "off", "--for", "8s", "--data", data, "--obd", p.Path()}, nil, &out, &errb); code != 0 {
+	if code := run([]string{"run", "--config", cfg, "--view", "off", "--for", "12s", "--data", data, "--obd", p.Path()}, nil, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})

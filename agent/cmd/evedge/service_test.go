@@ -134,15 +134,24 @@ func TestServiceClearThroughOBD(t *testing.T) {
 	var derr bytes.Buffer
 	go func() {
 		var o bytes.Buffer
-		done <- run([]string{"run", "--config", cfg, "--view", "off", "--for", "8s", "--data", t.TempDir(), "--obd", p.Path(),
+		done <- run([]string{"run", "--config", cfg, "--view", "off", "--for", "18s", "--data", t.TempDir(), "--obd", p.Path(),
 			"--service", addr, "--tls-dir", tls}, nil, &o, &derr)
 	}()
 	flags := func(role string) []string {
 		return []string{"--agent", "https://" + addr, "--cert", filepath.Join(tls, role+".pem"), "--key", filepath.Join(tls, role+"-key.pem"), "--ca", filepath.Join(tls, service.CAFile)}
 	}
-	time.Sleep(3 * time.Second)
-	out.Reset()
-	if code := run(append([]string{"dtc"}, flags("workshop")...), nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "P0AA6") {
+	// Wait for the adapter (the ELM327 initialisation takes a moment on a
+	// loaded machine).
+	var code int
+	for deadline := time.Now().Add(12 * time.Second); ; {
+		out.Reset()
+		errb.Reset()
+		if code = run(append([]string{"dtc"}, flags("workshop")...), nil, &out, &errb); code == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if code != 0 || !strings.Contains(out.String(), "P0AA6") {
 		t.Errorf("dtc: exit %d %s %s", code, out.String(), errb.String())
 	}
 	errb.Reset()
