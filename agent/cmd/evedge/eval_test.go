@@ -14,7 +14,7 @@ func TestEvalFault(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	s := out.String()
-	for _, want := range []string{"| metric | value | target | met |", "| AUROC", "| faulty runs detected", "| class accuracy", "| median lead", "| fault kind | detected |"} {
+	for _, want := range []string{"| metric | value | target | met |", "| AUROC", "| faulty runs detected", "| faulty runs detected, of those where the fault became visible", "| class accuracy", "| median lead", "| fault kind | detected |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("no %q in\n%s", want, s)
 		}
@@ -25,8 +25,8 @@ func TestEvalFault(t *testing.T) {
 			rows++
 		}
 	}
-	if rows != 7 { // header + 6 metrics
-		t.Errorf("%d metric rows, want 7:\n%s", rows, s)
+	if rows != 8 { // header + 7 metrics
+		t.Errorf("%d metric rows, want 8:\n%s", rows, s)
 	}
 }
 

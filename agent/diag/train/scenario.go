@@ -60,10 +60,80 @@ var faultKinds = []sim.FaultKind{
 	sim.FaultMotorOverheat, sim.FaultSensorStuck, sim.FaultSensorDrift, sim.FaultSensorDropout,
 }
 
-// LabelLevel is the fault level from which a window carries its fault's
-// class. Windows of a faulty run before it are left out of training and of
-// the window metrics: the fault is there but too weak to be seen.
+// LabelLevel is the fault level (ramp progress, severity aside) from which
+// a window of a contactor or sensor fault carries its fault's class; the
+// other kinds use a physical criterion (Visible).
 const LabelLevel = 0.2
+
+// Visible reports whether sc's fault is physically visible at elapsed
+// time t, the definition of a fault window for training and for the
+// window metrics (AUROC): a window of a faulty run carries the fault's
+// class once its physical effect is at least
+//
+//   - cell_short: charge lost to the short ≥ shortVisibleFrac of the cell's
+//     capacity (about 3.7 V·Severity·level S integrated over time; 0.5 %
+//     is a few mV of OCV offset, above the cells' own spread);
+//   - cell_capacity: capacity deficit 0.5·Severity·level ≥ 10 %;
+//   - cell_resistance: resistance up 4·Severity·level ≥ 100 % (doubled);
+//   - cooling_loss: delivered flow down Severity·level ≥ 30 % (the cooling
+//     ratio UA/(ṁ·c_p) up ≥ 40 %);
+//   - motor_overheat: motor cooling down 0.95·Severity·level ≥ 30 %;
+//   - insulation: leak Severity·level/10 kΩ, ≥ 0.05 (under 200 kΩ, a tenth
+//     of the lowest healthy car);
+//   - weak_12v: Severity·level ≥ 0.2; precharge: Severity·level ≥ 0.1
+//     (the link no longer precharges in time);
+//   - contactor and sensor faults: level ≥ LabelLevel;
+//
+// and, for a cooling loss, only while the pack needs cooling (relabel).
+//
+// Windows of a faulty run where the fault is present but not yet visible
+// are left out of training and of the window metrics; windows before the
+// fault starts are healthy driving.
+func Visible(sc Scenario, t time.Duration) bool {
+	f := sc.Fault
+	if f == nil || t < f.Start {
+		return false
+	}
+	l := 1.0
+	if f.Ramp > 0 {
+		l = min(1, float64(t-f.Start)/float64(f.Ramp))
+	}
+	e := f.Severity * l
+	switch f.Kind {
+	case sim.FaultCellShort:
+		// ∫ l dt in hours: ramp part then full level.
+		dt := (t - f.Start).Hours()
+		r := f.Ramp.Hours()
+		var il float64
+		if dt <= r {
+			il = dt * dt / (2 * r)
+		} else {
+			il = r/2 + (dt - r)
+		}
+		lost := 3.7 * f.Severity * il // Ah
+		capAh := sc.Config.CellCapacity * sc.Config.SOH / 100
+		return capAh > 0 && lost >= shortVisibleFrac*capAh
+	case sim.FaultCellCapacity:
+		return 0.5*e >= 0.1
+	case sim.FaultCellResistance:
+		return 4*e >= 1
+	case sim.FaultCoolingLoss:
+		return e >= 0.3
+	case sim.FaultMotorOverheat:
+		return 0.95*e >= 0.3
+	case sim.FaultInsulation:
+		return e >= 0.05
+	case sim.FaultWeak12V:
+		return e >= 0.2
+	case sim.FaultPrecharge:
+		return e >= 0.1
+	}
+	return l >= LabelLevel
+}
+
+// shortVisibleFrac is the share of a cell's capacity a short must have
+// drained before its windows count as faulty (Visible).
+const shortVisibleFrac = 0.005
 
 // inputSignals are the sim DBC signals carrying each model input: samples
 // take their resolution and range, and sensor faults act on them.
@@ -216,7 +286,7 @@ func InputNames() []string { return diag.InputNames() }
 // Window is the model inputs of one 60 s window with its label.
 type Window struct {
 	F     [NumInputs]float32
-	Class int     // ground truth: the fault's class once its level reaches LabelLevel, else 0
+	Class int     // ground truth: the fault's class once it is visible (relabel), else 0
 	Level float64 // fault level at the window's end
 	End   time.Duration
 }
@@ -382,11 +452,8 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		if ok, _ := stream.Push(cur, in[:]); !ok {
 			continue
 		}
-		w := Window{F: in, Level: level, End: st.Elapsed}
-		if sc.Fault != nil && level >= LabelLevel {
-			w.Class = sc.Class
-		}
-		run.Windows = append(run.Windows, w)
+		run.Windows = append(run.Windows, Window{F: in, Level: level, End: st.Elapsed})
 	}
+	relabel(sc, run)
 	return run, nil
 }

@@ -3,7 +3,9 @@ package train
 import (
 	"math"
 	"testing"
+	"time"
 
+	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/sim"
 	int8nn "github.com/evedge/evedge/models/int8"
 )
@@ -122,5 +124,36 @@ func TestClassOf(t *testing.T) {
 	}
 	if _, ok := ClassOf(sim.FaultHVIL); ok {
 		t.Error("hvil has a class")
+	}
+}
+
+// TestVisible: a fault window is one where the fault's physical effect is
+// large enough to be seen, and a cooling loss needs cooling demand.
+func TestVisible(t *testing.T) {
+	short := Scenario{Class: 1, Fault: &sim.FaultSpec{Kind: sim.FaultCellShort, Start: 10 * time.Minute, Severity: 1}}
+	short.Config.CellCapacity, short.Config.SOH = 148, 100 // 0.5 %: 0.74 Ah, 12 min at 3.7 A
+	for _, c := range []struct {
+		t    time.Duration
+		want bool
+	}{{5 * time.Minute, false}, {20 * time.Minute, false}, {23 * time.Minute, true}} {
+		if got := Visible(short, c.t); got != c.want {
+			t.Errorf("cell short at %v: visible %v, want %v", c.t, got, c.want)
+		}
+	}
+	cool := Scenario{Class: 3, Fault: &sim.FaultSpec{Kind: sim.FaultCoolingLoss, Start: time.Minute, Severity: 0.8}}
+	r := Run{Windows: make([]Window, 30)}
+	for k := range r.Windows {
+		r.Windows[k].End = time.Duration(k+1) * time.Minute
+	}
+	r.Windows[5].F[diag.FCoolValid] = 1
+	relabel(cool, r)
+	for k, w := range r.Windows {
+		want := 0
+		if k >= 5 && k <= 5+coolDemandWindows {
+			want = 3
+		}
+		if w.Class != want {
+			t.Errorf("cooling loss window %d: class %d, want %d", k, w.Class, want)
+		}
 	}
 }
