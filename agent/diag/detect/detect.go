@@ -182,7 +182,7 @@ func (d *Detector) Step(now time.Time, read diag.Read) (*Change, error) {
 		return nil, err
 	}
 	score := d.sm.Add(train.Score(d.out))
-	cls := 1 + argmax(d.out[1:])
+	cls := 1 + train.Argmax(d.out[1:])
 	switch {
 	case !d.active && score >= d.opts.Threshold:
 		d.active, d.activeClass, d.below = true, cls, 0
@@ -198,16 +198,6 @@ func (d *Detector) Step(now time.Time, read diag.Read) (*Change, error) {
 		d.below = 0
 	}
 	return nil, nil
-}
-
-func argmax(v []float32) int {
-	b := 0
-	for i := range v {
-		if v[i] > v[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // softmax returns the probability of class c under the logits.

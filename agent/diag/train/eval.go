@@ -131,10 +131,10 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 			if det < 0 {
 				det = w.End
 			}
-			votes[argmax32(logits[i][k][1:])+1]++
+			votes[Argmax(logits[i][k][1:])+1]++
 			if w.Class != 0 {
 				met.ClassWindows++
-				if argmax32(logits[i][k][1:])+1 == w.Class {
+				if Argmax(logits[i][k][1:])+1 == w.Class {
 					okCls++
 				}
 			}
@@ -152,7 +152,7 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 			}
 			d[0]++
 			met.ClassRuns++
-			if argmaxInt(votes) == sc.Class {
+			if Argmax(votes) == sc.Class {
 				met.ClassRunsOK++
 			}
 		}
@@ -182,26 +182,6 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 		}
 	}
 	return met, nil
-}
-
-func argmaxInt(v []int) int {
-	b := 0
-	for i := range v {
-		if v[i] > v[b] {
-			b = i
-		}
-	}
-	return b
-}
-
-func argmax32(v []float32) int {
-	b := 0
-	for i := range v {
-		if v[i] > v[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // auroc is the probability that a positive outscores a negative (ties

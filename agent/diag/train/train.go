@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -196,7 +197,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	acts := net.newActs()
 	var ok int
 	for k, x := range xs {
-		if argmax(net.forward(x, acts)) == ys[k] {
+		if Argmax(net.forward(x, acts)) == ys[k] {
 			ok++
 		}
 	}
@@ -433,16 +434,6 @@ func standardise(inputs []int8nn.Input, f []float32) []float64 {
 	return x
 }
 
-func argmax(v []float64) int {
-	b := 0
-	for i := range v {
-		if v[i] > v[b] {
-			b = i
-		}
-	}
-	return b
-}
-
 // Score is the fault score of a window's model outputs (logits): the
 // log-odds of a fault against normal, log Σ_{c>0} exp(z_c) − z_0. Unlike
 // 1 − P(normal) it does not saturate, so healthy and faulty windows stay
@@ -485,4 +476,16 @@ func (s *Smoother) Add(score float64) float64 {
 		sum += s.last[i]
 	}
 	return sum / float64(k)
+}
+
+// Argmax returns the index of the largest value (the first of equals), 0
+// for an empty slice: the predicted class of a model's outputs.
+func Argmax[T cmp.Ordered](v []T) int {
+	b := 0
+	for i := range v {
+		if v[i] > v[b] {
+			b = i
+		}
+	}
+	return b
 }

@@ -1,0 +1,232 @@
+package train
+
+import (
+	"encoding/gob"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/evedge/evedge/agent/sim"
+	int8nn "github.com/evedge/evedge/models/int8"
+)
+
+// TestExperiment (EVEDGE_EXP=1) caches simulated runs under /tmp and
+// trains and evaluates a variant in one go: a development harness.
+func TestExperiment(t *testing.T) {
+	if os.Getenv("EVEDGE_EXP") == "" {
+		t.Skip("EVEDGE_EXP not set")
+	}
+	db, _, err := sim.LoadDBC(dbcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := Options{DBC: db}.withDefaults()
+	dir := "/tmp/evexp"
+	os.MkdirAll(dir, 0o755)
+	load := func(name string, scs []Scenario) []Run {
+		p := filepath.Join(dir, name+".gob")
+		if f, err := os.Open(p); err == nil {
+			var runs []Run
+			err := gob.NewDecoder(f).Decode(&runs)
+			f.Close()
+			if err == nil && len(runs) == len(scs) {
+				return runs
+			}
+		}
+		t0 := time.Now()
+		runs, err := simulateAll(scs, db, opts.Workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.Create(p)
+		gob.NewEncoder(f).Encode(runs)
+		f.Close()
+		t.Logf("simulated %s in %v", name, time.Since(t0))
+		return runs
+	}
+	tname := "train"
+	if v := os.Getenv("EVEDGE_RPF"); v != "" {
+		fmt.Sscan(v, &opts.RunsPerFault)
+	}
+	if opts.RunsPerFault != 30 {
+		tname = fmt.Sprintf("train%d", opts.RunsPerFault)
+	}
+	tscs := scenarios(db, trainSeedBase, opts.HealthyRuns, span{1, 4, 0}, opts.RunsPerFault, span{1, 2, 1.5})
+	truns := load(tname, tscs)
+	nv := int(math.Ceil(opts.ValidationHours / normalRunH))
+	vscs := scenarios(db, validSeedBase, nv, span{normalRunH, normalRunH, 0}, 0, span{})
+	vruns := load("valid", vscs)
+	// Faulty validation runs (their own seeds) for model selection: the
+	// evaluation seeds are only reported.
+	vfscs := scenarios(db, validFaultSeedBase, 0, span{}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours})
+	vfruns := load("validf", vfscs)
+	nNormal := int(math.Ceil(opts.NormalHours / normalRunH))
+	escs := scenarios(db, evalSeedBase, nNormal, span{normalRunH, normalRunH, 0}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours})
+	eruns := load("eval", escs)
+	if os.Getenv("EVEDGE_EXP") == "sim" {
+		return
+	}
+	if v := os.Getenv("EVEDGE_FEAT"); v != "" {
+		var idx int
+		fmt.Sscan(v, &idx)
+		names := InputNames()
+		sel := []string{"cell_low_dev_mv", "cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct", "soc_pct", "current_mean_a", "charging_share",
+			"pump_duty_pct", "cool_ratio", "cool_ratio_duty", "cool_valid", "ew_cool_ratio_duty", "temp_over_coolant_c", "coolant_delta_c", "motor_over_coolant_c", "motor_over_load_c", "ambient_c"}
+		var cols []int
+		for _, n := range sel {
+			for j, m := range names {
+				if m == n {
+					cols = append(cols, j)
+				}
+			}
+		}
+		sc := escs[idx]
+		if sc.Fault != nil {
+			fmt.Printf("%s sev %.2f start %v ramp %v\n", sc.Fault.Kind, sc.Fault.Severity, sc.Fault.Start, sc.Fault.Ramp)
+		}
+		fmt.Printf("min cls ")
+		for _, n := range sel {
+			fmt.Printf("%s ", n)
+		}
+		fmt.Println()
+		for k, w := range eruns[idx].Windows {
+			if k%10 != 9 {
+				continue
+			}
+			fmt.Printf("%3.0f %d", w.End.Minutes(), w.Class)
+			for _, j := range cols {
+				fmt.Printf(" %7.2f", w.F[j])
+			}
+			fmt.Println()
+		}
+		return
+	}
+	if os.Getenv("EVEDGE_EXP") == "committed" {
+		m, err := int8nn.Load(modelPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		met, err := evaluate(m, escs, eruns, Threshold)
+		if err != nil {
+			t.Fatal(err)
+		}
+		met.Markdown(os.Stdout)
+		// AUROC on the previous window set (level ≥ LabelLevel).
+		var pos, neg []float64
+		for i, r := range eruns {
+			sc, _ := runScores(m, r)
+			for k, w := range r.Windows {
+				switch {
+				case escs[i].Fault == nil:
+					neg = append(neg, sc[k])
+				case w.Level >= LabelLevel:
+					pos = append(pos, sc[k])
+				}
+			}
+		}
+		fmt.Printf("AUROC on level >= %.1f windows: %.4f\n", LabelLevel, auroc(pos, neg))
+		return
+	}
+	if v := os.Getenv("EVEDGE_EPOCHS"); v != "" {
+		fmt.Sscan(v, &opts.Epochs)
+	}
+	t0 := time.Now()
+	raw, ys, pc := trainingSet(tscs, truns)
+	fmt.Printf("training windows per class %v\n", pc)
+	net, inputs, _, loss := fitNet(raw, ys, pc, opts.Epochs)
+	if os.Getenv("EVEDGE_CAL") != "" {
+		fmt.Printf("shifts %.2f\n", calibrate(net, inputs, vruns))
+	}
+	m, err := quantize(net, inputs, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmax, _ := validationMax(m, vruns)
+	thr := vmax + ThresholdMargin
+	fmt.Printf("loss %.4f fit %v; validation max %.3f threshold %.3f\n", loss, time.Since(t0).Round(time.Second), vmax, thr)
+	// Which classes make the healthy validation tail.
+	type top struct {
+		s   float64
+		cls int
+		run int
+	}
+	var tops []top
+	out := make([]float32, len(Classes))
+	for i, r := range vruns {
+		rn := m.NewRunner()
+		var sm Smoother
+		best := top{s: math.Inf(-1)}
+		for _, w := range r.Windows {
+			rn.Run(w.F[:], out)
+			s := sm.Add(Score(out))
+			if s > best.s {
+				best = top{s, Argmax(out[1:]) + 1, i}
+			}
+		}
+		tops = append(tops, best)
+	}
+	sort.Slice(tops, func(i, j int) bool { return tops[i].s > tops[j].s })
+	for _, tp := range tops[:8] {
+		fmt.Printf("  valid run %d max %.2f class %s\n", tp.run, tp.s, Classes[tp.cls])
+	}
+	for i, r := range eruns {
+		if escs[i].Fault != nil {
+			continue
+		}
+		rn := m.NewRunner()
+		var sm Smoother
+		for k, w := range r.Windows {
+			rn.Run(w.F[:], out)
+			if s := sm.Add(Score(out)); s >= thr-0.5 {
+				if s < 3 && k < len(r.Windows)-1 {
+					continue
+				}
+				c := escs[i].Config
+				fmt.Printf("  eval healthy run %d win %d score %.2f class %s amb %.0f soh %.0f cells %d cap %.0f aux %.0f lv %.0f mix %s\n", i, k, s, Classes[Argmax(out[1:])+1], c.Ambient, c.SOH, c.Cells, c.CellCapacity, c.AuxPower, c.LVLoad, c.Scenario)
+				if os.Getenv("EVEDGE_DUMP") != "" {
+					for j, n := range InputNames() {
+						fmt.Printf("    %s %.3f (z %.1f)\n", n, w.F[j], (w.F[j]-m.Inputs[j].Mean)/m.Inputs[j].Std)
+					}
+				}
+			}
+		}
+	}
+	vmet, err := evaluate(m, append(vscs[:len(vscs):len(vscs)], vfscs...), append(vruns[:len(vruns):len(vruns)], vfruns...), thr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("VALIDATION (selection):")
+	vmet.Markdown(os.Stdout)
+	fmt.Println("EVALUATION (report only):")
+	met, err := evaluate(m, escs, eruns, thr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	met.Markdown(os.Stdout)
+	if os.Getenv("EVEDGE_RUNS") != "" {
+		for i, r := range eruns {
+			sc := escs[i]
+			if sc.Fault == nil {
+				continue
+			}
+			s, _ := runScores(m, r)
+			best, vis := math.Inf(-1), 0
+			for k, w := range r.Windows {
+				if w.End > sc.Fault.Start {
+					best = max(best, s[k])
+				}
+				if w.Class != 0 {
+					vis++
+				}
+			}
+			fmt.Printf("  run %d %s sev %.2f start %.0f ramp %.0f h %.1f vis %d/%d max %.2f\n", i, sc.Fault.Kind, sc.Fault.Severity, sc.Fault.Start.Minutes(), sc.Fault.Ramp.Minutes(), sc.Hours, vis, len(r.Windows), best)
+		}
+	}
+	if os.Getenv("EVEDGE_EXP") == "write" {
+		t.Log("not writing from the harness")
+	}
+}
