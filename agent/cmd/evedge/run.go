@@ -221,7 +221,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				log.Error("store: close", "dir", dir, "err", err)
 			}
 		}()
-		rec = newStoreRecorder(st, db, len(replay) > 0)
+		var gate *wallclock.Gate // replays carry their own times
+		if len(replay) == 0 && !clock.Sane() {
+			gate = clock
+			log.Warn("recording waits for a sane clock: frames and values are held with monotonic stamps until then")
+		}
+		rec = newStoreRecorder(st, db, len(replay) > 0, gate)
 		log.Info("recording", "dir", dir, "commit_interval", cfg.Store.CommitInterval.Duration)
 	}
 	var dg *liveDiag
