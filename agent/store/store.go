@@ -203,8 +203,8 @@ type Store struct {
 	kick chan struct{}
 	// firstKick schedules one early commit after the first frames.
 	firstKick sync.Once
-	stop chan struct{}
-	done chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // Open opens (or creates) the store in opts.Dir. A database left by a

@@ -83,12 +83,14 @@ func Int16ToFloat32(dst []float32, src []int16) []float32 {
 // appends it to dst.
 func Float32ToInt16(dst []int16, src []float32) []int16 {
 	for _, v := range src {
-		dst = append(dst, toInt16(v))
+		dst = append(dst, Int16Of(v))
 	}
 	return dst
 }
 
-func toInt16(v float32) int16 {
+// Int16Of converts one sample in [-1, 1] to int16, rounding to nearest
+// and clipping.
+func Int16Of(v float32) int16 {
 	x := v * 32768
 	switch {
 	case x >= 32767:

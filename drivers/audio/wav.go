@@ -322,7 +322,7 @@ func EncodeWAV(w io.Writer, b Buffer) error {
 	bw.Write(h)
 	var s [2]byte
 	for _, v := range b.Data {
-		le.PutUint16(s[:], uint16(toInt16(v)))
+		le.PutUint16(s[:], uint16(Int16Of(v)))
 		bw.Write(s[:])
 	}
 	return bw.Flush()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type storeRecorder struct {
 	// instead of storing wall-clock stamps it cannot trust; once the
 	// clock is sane they are stamped through clock.Wall and stored.
 	clock   *wallclock.Gate
+	log     *slog.Logger     // nil: discard
 	now     func() time.Time // the wall clock the frames were stamped with
 	live    atomic.Bool      // stamps trusted: pass through
 	mu      sync.Mutex
@@ -91,12 +93,19 @@ func (r *storeRecorder) holding() bool {
 		h.f.Time = t.UnixNano()
 		frames = append(frames, h.f)
 	}
+	var err error
 	if len(frames) > 0 {
-		r.st.AppendFrames(frames) // errors are the store's to report (OnError)
+		err = r.st.AppendFrames(frames)
 	}
 	for _, h := range r.vals {
 		t, _ := r.clock.Wall(h.m)
 		r.st.AddValueID(h.id, t.UnixNano(), h.v)
+	}
+	if r.log != nil {
+		r.log.Info("clock sane: held data stored at its wall times", "frames", len(frames), "values", len(r.vals), "dropped_while_held", r.dropped)
+		if err != nil {
+			r.log.Error("storing the frames held for the clock", "frames", len(frames), "err", err)
+		}
 	}
 	r.frames, r.vals = nil, nil
 	r.live.Store(true)

@@ -226,7 +226,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			gate = clock
 			log.Warn("recording waits for a sane clock: frames and values are held with monotonic stamps until then")
 		}
-		rec = newStoreRecorder(st, db, len(replay) > 0, gate)
+		sr := newStoreRecorder(st, db, len(replay) > 0, gate)
+		sr.log = log
+		rec = sr
 		log.Info("recording", "dir", dir, "commit_interval", cfg.Store.CommitInterval.Duration)
 	}
 	var dg *liveDiag
@@ -369,8 +371,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		log.Warn("systemd notify", "err", err)
 	}
-	_ = notify.Ready(title)
-	defer context.AfterFunc(ctx, func() { _ = notify.Stopping() })()
+	if err := notify.Ready(title); err != nil {
+		log.Warn("systemd notify READY", "err", err)
+	}
+	defer context.AfterFunc(ctx, func() {
+		if err := notify.Stopping(); err != nil {
+			log.Warn("systemd notify STOPPING", "err", err)
+		}
+	})()
 	wdCtx, wdStop := context.WithCancel(ctx)
 	defer wdStop()
 	go notify.RunWatchdog(wdCtx, nil, func(err error) { log.Warn("systemd watchdog", "err", err) })

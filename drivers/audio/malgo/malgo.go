@@ -360,7 +360,7 @@ func (p *Playback) onData(out, _ []byte, _ uint32) {
 	for i := 0; i < n; i++ {
 		v := p.ring[(p.head+i)%len(p.ring)]
 		if s16 {
-			ne.PutUint16(out[2*i:], uint16(toS16(v)))
+			ne.PutUint16(out[2*i:], uint16(audio.Int16Of(v)))
 		} else {
 			ne.PutUint32(out[4*i:], math.Float32bits(v))
 		}
@@ -461,18 +461,4 @@ func (p *Playback) Close() error {
 		close(p.done)
 	}
 	return nil
-}
-
-// toS16 rounds and clips like audio.Float32ToInt16, without a slice.
-func toS16(v float32) int16 {
-	x := v * 32768
-	switch {
-	case x >= 32767:
-		return 32767
-	case x <= -32768:
-		return -32768
-	case x >= 0:
-		return int16(x + 0.5)
-	}
-	return int16(x - 0.5)
 }
