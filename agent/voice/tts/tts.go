@@ -121,6 +121,9 @@ func (e Espeak) HasVoice(ctx context.Context, voice string) (bool, error) {
 	if bin == "" {
 		bin = "espeak-ng"
 	}
+	// "en-us+f2": a voice with a variant; the variant files ship with
+	// espeak-ng's data, the voice is what may be missing.
+	voice, _, _ = strings.Cut(voice, "+")
 	if v, ok := voiceCache.Load(bin); ok {
 		return v.(map[string]bool)[strings.ToLower(voice)], nil
 	}

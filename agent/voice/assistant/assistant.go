@@ -1,0 +1,426 @@
+// Package assistant is the cabin voice loop: microphone audio in, spoken
+// answers out. It mixes the capture channels to mono at 16 kHz, finds
+// utterances with the VAD, recognises each against the active context,
+// picks the speaker's cabin zone from the channel energies, asks the
+// dialogue for an answer and says it.
+//
+// Listening is gated: with push-to-talk (a steering-wheel button on the
+// CAN bus, or an API call) only an utterance that starts within Listen of
+// a press is acted on; in always-listening mode every utterance is
+// recognised and only understood ones are answered (the recogniser's
+// confidence threshold keeps chatter out). While an answer plays, what the
+// microphones hear is ignored (half duplex, no echo canceller), and a new
+// press interrupts the answer.
+package assistant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/drivers/audio"
+)
+
+// Rate is the sample rate of the VAD and the recogniser.
+const Rate = 16000
+
+// Trigger says when the assistant listens.
+type Trigger int
+
+const (
+	// PushToTalk acts on utterances that start within Listen of a press.
+	PushToTalk Trigger = iota
+	// Always acts on every understood utterance.
+	Always
+)
+
+// ParseTrigger reads "push-to-talk" or "always".
+func ParseTrigger(s string) (Trigger, error) {
+	switch s {
+	case "", "push-to-talk", "ptt":
+		return PushToTalk, nil
+	case "always":
+		return Always, nil
+	}
+	return 0, fmt.Errorf("assistant: unknown trigger %q (push-to-talk, always)", s)
+}
+
+// Recognizer turns one utterance (16 kHz mono) into an intent.
+type Recognizer interface {
+	Recognize(samples []float32) asr.Result
+}
+
+// Request is one utterance the dialogue must answer.
+type Request struct {
+	Result asr.Result
+	Zone   audio.Zone
+}
+
+// Reply is the dialogue's answer; Answer "" says nothing.
+type Reply struct {
+	Answer string
+	// Refused is the reason an action was refused ("" when none).
+	Refused string
+}
+
+// Dialog answers requests. Answer is called from the loop's goroutine.
+type Dialog interface {
+	Answer(ctx context.Context, r Request) Reply
+}
+
+// Speaker says an answer; it returns when the answer has played or ctx
+// ends.
+type Speaker interface {
+	Say(ctx context.Context, text string) error
+}
+
+// Turn is one handled utterance, for logs, the store and tests.
+type Turn struct {
+	// Start and End are the utterance's bounds in seconds of the stream.
+	Start, End float64
+	Zone       audio.Zone
+	ZoneMargin float64 // dB; see audio.ZonePick
+	Result     asr.Result
+	Reply      Reply
+	// Latency is from the end of speech (as the VAD places it) to the
+	// intent, measured as the time the loop spent after the VAD reported
+	// the segment: recognition and zone pick.
+	Latency time.Duration
+	// SpeakErr is why the answer could not be spoken (nil when it was, or
+	// when there was nothing to say).
+	SpeakErr error
+}
+
+// Config tunes the loop.
+type Config struct {
+	Trigger Trigger
+	// Listen is how long after a press an utterance may start; 6 s.
+	Listen time.Duration
+	// Lead lets an utterance start this much before the press (the
+	// driver talks while pressing); 0.5 s.
+	Lead time.Duration
+	// MaxUtterance bounds one command; longer speech is not a command; 8 s.
+	MaxUtterance time.Duration
+	// Zones maps capture channels to cabin zones (nil: ZoneDriver for all).
+	Zones []audio.Zone
+	// VAD tunes the detector (zero: audio.DefaultVADConfig).
+	VAD audio.VADConfig
+}
+
+// Stats count what the loop did.
+type Stats struct {
+	Utterances, Ignored, Understood, NotUnderstood, Interrupted, TooLong int64
+}
+
+// Assistant runs the voice loop. Create it with New, start Run on one
+// goroutine, and call PushToTalk from any goroutine.
+type Assistant struct {
+	cfg    Config
+	rec    Recognizer
+	dlg    Dialog
+	spk    Speaker
+	onTurn func(Turn)
+
+	// press is the stream position (16 kHz samples) of the last press
+	// plus one, or 0; written by PushToTalk from any goroutine as a
+	// request, applied by the loop at its current position.
+	pressReq  atomic.Int64 // presses requested (count)
+	pressAt   int64        // loop: position of the last applied press, -1 none
+	pressSeen int64        // loop: presses applied
+
+	streamPos atomic.Int64 // loop: 16 kHz samples read so far
+
+	mu       sync.Mutex
+	speaking context.CancelFunc
+	speakEnd int64 // loop: stream position until which audio is our own answer
+	spkDone  chan struct{}
+
+	stats struct {
+		utt, ignored, understood, not, interrupted, long atomic.Int64
+	}
+}
+
+// New makes an assistant. rec and dlg are required; spk may be nil (answers
+// only reach onTurn); onTurn may be nil.
+func New(cfg Config, rec Recognizer, dlg Dialog, spk Speaker, onTurn func(Turn)) (*Assistant, error) {
+	if rec == nil || dlg == nil {
+		return nil, errors.New("assistant: a recogniser and a dialogue are required")
+	}
+	if cfg.Listen == 0 {
+		cfg.Listen = 6 * time.Second
+	}
+	if cfg.Lead == 0 {
+		cfg.Lead = 500 * time.Millisecond
+	}
+	if cfg.MaxUtterance == 0 {
+		cfg.MaxUtterance = 8 * time.Second
+	}
+	switch {
+	case cfg.Trigger != PushToTalk && cfg.Trigger != Always:
+		return nil, fmt.Errorf("assistant: invalid trigger %d", cfg.Trigger)
+	case cfg.Listen < 0 || cfg.Lead < 0 || cfg.MaxUtterance < time.Second || cfg.MaxUtterance > 30*time.Second:
+		return nil, fmt.Errorf("assistant: invalid timing: listen %v, lead %v, max utterance %v (1..30 s)", cfg.Listen, cfg.Lead, cfg.MaxUtterance)
+	}
+	if cfg.VAD.Features.SampleRate == 0 && cfg.VAD.OnsetDB == 0 {
+		cfg.VAD = audio.DefaultVADConfig()
+	}
+	cfg.VAD.Features.SampleRate = Rate
+	return &Assistant{cfg: cfg, rec: rec, dlg: dlg, spk: spk, onTurn: onTurn, pressAt: -1}, nil
+}
+
+// PushToTalk arms listening (and interrupts an answer being spoken). Safe
+// from any goroutine: a CAN button handler or the service API.
+func (a *Assistant) PushToTalk() {
+	a.pressReq.Add(1)
+	a.mu.Lock()
+	if a.speaking != nil {
+		a.speaking()
+		a.stats.interrupted.Add(1)
+	}
+	a.mu.Unlock()
+}
+
+// Stats returns the counters so far.
+func (a *Assistant) Stats() Stats {
+	return Stats{a.stats.utt.Load(), a.stats.ignored.Load(), a.stats.understood.Load(),
+		a.stats.not.Load(), a.stats.interrupted.Load(), a.stats.long.Load()}
+}
+
+// Run reads src until it ends or ctx is done, and waits for the answer
+// being spoken. A source at another rate is resampled; several channels
+// are mixed for recognition and compared for the zone.
+func (a *Assistant) Run(ctx context.Context, src audio.Source) error {
+	f := src.Format()
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("assistant: capture: %w", err)
+	}
+	if a.cfg.Zones != nil && len(a.cfg.Zones) != f.Channels {
+		return fmt.Errorf("assistant: %d zones for %d capture channels", len(a.cfg.Zones), f.Channels)
+	}
+	vad, err := audio.NewVAD(a.cfg.VAD)
+	if err != nil {
+		return fmt.Errorf("assistant: %w", err)
+	}
+	var rs *audio.Resampler
+	if f.SampleRate != Rate {
+		if rs, err = audio.NewResampler(f.SampleRate, Rate, audio.ResamplerConfig{}); err != nil {
+			return fmt.Errorf("assistant: %w", err)
+		}
+	}
+	// Rings hold the last MaxUtterance + 1 s: mono 16 kHz for the
+	// recogniser, every channel at the source rate for the zone.
+	keep := a.cfg.MaxUtterance + time.Second
+	mono := newRing(int(keep.Seconds()*Rate), 1)
+	multi := newRing(int(keep.Seconds()*float64(f.SampleRate)), f.Channels)
+	var mix, mix16 []float32
+	var segs []audio.Segment
+	defer a.waitSpeech()
+	for src.Receive() {
+		if ctx.Err() != nil {
+			break
+		}
+		in := src.Samples()
+		frames := len(in) / f.Channels
+		mix = mixDown(mix[:0], in, f.Channels)
+		multi.write(in[:frames*f.Channels])
+		m16 := mix
+		if rs != nil {
+			mix16 = rs.Process(mix16[:0], mix)
+			m16 = mix16
+		}
+		mono.write(m16)
+		a.streamPos.Store(mono.pos)
+		a.applyPress(mono.pos - int64(len(m16)))
+		segs = vad.Process(segs[:0], m16)
+		for _, s := range segs {
+			a.handle(ctx, s, mono, multi, f.SampleRate)
+		}
+	}
+	if err := src.Err(); err != nil {
+		return fmt.Errorf("assistant: capture: %w", err)
+	}
+	for _, s := range vad.Flush(segs[:0]) {
+		a.handle(ctx, s, mono, multi, f.SampleRate)
+	}
+	return nil
+}
+
+// applyPress records presses requested since the last chunk at pos, the
+// stream position of the chunk's start.
+func (a *Assistant) applyPress(pos int64) {
+	if n := a.pressReq.Load(); n != a.pressSeen {
+		a.pressSeen = n
+		a.pressAt = pos
+	}
+}
+
+func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ring, srcRate int) {
+	a.stats.utt.Add(1)
+	t0 := time.Now()
+	// Our own answer, heard by the microphones: not a request.
+	if a.speakingNow() || s.Start < a.speakEndPos() {
+		a.stats.ignored.Add(1)
+		return
+	}
+	if a.cfg.Trigger == PushToTalk {
+		lead, listen := int64(a.cfg.Lead.Seconds()*Rate), int64(a.cfg.Listen.Seconds()*Rate)
+		if a.pressAt < 0 || s.Start < a.pressAt-lead || s.Start > a.pressAt+listen {
+			a.stats.ignored.Add(1)
+			return
+		}
+		a.pressAt = -1 // one command per press
+	}
+	if s.Len() > int64(a.cfg.MaxUtterance.Seconds()*Rate) || !mono.has(s.Start, s.End) {
+		a.stats.long.Add(1)
+		return
+	}
+	res := a.rec.Recognize(mono.slice(s.Start, s.End))
+	zone, margin := audio.ZoneDriver, 0.0
+	if a.cfg.Zones != nil {
+		// The segment at the source rate, in the multi-channel ring.
+		ss := audio.Segment{Start: s.Start * int64(srcRate) / Rate, End: s.End * int64(srcRate) / Rate}
+		if multi.has(ss.Start, ss.End) {
+			b := audio.Buffer{Format: audio.Format{SampleRate: srcRate, Channels: multi.ch}, Data: multi.slice(ss.Start, ss.End)}
+			if p, err := audio.PickZone(b, audio.Segment{Start: 0, End: ss.Len()}, a.cfg.Zones); err == nil {
+				zone, margin = p.Zone, p.MarginDB
+			}
+		}
+	}
+	turn := Turn{Start: float64(s.Start) / Rate, End: float64(s.End) / Rate, Zone: zone, ZoneMargin: margin,
+		Result: res, Latency: time.Since(t0)}
+	if res.Understood {
+		a.stats.understood.Add(1)
+	} else {
+		a.stats.not.Add(1)
+	}
+	// Always listening: what was not understood was most likely not
+	// meant for the car; stay silent.
+	if res.Understood || a.cfg.Trigger == PushToTalk {
+		turn.Reply = a.dlg.Answer(ctx, Request{Result: res, Zone: zone})
+	}
+	if a.onTurn != nil && turn.Reply.Answer == "" {
+		a.onTurn(turn)
+	}
+	if turn.Reply.Answer != "" {
+		a.speak(ctx, turn)
+	}
+}
+
+func (a *Assistant) speakingNow() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.speaking != nil
+}
+
+func (a *Assistant) speakEndPos() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.speakEnd
+}
+
+// speak says the answer on its own goroutine, so that the capture keeps
+// draining; the microphones' audio until it ends is ignored.
+func (a *Assistant) speak(ctx context.Context, turn Turn) {
+	if a.spk == nil {
+		if a.onTurn != nil {
+			a.onTurn(turn)
+		}
+		return
+	}
+	a.waitSpeech()
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	a.mu.Lock()
+	a.speaking, a.spkDone = cancel, done
+	a.mu.Unlock()
+	go func() {
+		defer close(done)
+		err := a.spk.Say(sctx, turn.Reply.Answer)
+		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+			err = nil // interrupted by a press
+		}
+		turn.SpeakErr = err
+		a.mu.Lock()
+		a.speaking = nil
+		// Ignore what the microphones picked up until now (plus the
+		// VAD's hangover, so the answer's tail is not a request).
+		a.speakEnd = a.streamPos.Load() + int64(a.cfg.VAD.Hangover.Seconds()*Rate)
+		a.mu.Unlock()
+		cancel()
+		if a.onTurn != nil {
+			a.onTurn(turn)
+		}
+	}()
+}
+
+// waitSpeech waits for the answer being spoken, if any.
+func (a *Assistant) waitSpeech() {
+	a.mu.Lock()
+	done := a.spkDone
+	a.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+func mixDown(dst, in []float32, ch int) []float32 {
+	if ch == 1 {
+		return append(dst, in...)
+	}
+	frames := len(in) / ch
+	inv := 1 / float32(ch)
+	for i := range frames {
+		var s float32
+		for c := range ch {
+			s += in[i*ch+c]
+		}
+		dst = append(dst, s*inv)
+	}
+	return dst
+}
+
+// ring keeps the last frames of an interleaved stream; pos counts frames
+// written since the start.
+type ring struct {
+	buf []float32
+	ch  int
+	pos int64
+	out []float32
+}
+
+func newRing(frames, ch int) *ring { return &ring{buf: make([]float32, frames*ch), ch: ch} }
+
+func (r *ring) frames() int64 { return int64(len(r.buf) / r.ch) }
+
+func (r *ring) write(x []float32) {
+	n := len(x) / r.ch
+	if over := n - int(r.frames()); over > 0 {
+		x = x[over*r.ch:]
+		r.pos += int64(over)
+		n -= over
+	}
+	at := int(r.pos%r.frames()) * r.ch
+	k := copy(r.buf[at:], x)
+	copy(r.buf, x[k:])
+	r.pos += int64(n)
+}
+
+// has reports whether frames [start, end) are still in the ring.
+func (r *ring) has(start, end int64) bool {
+	return start >= 0 && start <= end && end <= r.pos && start >= r.pos-r.frames()
+}
+
+// slice copies frames [start, end) out (into a buffer reused by the next
+// call).
+func (r *ring) slice(start, end int64) []float32 {
+	r.out = r.out[:0]
+	for f := start; f < end; f++ {
+		at := int(f%r.frames()) * r.ch
+		r.out = append(r.out, r.buf[at:at+r.ch]...)
+	}
+	return r.out
+}
