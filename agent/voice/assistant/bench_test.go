@@ -17,9 +17,9 @@ type loopSource struct {
 }
 
 func (s *loopSource) Format() audio.Format { return s.f }
-func (s *loopSource) Receive() bool       { s.n--; return s.n >= 0 }
-func (s *loopSource) Samples() []float32  { return s.chunk }
-func (s *loopSource) Err() error          { return nil }
+func (s *loopSource) Receive() bool        { s.n--; return s.n >= 0 }
+func (s *loopSource) Samples() []float32   { return s.chunk }
+func (s *loopSource) Err() error           { return nil }
 
 // BenchmarkLoop10ms is the loop's steady state per 10 ms of two-channel
 // 48 kHz capture without speech: mix, resample to 16 kHz, rings, VAD.
