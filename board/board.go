@@ -44,6 +44,8 @@ type Profile struct {
 	// Writes are the CAN messages the agent may transmit (vehicle
 	// actions). None by default: writing is off unless listed here.
 	Writes []Write `toml:"can_write"`
+	// Voice is the cabin voice assistant.
+	Voice Voice `toml:"voice"`
 	// Watchdog is the board's hardware watchdog.
 	Watchdog Watchdog `toml:"watchdog"`
 	// Clock says whether the board keeps time across power cuts.
@@ -102,6 +104,26 @@ type Write struct {
 	// MaxSpeedKmh refuses the write while the vehicle is faster (0: no
 	// speed gate).
 	MaxSpeedKmh float64 `toml:"max_speed_kmh"`
+}
+
+// Voice configures the cabin voice assistant (agent/voice/assistant).
+type Voice struct {
+	// Enabled runs the assistant inside the agent; it needs an
+	// audio.capture device (the first one is used).
+	Enabled bool `toml:"enabled"`
+	// Language is the car context's language: en, zh, de, es or fr
+	// (default en).
+	Language string `toml:"language"`
+	// Trigger is "push-to-talk" (default) or "always".
+	Trigger string `toml:"trigger"`
+	// PTT is the VSS path, from the vehicle's signal map, of the
+	// steering-wheel voice button: a press is its value turning non-zero.
+	// Without it, push-to-talk comes only from the service API.
+	PTT string `toml:"ptt"`
+	// Model is the recogniser folder written by `evedge voice build`
+	// (default <data_dir>/voice/<language>, built at start when missing,
+	// which needs espeak-ng).
+	Model string `toml:"model"`
 }
 
 // Watchdog is the board's hardware watchdog. The agent's own liveness
@@ -317,6 +339,24 @@ func (p *Profile) validate(buses map[int]bool) error {
 			return fmt.Errorf("can_write[%d].max_rate %v: expected frames per second above 0 and at most 100", i, w.MaxRate)
 		case w.MaxSpeedKmh < 0 || w.MaxSpeedKmh > 300:
 			return fmt.Errorf("can_write[%d].max_speed_kmh %v: expected 0 (no speed gate) up to 300", i, w.MaxSpeedKmh)
+		}
+	}
+	if v := &p.Voice; v.Enabled || v.Language != "" || v.Trigger != "" || v.PTT != "" {
+		if v.Language == "" {
+			v.Language = "en"
+		}
+		if v.Trigger == "" {
+			v.Trigger = "push-to-talk"
+		}
+		switch {
+		case v.Language != "en" && v.Language != "zh" && v.Language != "de" && v.Language != "es" && v.Language != "fr":
+			return fmt.Errorf("voice.language %q: expected en, zh, de, es or fr", v.Language)
+		case v.Trigger != "push-to-talk" && v.Trigger != "always":
+			return fmt.Errorf("voice.trigger %q: expected \"push-to-talk\" or \"always\"", v.Trigger)
+		case v.PTT != "" && (!strings.HasPrefix(v.PTT, "Vehicle.") || strings.ContainsAny(v.PTT, " \t/")):
+			return fmt.Errorf("voice.ptt %q: expected a VSS path such as Vehicle.Private.SteeringWheel.VoiceButton", v.PTT)
+		case v.Enabled && len(p.Audio.Capture) == 0:
+			return fmt.Errorf("voice.enabled: no [[audio.capture]] device to listen with")
 		}
 	}
 	if d := p.Watchdog.Device; d != "" && !filepath.IsAbs(d) {

@@ -28,8 +28,14 @@ func TestShippedProfiles(t *testing.T) {
 		load(n)
 	}
 	sim := load("sim")
-	if !sim.Clock.RTC || sim.DataDir != "var/sim" || len(sim.Writes) != 0 {
+	if !sim.Clock.RTC || sim.DataDir != "var/sim" {
 		t.Errorf("sim: %+v", sim)
+	}
+	// The sim car obeys its cabin commands: each is allowed by name, rate-limited.
+	for i, w := range sim.Writes {
+		if w.Message == "" || w.MaxRate <= 0 {
+			t.Errorf("sim can_write[%d]: %+v", i, w)
+		}
 	}
 	pi := load("rpi4-pican2")
 	if len(pi.CAN) != 1 || pi.CAN[0].Interface != "can0" || pi.CAN[0].Bitrate != 500000 || !pi.CAN[0].Configures() ||
@@ -125,6 +131,10 @@ func TestValidateFields(t *testing.T) {
 		{"quota", "name = \"x\"\n[quotas]\nframes = \"10KiB\"\n", "quotas.frames 10240"},
 		{"quota syntax", "name = \"x\"\n[quotas]\nframes = \"lots\"\n", `field "quotas.frames"`},
 		{"clock", "name = \"x\"\n[clock]\nmin_time = 1970-01-02T00:00:00Z\n", "clock.min_time 1970-01-02T00:00:00Z"},
+		{"voice language", "name = \"x\"\n[voice]\nlanguage = \"n \"\n", `voice.language "n "`},
+		{"voice trigger", "name = \"x\"\n[voice]\ntrigger = \"wake\"\n", `voice.trigger "wake"`},
+		{"voice ptt", "name = \"x\"\n[voice]\nptt = \"SWC_VoiceButton\"\n", `voice.ptt "SWC_VoiceButton"`},
+		{"voice without capture", "name = \"x\"\n[voice]\nenabled = true\n", "voice.enabled: no [[audio.capture]]"},
 		{"detect glob", "name = \"x\"\n[detect]\nmodel = [\"Pi[\"]\n", "detect.model[0]: pattern \"Pi[\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
