@@ -81,6 +81,10 @@ type Config struct {
 	DCCurrent    float64 // DC charger current limit, A
 	ChargeTarget float64 // percent SOC at which charging completes, 1..100
 	ChargeBelow  float64 // "loop" charges when SOC falls below this, percent
+
+	// ChildLock starts the car with the rear doors' child locks and the
+	// window child lock engaged.
+	ChildLock bool
 }
 
 // DefaultConfig returns the defaults: a 96s pack of 180 Ah elements (about

@@ -23,6 +23,13 @@
 //   - 12 V: an AGM battery and the DC-DC converter that charges it while the
 //     high-voltage system is on; an insulation monitor whose reading wanders
 //     around several megaohm.
+//   - Body and cabin (body.go): cabin air temperature driven by the HVAC set
+//     point while the high-voltage system is on, else drifting to ambient;
+//     four power windows, seat heaters, lights, child locks, the selected
+//     gear for the body ECUs, tyre pressures that follow the tyre air
+//     temperature. The body obeys the head unit's command messages given to
+//     Command, has a random source of its own and never changes the
+//     powertrain's frames.
 //   - Scenarios: WLTP-like, urban and highway drive cycles, idling, parking,
 //     11 kW AC and 150 kW DC (CC-CV) charging, and "loop", which drives and
 //     fast-charges for ever so that a live view always shows motion.

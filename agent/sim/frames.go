@@ -223,8 +223,11 @@ var muxCycles = map[string]time.Duration{cellMsgName: 20 * time.Millisecond, mod
 // Config.Cycles is nil; they equal the GenMsgCycleTime attributes of
 // board/sim/sim-ev.dbc.
 func DefaultCycles() map[string]time.Duration {
-	out := make(map[string]time.Duration, len(specs)+len(muxCycles))
+	out := make(map[string]time.Duration, len(specs)+len(bodySpecs)+len(muxCycles))
 	for _, sp := range specs {
+		out[sp.name] = sp.cycle
+	}
+	for _, sp := range bodySpecs {
 		out[sp.name] = sp.cycle
 	}
 	for n, c := range muxCycles {
@@ -277,8 +280,17 @@ func newTransmitter(cfg *Config, start int64) (*transmitter, error) {
 		}
 		return int64(c), nil
 	}
+	all := make([]*msgSpec, 0, len(specs)+len(bodySpecs))
 	for i := range specs {
-		sp := &specs[i]
+		all = append(all, &specs[i])
+	}
+	for i := range bodySpecs {
+		// The body's messages are optional (body.go).
+		if db.Message(bodySpecs[i].name) != nil {
+			all = append(all, &bodySpecs[i])
+		}
+	}
+	for _, sp := range all {
 		msg := db.Message(sp.name)
 		if msg == nil {
 			return nil, fmt.Errorf("sim: DBC %s: message %s missing (expected the sim DBC, board/sim/sim-ev.dbc)", db.File, sp.name)

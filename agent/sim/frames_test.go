@@ -22,12 +22,15 @@ func TestSimDBC(t *testing.T) {
 	if len(db.Warnings) != 0 {
 		t.Errorf("DBC warnings: %v", db.Warnings)
 	}
-	if len(db.Messages) != 19 {
-		t.Errorf("%d messages, want 19", len(db.Messages))
+	if len(db.Messages) != 19+len(bodySpecs)+len(commandMessages) {
+		t.Errorf("%d messages, want 19 powertrain, %d body and %d command messages", len(db.Messages), len(bodySpecs), len(commandMessages))
 	}
 	for _, m := range db.Messages {
 		if m.Extended || m.ID > 0x7FF || m.Size != 8 {
 			t.Errorf("message %s: id 0x%X extended %v size %d: expected 8-byte 11-bit frames", m.Name, m.ID, m.Extended, m.Size)
+		}
+		if isCommand(m) {
+			continue // sent by the head unit on request, not cyclic
 		}
 		if cycles[m.Name] <= 0 {
 			t.Errorf("message %s has no GenMsgCycleTime", m.Name)
@@ -38,7 +41,7 @@ func TestSimDBC(t *testing.T) {
 	}
 	// Every signal of the DBC is written by the sim.
 	written := map[string]bool{}
-	for _, sp := range specs {
+	for _, sp := range append(specs[:len(specs):len(specs)], bodySpecs...) {
 		for _, n := range sp.sigs {
 			written[sp.name+"."+n] = true
 		}
@@ -59,6 +62,9 @@ func TestSimDBC(t *testing.T) {
 				modules++
 			}
 			continue
+		}
+		if isCommand(s.Message) {
+			continue // received by the sim (body_test.go checks them)
 		}
 		if !written[s.FullName()] {
 			t.Errorf("DBC signal %s is not written by the sim", s.FullName())
@@ -243,6 +249,9 @@ func TestFramesDecode(t *testing.T) {
 				default:
 					fn, ok := expected[name]
 					if !ok {
+						fn, ok = bodyExpected[name]
+					}
+					if !ok {
 						t.Fatalf("no expectation for %s", name)
 					}
 					want = fn(&st)
@@ -308,6 +317,12 @@ func TestCycleTimes(t *testing.T) {
 	for _, m := range db.Messages {
 		ts := byID[m.ID]
 		cycle := cycles[m.Name]
+		if isCommand(m) {
+			if len(ts) != 0 {
+				t.Errorf("%s: the sim sent %d command frames", m.Name, len(ts))
+			}
+			continue
+		}
 		if want := int(10 * time.Second / cycle); len(ts) != want {
 			t.Errorf("%s: %d frames in 10 s, want %d (cycle %v)", m.Name, len(ts), want, cycle)
 		}

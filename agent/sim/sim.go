@@ -42,6 +42,7 @@ type Sim struct {
 	tx      *transmitter
 	faults  []injected
 	decay   struct{ h, v float64 } // cached exp(-h/tau)
+	body    body                   // body and cabin (body.go)
 }
 
 // New builds a simulated car from cfg (see Config for defaults). The error
@@ -68,6 +69,7 @@ func New(cfg Config) (*Sim, error) {
 	s.plant.reset()
 	s.sc = newScenario(cfg.Scenario)
 	s.initModel()
+	s.body = newBody(&s.cfg)
 	return s, nil
 }
 
@@ -358,6 +360,7 @@ func (s *Sim) State() State {
 		EnergyIn:         m.eIn,
 		ChargeOut:        m.ahOut,
 		ChargeIn:         m.ahIn,
+		Body:             s.bodyState(),
 	}
 	switch {
 	case m.plugged:

@@ -191,6 +191,9 @@ type State struct {
 
 	// Faults active now, with their level (0..1).
 	Faults []ActiveFault
+
+	// Body and cabin (body.go).
+	Body BodyState
 }
 
 // ActiveFault is an injected fault that acts at this moment.

@@ -182,6 +182,7 @@ func (s *Sim) tick(d time.Duration) {
 		m.ttfTimer = 1
 	}
 
+	s.bodyStep(h) // reads the powertrain, writes only the body
 	s.elapsed += d
 	s.advanceScenario(h)
 }

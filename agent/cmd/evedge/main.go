@@ -10,6 +10,8 @@
 //	evedge report   fetch a repair report from a car's service API
 //	evedge dtc      read or clear a car's trouble codes through its service API
 //	evedge selftest check the board's hardware, store, models and clock
+//	evedge voice    build a recogniser for a context; recognise WAV files
+//	evedge ask      ask the car in typed text (intents, dialogue, safety gates)
 //	evedge version  print the version
 package main
 
@@ -45,6 +47,8 @@ Usage:
   evedge diagnose --dbc FILE --map FILE [--format F] LOG...
   evedge eval fault [--hours N] [--runs N] [--model FILE] [--train]
   evedge selftest [--board B] [--config F]
+  evedge voice   build --context FILE.yaml --out DIR | infer --model DIR WAV...
+  evedge ask     [--lang L] [--zone Z] [--state FILE.json] TEXT...
   evedge version
 
 Run "evedge COMMAND -h" for the flags of a command.
@@ -87,6 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdSelftest(ctx, args[1:], stdout, stderr)
 	case "voice":
 		err = cmdVoice(ctx, args[1:], stdout, stderr)
+	case "ask":
+		err = cmdAsk(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "evedge", versionString())
 	case "help", "-h", "--help":
