@@ -103,33 +103,90 @@ func (n *Notifier) Status(s string) error { return n.Send("STATUS=" + s) }
 // Watchdog sends one keep-alive.
 func (n *Notifier) Watchdog() error { return n.Send("WATCHDOG=1") }
 
-// ErrUnhealthy can be wrapped by a health check to withhold keep-alives.
+// ErrUnhealthy is wrapped by the errors RunWatchdog reports for a failed
+// health check; a health check may wrap it itself.
 var ErrUnhealthy = errors.New("unhealthy")
 
+// WatchdogOptions configure RunWatchdog.
+type WatchdogOptions struct {
+	// Healthy is called before each keep-alive (nil: always healthy). An
+	// error withholds the keep-alive, so that systemd restarts the agent
+	// once WatchdogSec passes without one, and is shown by `systemctl
+	// status` (STATUS=). It must return quickly and never block.
+	Healthy func() error
+	// Status is the STATUS= line sent again when the agent is healthy
+	// after it was not (the status given to Ready).
+	Status string
+	// OnChange, when set, is called once per change of health: with the
+	// error (wrapping ErrUnhealthy) when a check fails after passing or
+	// at the first check, with nil when a check passes after failing.
+	OnChange func(err error)
+	// OnError, when set, receives the errors of sending notifications,
+	// once per episode (the first failure after a success).
+	OnError func(error)
+
+	tick <-chan time.Time // tests: ticks instead of the watchdog interval
+}
+
 // RunWatchdog sends WATCHDOG=1 at half the watchdog interval until ctx is
-// done, as sd_watchdog_enabled(3) advises. Before each keep-alive it calls
-// healthy (when not nil): an error withholds the keep-alive, so that a
-// stuck pipeline gets the agent restarted by systemd, and is passed to
-// onErr (when not nil) like send errors. Without a watchdog it returns at
-// once.
-func (n *Notifier) RunWatchdog(ctx context.Context, healthy func() error, onErr func(error)) {
-	iv := n.WatchdogInterval() / 2
-	if iv <= 0 {
+// done, as sd_watchdog_enabled(3) advises, the first one at once. Before
+// each it calls o.Healthy. While that fails no keep-alive is sent; the
+// first failure sends "STATUS=unhealthy: <reason> ..." and calls
+// o.OnChange, and the first success after it sends the keep-alive with
+// STATUS=<o.Status> and calls o.OnChange(nil). Without a watchdog it
+// returns at once.
+func (n *Notifier) RunWatchdog(ctx context.Context, o WatchdogOptions) {
+	if n == nil {
 		return
 	}
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	ping := func() {
-		if healthy != nil {
-			if err := healthy(); err != nil {
-				if onErr != nil {
-					onErr(fmt.Errorf("sdnotify: keep-alive withheld: %w", err))
-				}
-				return
-			}
+	ticks := o.tick
+	if ticks == nil {
+		iv := n.WatchdogInterval() / 2
+		if iv <= 0 {
+			return
 		}
-		if err := n.Watchdog(); err != nil && onErr != nil {
-			onErr(err)
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		ticks = t.C
+	}
+	healthy, sendOK := true, true
+	send := func(lines ...string) {
+		err := n.Send(lines...)
+		if err != nil && sendOK && o.OnError != nil {
+			o.OnError(err)
+		}
+		sendOK = err == nil
+	}
+	ping := func() {
+		var err error
+		if o.Healthy != nil {
+			err = o.Healthy()
+		}
+		if err != nil {
+			if !errors.Is(err, ErrUnhealthy) {
+				err = fmt.Errorf("%w: %w", ErrUnhealthy, err)
+			}
+			if healthy {
+				healthy = false
+				send("STATUS=" + statusLine(err.Error()+"; watchdog keep-alives withheld"))
+				if o.OnChange != nil {
+					o.OnChange(err)
+				}
+			}
+			return
+		}
+		if healthy {
+			send("WATCHDOG=1")
+			return
+		}
+		healthy = true
+		if o.Status != "" {
+			send("WATCHDOG=1", "STATUS="+statusLine(o.Status))
+		} else {
+			send("WATCHDOG=1")
+		}
+		if o.OnChange != nil {
+			o.OnChange(nil)
 		}
 	}
 	ping()
@@ -137,8 +194,13 @@ func (n *Notifier) RunWatchdog(ctx context.Context, healthy func() error, onErr 
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 			ping()
 		}
 	}
+}
+
+// statusLine makes s one line: the protocol is one assignment per line.
+func statusLine(s string) string {
+	return strings.NewReplacer("\r\n", "; ", "\n", "; ", "\r", "; ").Replace(s)
 }

@@ -165,8 +165,14 @@ func (s *Store) commit(final bool) error {
 		return ErrClosed
 	}
 	s.mu.Lock()
+	s.writing = s.opts.Now()
 	b := s.takeLocked(final)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.writing = time.Time{}
+		s.mu.Unlock()
+	}()
 	if s.retry != nil {
 		b = s.retry.merge(b)
 		s.retry = nil
@@ -217,6 +223,16 @@ func (s *Store) commit(final bool) error {
 	s.buf.rollDone, s.buf.hasRollDone = s.rollDone, s.hasRoll
 	s.publishLocked()
 	return nil
+}
+
+// CommitRunning reports whether a commit holds the writer now and, if so,
+// since when (by Options.Now). A commit blocked in a write for long (a
+// hung eMMC) shows here; one that fails fast (a full disk) does not. A
+// commit waiting for another to finish is not counted: the one writing is.
+func (s *Store) CommitRunning() (since time.Time, running bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writing, !s.writing.IsZero()
 }
 
 // limitRetryLocked drops the oldest frame blocks of a failed batch beyond

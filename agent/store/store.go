@@ -186,8 +186,9 @@ type Store struct {
 	// queries read.
 	mu      sync.Mutex
 	closed  bool
-	backlog bool // four early commits' worth of frames wait
-	failing bool // the last commit failed
+	backlog bool      // four early commits' worth of frames wait
+	failing bool      // the last commit failed
+	writing time.Time // when the commit holding the writer began; zero: none
 	buf     pending
 	open    [256][]can.Frame // the open block of each bus
 	free    [][]can.Frame    // frame slices to reuse

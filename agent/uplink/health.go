@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evedge/evedge/agent/store"
+	"github.com/evedge/evedge/agent/wallclock"
 )
 
 // Stat summarises a signal over a report window.
@@ -139,6 +140,10 @@ type Reporter struct {
 	detail  string
 	// planning
 	lastCost map[string]int
+	// held: the first window began before the wall clock was sane, at
+	// fromMono on the monotonic clock (see Uplink.SetClock).
+	held     bool
+	fromMono wallclock.Mono
 }
 
 // NewReporter builds a reporter for u.
@@ -329,10 +334,28 @@ func (r *Reporter) Tick() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.o.Clock()
+	r.u.hmu.Lock()
+	g := r.u.clock
+	r.u.hmu.Unlock()
+	if g != nil && (!g.Sane() || now.Before(g.Min())) {
+		// Wall time (or the data's) is not trusted yet: sample on and
+		// report once it is, the window starting when it really began.
+		if r.next.IsZero() && !r.held {
+			r.held, r.fromMono = true, g.Mono()
+		}
+		return
+	}
 	if r.next.IsZero() {
 		used, _ := r.u.o.Store.Counter(budgetCounter(r.u.o.Now()))
 		interval, _ := r.o.Budget.Plan(r.u.o.Now(), used, r.lastCost[DetailFull], r.lastCost[DetailCompact], r.fixedPerHour())
-		r.from, r.next = now, now.Add(interval)
+		from := now
+		if r.held {
+			if w, ok := g.Wall(r.fromMono); ok && w.Before(now) {
+				from = w
+			}
+			r.held = false
+		}
+		r.from, r.next = from, from.Add(interval)
 		return
 	}
 	if !now.Before(r.next) {

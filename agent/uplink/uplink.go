@@ -17,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/evedge/evedge/agent/store"
+	"github.com/evedge/evedge/agent/wallclock"
 )
 
 // Options configure the uplink.
@@ -83,7 +84,29 @@ type Uplink struct {
 
 	connected atomic.Bool
 	bytes     atomic.Uint64
+
+	// clock (SetClock) says when wall time is trusted; until then
+	// messages wait in held (guarded by hmu, as is booted).
+	clock       *wallclock.Gate
+	hmu         sync.Mutex
+	held        []heldMsg
+	heldDropped int
+	bootMono    wallclock.Mono
+	bootHeld    bool // booted is on the untrusted clock: restamp from bootMono
 }
+
+// heldMsg is a message published before the wall clock was sane.
+type heldMsg struct {
+	kind, schema, topic string
+	priority            int
+	build               func(Envelope) any
+	id                  string
+	m                   wallclock.Mono // when it was made
+}
+
+// MaxHeld bounds the messages Publish holds while the wall clock is not
+// trusted (see SetClock); past it the oldest are dropped.
+const MaxHeld = 1024
 
 // New checks the options.
 func New(o Options) (*Uplink, error) {
@@ -156,16 +179,93 @@ func (u *Uplink) envelope(schema string, seq int64) Envelope {
 	return Envelope{Schema: schema, ID: NewID(), Seq: seq, Vehicle: u.o.Vehicle, Time: Stamp(u.o.Now())}
 }
 
+// SetClock makes the uplink wait for wall time it can trust: g says when
+// the clock is sane (a board without RTC before NTP or GNSS set it; see
+// wallclock.Gate). Until then Run does not connect (the broker's TLS
+// certificate and the validity of signed requests cannot be checked
+// against a wrong clock anyway), Publish holds messages, at most MaxHeld,
+// the oldest dropped, and queues them once the clock is sane, in order and
+// stamped with the true time they were made at (placed by the monotonic
+// clock), and the health reporter keeps its first window open. Call it
+// before Run and before anything is published; nil or a sane clock
+// changes nothing.
+func (u *Uplink) SetClock(g *wallclock.Gate) {
+	u.hmu.Lock()
+	defer u.hmu.Unlock()
+	u.clock = g
+	if g != nil && !g.Sane() {
+		u.bootMono, u.bootHeld = g.Mono(), true
+	}
+}
+
+// boot is when the uplink started, for status messages.
+func (u *Uplink) boot() time.Time {
+	u.hmu.Lock()
+	defer u.hmu.Unlock()
+	return u.booted
+}
+
+// releaseLocked queues the held messages once the clock is sane (hmu held).
+func (u *Uplink) releaseLocked() {
+	if u.bootHeld {
+		if w, ok := u.clock.Wall(u.bootMono); ok {
+			u.booted, u.bootHeld = w, false
+		}
+	}
+	if len(u.held) == 0 && u.heldDropped == 0 {
+		return
+	}
+	var failed int
+	for _, h := range u.held {
+		w, _ := u.clock.Wall(h.m)
+		if _, err := u.enqueue(h.kind, h.schema, h.topic, h.priority, h.build, h.id, w); err != nil {
+			failed++
+			u.o.Logger.Error("uplink: queueing a message held for the clock", "kind", h.kind, "err", err)
+		}
+	}
+	u.o.Logger.Info("uplink: clock sane: held messages queued at the times they were made",
+		"messages", len(u.held)-failed, "dropped_while_held", u.heldDropped)
+	u.held, u.heldDropped = nil, 0
+}
+
 // Publish puts a message into the outbox: build receives the envelope
 // (schema, a fresh id, the kind's next sequence number) and returns the
 // payload value, marshalled to JSON. build runs under the store's lock: it
 // must not call the store. The message leaves when the broker is
 // reachable, in order with the others of its kind.
+//
+// While the wall clock is not trusted (SetClock) the message is held:
+// build runs later, and the envelope returned has its id but no sequence
+// number or time yet.
 func (u *Uplink) Publish(kind, schema, topic string, priority int, build func(Envelope) any) (Envelope, error) {
+	if u.clock == nil {
+		return u.enqueue(kind, schema, topic, priority, build, "", u.o.Now())
+	}
+	u.hmu.Lock()
+	defer u.hmu.Unlock()
+	if !u.clock.Sane() {
+		h := heldMsg{kind: kind, schema: schema, topic: topic, priority: priority, build: build, id: NewID(), m: u.clock.Mono()}
+		if len(u.held) >= MaxHeld {
+			u.held = u.held[1:]
+			u.heldDropped++
+		}
+		u.held = append(u.held, h)
+		return Envelope{Schema: schema, ID: h.id, Vehicle: u.o.Vehicle}, nil
+	}
+	u.releaseLocked()
+	return u.enqueue(kind, schema, topic, priority, build, "", u.o.Now())
+}
+
+// enqueue puts a message made at t into the outbox, with message id id
+// (a fresh one when "").
+func (u *Uplink) enqueue(kind, schema, topic string, priority int, build func(Envelope) any, id string, t time.Time) (Envelope, error) {
 	var env Envelope
 	_, _, err := u.o.Store.EnqueueSeq(store.OutMsg{Kind: kind, Priority: priority, Topic: topic, QoS: 1, Retain: kind == KindStatus}, kind,
 		func(seq int64) ([]byte, error) {
-			env = u.envelope(schema, seq)
+			env = Envelope{Schema: schema, ID: id, Seq: seq, Vehicle: u.o.Vehicle, Time: Stamp(t)}
+			if env.ID == "" {
+				env.ID = NewID()
+			}
 			b, err := json.Marshal(build(env))
 			if err != nil {
 				return nil, err
@@ -213,7 +313,7 @@ func (u *Uplink) Respond(r Request, status string, errText string, body any) err
 }
 
 func (u *Uplink) statusPayload(state string) []byte {
-	b, _ := json.Marshal(Status{Envelope: u.envelope(SchemaStatus, 0), State: state, Version: u.o.Version, Boot: Stamp(u.booted)})
+	b, _ := json.Marshal(Status{Envelope: u.envelope(SchemaStatus, 0), State: state, Version: u.o.Version, Boot: Stamp(u.boot())})
 	return b
 }
 
@@ -221,6 +321,22 @@ func (u *Uplink) statusPayload(state string) []byte {
 // jittered exponential backoff after failures), drain the outbox in order,
 // and serve requests. It returns nil when ctx ends.
 func (u *Uplink) Run(ctx context.Context) error {
+	u.hmu.Lock()
+	g := u.clock
+	u.hmu.Unlock()
+	if g != nil {
+		if !g.Sane() {
+			u.o.Logger.Info("uplink: waiting for a sane clock before connecting", "broker", u.o.Broker)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-g.Ready():
+			}
+		}
+		u.hmu.Lock()
+		u.releaseLocked()
+		u.hmu.Unlock()
+	}
 	backoff := time.Second
 	go u.serveRequests(ctx)
 	for ctx.Err() == nil {
@@ -308,7 +424,7 @@ func (u *Uplink) session(ctx context.Context) error {
 	}
 	// The retained status goes through the outbox like everything else.
 	if _, err := u.Publish(KindStatus, SchemaStatus, statusTopic, store.PriorityUrgent, func(env Envelope) any {
-		return Status{Envelope: env, State: "online", Version: u.o.Version, Boot: Stamp(u.booted)}
+		return Status{Envelope: env, State: "online", Version: u.o.Version, Boot: Stamp(u.boot())}
 	}); err != nil {
 		return err
 	}

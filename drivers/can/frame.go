@@ -14,8 +14,9 @@ import (
 )
 
 // MaxDataLen is the payload size of a classical CAN frame. CAN FD frames
-// (up to 64 bytes) are not carried by Frame: readers count them as
-// unsupported and skip them (see README, "CAN FD").
+// of up to 8 bytes are carried with the FD flag; longer ones (up to 64
+// bytes) are not: readers count them as unsupported and skip them (see
+// README, "CAN FD").
 const MaxDataLen = 8
 
 // Flags describe a frame beyond its identifier and payload.
@@ -30,6 +31,10 @@ const (
 	ErrorFrame
 	// TX marks a frame this node transmitted (as logged by some tools).
 	TX
+	// FD marks a CAN FD frame whose payload fits in MaxDataLen bytes, as
+	// SocketCAN delivers them on a CAN FD link. Log writers write such a
+	// frame as a classical one (same id and payload).
+	FD
 )
 
 // Frame is one classical CAN frame as seen on one bus.
@@ -47,7 +52,7 @@ type Frame struct {
 	Bus uint8
 	// Len is the payload length, 0..8.
 	Len uint8
-	// Flags holds Extended, Remote, ErrorFrame, TX.
+	// Flags holds Extended, Remote, ErrorFrame, TX, FD.
 	Flags Flags
 	_     uint8
 	// Data is the payload; bytes past Len are zero.
@@ -62,6 +67,9 @@ func (f *Frame) IsRemote() bool { return f.Flags&Remote != 0 }
 
 // IsError reports whether the frame is a controller error frame.
 func (f *Frame) IsError() bool { return f.Flags&ErrorFrame != 0 }
+
+// IsFD reports whether the frame was received as a CAN FD frame.
+func (f *Frame) IsFD() bool { return f.Flags&FD != 0 }
 
 // Payload returns the valid bytes of the payload.
 func (f *Frame) Payload() []byte { return f.Data[:f.Len] }

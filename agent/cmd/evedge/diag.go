@@ -33,6 +33,9 @@ type liveDiag struct {
 	st    *store.Store   // nil: not recording
 	up    *uplink.Uplink // nil: no uplink
 	log   *slog.Logger
+	// hold stamps events like the recorder stamps frames: before the wall
+	// clock is sane they wait and get their true times (nil: at once).
+	hold *storeRecorder
 }
 
 // newLiveDiag builds the rules and the detector the configuration asks
@@ -152,9 +155,19 @@ func kbOrNil() *kb.KB {
 	return k
 }
 
-// attach sets where detections go; call before the agent runs.
-func (l *liveDiag) attach(table *signals.Table, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
-	l.table, l.st, l.up, l.log = table, st, up, log
+// attach sets where detections go and how they are stamped (hold: see
+// storeRecorder.Stamped; nil when not recording); call before the agent
+// runs.
+func (l *liveDiag) attach(table *signals.Table, st *store.Store, up *uplink.Uplink, hold *storeRecorder, log *slog.Logger) {
+	l.table, l.st, l.up, l.hold, l.log = table, st, up, hold, log
+}
+
+// shifted returns t moved by shift, leaving a zero time zero.
+func shifted(t time.Time, shift time.Duration) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(shift)
 }
 
 // step evaluates the rules and the model at now, a whole second of data
@@ -195,22 +208,25 @@ func (l *liveDiag) step(now time.Time) {
 func (l *liveDiag) alarm(now time.Time, c diag.Alarm, flags uint32, hi int, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
 	ev := alarmEvent{Alarm: c, Flags: flags, Highest: hi}
 	describe(&ev)
-	body, _ := json.Marshal(ev)
 	if c.Level > 0 {
 		log.Warn("alarm", "item", c.Name, "level", c.Level, "value", c.Value, "threshold", c.Threshold)
 	} else {
 		log.Info("alarm cleared", "item", c.Name, "value", c.Value)
 	}
-	if st != nil {
-		if _, err := st.AddEvent(store.Event{Time: now, Kind: "gbt32960", Severity: c.Level, Source: "rules", Body: body}); err != nil {
-			log.Error("recording an alarm", "err", err)
+	l.hold.Stamped(now, func(shift time.Duration) {
+		ev.Since = shifted(ev.Since, shift)
+		if st != nil {
+			body, _ := json.Marshal(ev)
+			if _, err := st.AddEvent(store.Event{Time: now.Add(shift), Kind: "gbt32960", Severity: c.Level, Source: "rules", Body: body}); err != nil {
+				log.Error("recording an alarm", "err", err)
+			}
 		}
-	}
-	if up != nil {
-		if _, err := up.PublishEvent("gbt32960", max(c.Level, 1), "rules", ev); err != nil {
-			log.Error("queueing an alarm for the uplink", "err", err)
+		if up != nil {
+			if _, err := up.PublishEvent("gbt32960", max(c.Level, 1), "rules", ev); err != nil {
+				log.Error("queueing an alarm for the uplink", "err", err)
+			}
 		}
-	}
+	})
 }
 
 // detection records a model detection: a pin that keeps the data around
@@ -225,34 +241,43 @@ func (l *liveDiag) detection(c *detect.Change, read diag.Read, st *store.Store, 
 	} else {
 		log.Info("fault detection cleared", "fault", c.Fault, "score", d.Score)
 	}
-	if st != nil {
-		if c.Raised && l.cfg.Pin.Duration > 0 {
-			var expires time.Time
-			if l.cfg.PinDays > 0 {
-				expires = c.Time.Add(time.Duration(l.cfg.PinDays) * 24 * time.Hour)
+	// Described now (it reads the live values); stored and sent with its
+	// times corrected once the wall clock is trusted.
+	l.hold.Stamped(c.Time, func(shift time.Duration) {
+		at := c.Time.Add(shift)
+		d.Time = shifted(d.Time, shift)
+		if d.Window != nil {
+			d.Window.From, d.Window.To = shifted(d.Window.From, shift), shifted(d.Window.To, shift)
+		}
+		if st != nil {
+			if c.Raised && l.cfg.Pin.Duration > 0 && d.Window != nil {
+				var expires time.Time
+				if l.cfg.PinDays > 0 {
+					expires = at.Add(time.Duration(l.cfg.PinDays) * 24 * time.Hour)
+				}
+				from, to := d.Window.From.Add(-l.cfg.Pin.Duration), at.Add(l.cfg.Pin.Duration)
+				if id, err := st.Pin(from, to, "diagnosis "+c.Fault, expires); err != nil {
+					log.Error("pinning the data of a detection", "err", err)
+				} else {
+					d.Window.Pin, d.Window.PinFrom, d.Window.PinTo = id, from, to
+				}
 			}
-			from, to := d.Window.From.Add(-l.cfg.Pin.Duration), c.Time.Add(l.cfg.Pin.Duration)
-			if id, err := st.Pin(from, to, "diagnosis "+c.Fault, expires); err != nil {
-				log.Error("pinning the data of a detection", "err", err)
-			} else {
-				d.Window.Pin, d.Window.PinFrom, d.Window.PinTo = id, from, to
+			body, err := json.Marshal(d)
+			if err == nil {
+				_, err = st.AddEvent(store.Event{Time: at, Kind: "diagnosis", Severity: severityOf(c, d), Source: "model", Body: body})
+			}
+			if err != nil {
+				log.Error("recording a diagnosis", "err", err)
 			}
 		}
-		body, err := json.Marshal(d)
-		if err == nil {
-			_, err = st.AddEvent(store.Event{Time: c.Time, Kind: "diagnosis", Severity: severityOf(c, d), Source: "model", Body: body})
+		if up != nil {
+			d.Window, d.Features = nil, nil // the cloud asks for logs when it wants them
+			d.Text = map[string]kb.Text{"en": d.Text["en"]}
+			if _, err := up.PublishEvent("diagnosis", severityOf(c, d), "model", d); err != nil {
+				log.Error("queueing a diagnosis for the uplink", "err", err)
+			}
 		}
-		if err != nil {
-			log.Error("recording a diagnosis", "err", err)
-		}
-	}
-	if up != nil {
-		d.Window, d.Features = nil, nil // the cloud asks for logs when it wants them
-		d.Text = map[string]kb.Text{"en": d.Text["en"]}
-		if _, err := up.PublishEvent("diagnosis", severityOf(c, d), "model", d); err != nil {
-			log.Error("queueing a diagnosis for the uplink", "err", err)
-		}
-	}
+	})
 }
 
 func severityOf(c *detect.Change, d detect.Diagnosis) int {
@@ -366,9 +391,10 @@ func (t *dtcTracker) codes() []string {
 	return out
 }
 
-// record files trouble-code changes as "dtc" events in the store and on
-// the uplink (set codes severity 1, cleared 0).
-func (t *dtcTracker) record(now time.Time, evs []dtcEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+// record files trouble-code changes read at now as "dtc" events in the
+// store and on the uplink (set codes severity 1, cleared 0), stamped
+// through hold (see storeRecorder.Stamped; nil: at once).
+func (t *dtcTracker) record(now time.Time, evs []dtcEvent, st *store.Store, up *uplink.Uplink, hold *storeRecorder, log *slog.Logger) {
 	for _, ev := range evs {
 		sev := 0
 		if ev.State == "set" {
@@ -377,16 +403,18 @@ func (t *dtcTracker) record(now time.Time, evs []dtcEvent, st *store.Store, up *
 		} else {
 			log.Info("trouble code cleared", "code", ev.Code, "status", ev.Status, "ecu", ev.ECU)
 		}
-		if st != nil {
-			body, _ := json.Marshal(ev)
-			if _, err := st.AddEvent(store.Event{Time: now, Kind: "dtc", Severity: sev, Source: "obd", Body: body}); err != nil {
-				log.Error("recording a trouble code", "err", err)
+		hold.Stamped(now, func(shift time.Duration) {
+			if st != nil {
+				body, _ := json.Marshal(ev)
+				if _, err := st.AddEvent(store.Event{Time: now.Add(shift), Kind: "dtc", Severity: sev, Source: "obd", Body: body}); err != nil {
+					log.Error("recording a trouble code", "err", err)
+				}
 			}
-		}
-		if up != nil {
-			if _, err := up.PublishEvent("dtc", sev, "obd", ev); err != nil {
-				log.Error("queueing a trouble code for the uplink", "err", err)
+			if up != nil {
+				if _, err := up.PublishEvent("dtc", sev, "obd", ev); err != nil {
+					log.Error("queueing a trouble code for the uplink", "err", err)
+				}
 			}
-		}
+		})
 	}
 }

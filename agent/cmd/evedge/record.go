@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,11 @@ type storeRecorder struct {
 	// makes the recorder hold frames and values with monotonic stamps
 	// instead of storing wall-clock stamps it cannot trust; once the
 	// clock is sane they are stamped through clock.Wall and stored.
+	//
+	// Events and uplink messages go through the same hold (Stamped), so
+	// that everything made before the clock was sane carries the same,
+	// true, wall times: the diagnosis of a fault and the frames it points
+	// at line up.
 	clock   *wallclock.Gate
 	log     *slog.Logger     // nil: discard
 	now     func() time.Time // the wall clock the frames were stamped with
@@ -33,7 +39,16 @@ type storeRecorder struct {
 	mu      sync.Mutex
 	frames  []heldFrame
 	vals    []heldValue
+	later   []heldAction
 	dropped uint64 // held items dropped at the bounds
+}
+
+// heldAction is work stamped with the untrusted wall clock (recording an
+// event, publishing it) that waits for the clock.
+type heldAction struct {
+	t  int64 // the stamp it was given, unix ns on the untrusted clock
+	m  wallclock.Mono
+	do func(shift time.Duration)
 }
 
 type heldFrame struct {
@@ -52,6 +67,9 @@ type heldValue struct {
 const (
 	maxHeldFrames = 1 << 16
 	maxHeldValues = 1 << 18
+	// maxHeldActions bounds the events waiting: alarms and detections
+	// change a few times a drive, trouble codes at each read.
+	maxHeldActions = 4096
 )
 
 // maxPendingReplay is how many frames a replay lets wait for a commit
@@ -82,10 +100,18 @@ func (r *storeRecorder) holding() bool {
 	if !r.clock.Sane() {
 		return true
 	}
+	r.release()
+	return false
+}
+
+// release stores what was held at its wall times and runs the held
+// actions, oldest first, then lets everything pass. It runs under mu, so
+// that nothing stamped later is stored or run before what was held.
+func (r *storeRecorder) release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.live.Load() {
-		return false
+		return
 	}
 	frames := make([]can.Frame, 0, len(r.frames))
 	for _, h := range r.frames {
@@ -101,15 +127,61 @@ func (r *storeRecorder) holding() bool {
 		t, _ := r.clock.Wall(h.m)
 		r.st.AddValueID(h.id, t.UnixNano(), h.v)
 	}
+	for _, a := range r.later {
+		t, _ := r.clock.Wall(a.m)
+		a.do(t.Sub(time.Unix(0, a.t)))
+	}
 	if r.log != nil {
-		r.log.Info("clock sane: held data stored at its wall times", "frames", len(frames), "values", len(r.vals), "dropped_while_held", r.dropped)
+		r.log.Info("clock sane: held data stored at its wall times", "frames", len(frames), "values", len(r.vals),
+			"events", len(r.later), "dropped_while_held", r.dropped)
 		if err != nil {
 			r.log.Error("storing the frames held for the clock", "frames", len(frames), "err", err)
 		}
 	}
-	r.frames, r.vals = nil, nil
+	r.frames, r.vals, r.later = nil, nil, nil
 	r.live.Store(true)
-	return false
+}
+
+// releaseWhenSane releases what is held as soon as the clock is found sane
+// (Gate.Ready), not only at the next frame: a silent bus or an OBD-only
+// car has no next frame. It returns then, or when ctx ends.
+func (r *storeRecorder) releaseWhenSane(ctx context.Context) {
+	if r.live.Load() {
+		return
+	}
+	select {
+	case <-ctx.Done():
+	case <-r.clock.Ready():
+		r.release()
+	}
+}
+
+// Stamped runs do for something stamped t on the system's wall clock (an
+// event at t): at once with shift 0 while wall time is trusted; while it
+// is not (no RTC, before NTP), once it is, with shift the correction that
+// puts t at its true wall time (t.Add(shift)), placed by the monotonic
+// clock as the held frames are. Held work runs in order, after the held
+// frames and values are stored; at most maxHeldActions wait, the oldest
+// going first. do must not call back into the recorder. A nil recorder
+// runs do at once.
+func (r *storeRecorder) Stamped(t time.Time, do func(shift time.Duration)) {
+	if r == nil || !r.holding() || !r.holdAction(t, do) {
+		do(0)
+	}
+}
+
+func (r *storeRecorder) holdAction(t time.Time, do func(time.Duration)) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.live.Load() {
+		return false // released since holding said otherwise
+	}
+	if len(r.later) >= maxHeldActions {
+		r.later = r.later[1:]
+		r.dropped++
+	}
+	r.later = append(r.later, heldAction{t.UnixNano(), r.mono(t.UnixNano()), do})
+	return true
 }
 
 // mono places stamp t (unix ns on the untrusted wall clock) on the
@@ -121,16 +193,7 @@ func (r *storeRecorder) mono(t int64) wallclock.Mono {
 }
 
 func (r *storeRecorder) AppendFrames(frames []can.Frame) error {
-	if r.holding() {
-		r.mu.Lock()
-		for _, f := range frames {
-			if len(r.frames) >= maxHeldFrames {
-				r.frames = r.frames[1:]
-				r.dropped++
-			}
-			r.frames = append(r.frames, heldFrame{f, r.mono(f.Time)})
-		}
-		r.mu.Unlock()
+	if r.holding() && r.holdFrames(frames) {
 		return nil
 	}
 	if err := r.st.AppendFrames(frames); err != nil {
@@ -142,23 +205,48 @@ func (r *storeRecorder) AppendFrames(frames []can.Frame) error {
 	return nil
 }
 
-func (r *storeRecorder) RecordValues(vals []signals.Value, t int64) {
-	if r.holding() {
-		r.mu.Lock()
-		m := r.mono(t)
-		for i := range vals {
-			if len(r.vals) >= maxHeldValues {
-				r.vals = r.vals[1:]
-				r.dropped++
-			}
-			r.vals = append(r.vals, heldValue{r.ids[vals[i].Signal.Index], m, vals[i].Value})
+// holdFrames keeps frames until the clock is sane; false when it became
+// sane meanwhile (store them).
+func (r *storeRecorder) holdFrames(frames []can.Frame) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.live.Load() {
+		return false
+	}
+	for _, f := range frames {
+		if len(r.frames) >= maxHeldFrames {
+			r.frames = r.frames[1:]
+			r.dropped++
 		}
-		r.mu.Unlock()
+		r.frames = append(r.frames, heldFrame{f, r.mono(f.Time)})
+	}
+	return true
+}
+
+func (r *storeRecorder) RecordValues(vals []signals.Value, t int64) {
+	if r.holding() && r.holdValues(vals, t) {
 		return
 	}
 	for i := range vals {
 		r.st.AddValueID(r.ids[vals[i].Signal.Index], t, vals[i].Value)
 	}
+}
+
+func (r *storeRecorder) holdValues(vals []signals.Value, t int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.live.Load() {
+		return false
+	}
+	m := r.mono(t)
+	for i := range vals {
+		if len(r.vals) >= maxHeldValues {
+			r.vals = r.vals[1:]
+			r.dropped++
+		}
+		r.vals = append(r.vals, heldValue{r.ids[vals[i].Signal.Index], m, vals[i].Value})
+	}
+	return true
 }
 
 func storeQuotas(q config.Quotas) store.Quotas {

@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/evedge/evedge/agent/config"
+	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/diag/detect"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/sim"
 	"github.com/evedge/evedge/agent/store"
+	"github.com/evedge/evedge/agent/uplink"
 	"github.com/evedge/evedge/agent/wallclock"
 	"github.com/evedge/evedge/drivers/can"
 )
@@ -100,4 +107,151 @@ func TestRecorderHoldsUntilSaneClock(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d value summaries near the real time, want 2 (err %v)", n, sit.Err())
 	}
+}
+
+// TestEventsHeldUntilSaneClock: GB/T alarms, model diagnoses (with their
+// pin) and trouble-code events raised before the clock is sane wait with
+// the frames and are stored, and sent, at the same true wall times as the
+// frames of the same instants; nothing carries a 1970 date. The clock
+// turns sane on a silent bus: releaseWhenSane stores everything without a
+// further frame.
+func TestEventsHeldUntilSaneClock(t *testing.T) {
+	db, _, err := sim.LoadDBC("../../../board/sim/sim-ev.dbc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mono, wall atomic.Int64
+	var synced atomic.Bool
+	wall.Store(time.Unix(100, 0).UnixNano())
+	wallNow := func() time.Time { return time.Unix(0, wall.Load()) }
+	gate := wallclock.New(wallclock.Options{Min: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RTC: false,
+		Now: wallNow, Mono: func() time.Duration { return time.Duration(mono.Load()) }, Synced: synced.Load})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: -1, Now: wallNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	up, err := uplink.New(uplink.Options{Broker: "tcp://127.0.0.1:1", Vehicle: "car-1", Store: st, Now: wallNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.SetClock(gate)
+	r := newStoreRecorder(st, db, false, gate)
+	r.now = wallNow
+	log := slog.New(slog.DiscardHandler)
+	l := &liveDiag{cfg: config.Diag{Pin: config.Duration{Duration: time.Minute}}, dtcs: &dtcTracker{}}
+	l.attach(nil, st, up, r, log)
+	advance := func(d time.Duration) { mono.Add(int64(d)); wall.Add(int64(d)) }
+
+	// mono 0 s: a frame and an alarm at the same instant.
+	t0 := wallNow()
+	r.AppendFrames([]can.Frame{{Time: t0.UnixNano(), ID: 0x100, Len: 1}})
+	l.alarm(t0, diag.Alarm{Name: "insulation", Level: 2, Value: 80, Since: t0.Add(-3 * time.Second)}, 1<<10, 2, st, up, log)
+	advance(4 * time.Second)
+	// mono 4 s: a detection with a 5 s window.
+	t4 := wallNow()
+	l.detection(&detect.Change{Time: t4, Raised: true, Fault: "cooling_loss", Window: make([]diag.Sample, 5)}, nil, st, up, log)
+	advance(time.Second)
+	// mono 5 s: a trouble code read.
+	l.dtcs.record(wallNow(), []dtcEvent{{State: "set", Status: "stored", ECU: "7E8", Code: "P0A80"}}, st, up, r, log)
+	st.Flush()
+	if n := countEvents(t, st, time.Time{}, time.Time{}); n != 0 {
+		t.Fatalf("%d events stored with an untrusted clock", n)
+	}
+	// NTP sets the clock at mono 10 s; no frame follows.
+	advance(5 * time.Second)
+	real := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	wall.Store(real.UnixNano())
+	synced.Store(true)
+	if !gate.Check() {
+		t.Fatal("clock not sane after the step")
+	}
+	r.releaseWhenSane(context.Background()) // returns once released
+	st.Flush()
+
+	at := func(m time.Duration) time.Time { return real.Add(m - 10*time.Second) } // mono m on the true clock
+	var frames []time.Time
+	it := st.Frames(context.Background(), real.Add(-time.Hour), real.Add(time.Hour), -1)
+	for it.Next() {
+		f := it.Frame()
+		frames = append(frames, f.Timestamp())
+	}
+	if len(frames) != 1 || !frames[0].Equal(at(0)) {
+		t.Fatalf("frames at %v, want one at %v", frames, at(0))
+	}
+	want := []struct {
+		kind string
+		at   time.Time
+	}{{"gbt32960", at(0)}, {"diagnosis", at(4 * time.Second)}, {"dtc", at(5 * time.Second)}}
+	eit := st.Events(context.Background(), time.Time{}, time.Time{}, "")
+	var i int
+	for ; eit.Next(); i++ {
+		ev := eit.Event()
+		if i >= len(want) || ev.Kind != want[i].kind || !ev.Time.Equal(want[i].at) {
+			t.Errorf("event %d: %s at %v, want %+v", i, ev.Kind, ev.Time.UTC(), want[min(i, len(want)-1)])
+			continue
+		}
+		switch ev.Kind {
+		case "gbt32960":
+			var body alarmEvent
+			json.Unmarshal(ev.Body, &body)
+			if !body.Since.Equal(at(-3 * time.Second)) {
+				t.Errorf("alarm since %v, want %v", body.Since, at(-3*time.Second))
+			}
+		case "diagnosis":
+			var body detect.Diagnosis
+			json.Unmarshal(ev.Body, &body)
+			if body.Window == nil || !body.Time.Equal(at(4*time.Second)) || !body.Window.From.Equal(at(0)) || !body.Window.To.Equal(at(4*time.Second)) ||
+				!body.Window.PinFrom.Equal(at(-time.Minute)) || !body.Window.PinTo.Equal(at(4*time.Second+time.Minute)) {
+				t.Errorf("diagnosis times: %v window %+v", body.Time, body.Window)
+			}
+		}
+	}
+	if i != len(want) || eit.Err() != nil {
+		t.Fatalf("%d events (%v), want %d", i, eit.Err(), len(want))
+	}
+	if pins := st.Pins(); len(pins) != 1 || !pins[0].From.Equal(at(-time.Minute)) || !pins[0].To.Equal(at(4*time.Second+time.Minute)) {
+		t.Errorf("pins %+v, want one around the detection on the true clock", pins)
+	}
+	// The uplink got the same events, in order, with the same times.
+	msgs, err := st.NextBatch(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, m := range msgs {
+		var e uplink.Event
+		if err := json.Unmarshal(m.Payload, &e); err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, e.Kind)
+		if strings.Contains(string(m.Payload), "1970-") {
+			t.Errorf("uplink %s message carries a 1970 time: %s", e.Kind, m.Payload)
+		}
+		if e.Kind == "gbt32960" && !strings.Contains(string(e.Body), `"since":"`+at(-3*time.Second).Format(time.RFC3339)) {
+			t.Errorf("uplink alarm body %s, want since %v", e.Body, at(-3*time.Second))
+		}
+	}
+	if strings.Join(kinds, ",") != "gbt32960,diagnosis,dtc" {
+		t.Errorf("uplink events %v", kinds)
+	}
+	// From now on events pass at once.
+	l.dtcs.record(wallNow(), []dtcEvent{{State: "cleared", Status: "stored", ECU: "7E8", Code: "P0A80"}}, st, up, r, log)
+	st.Flush()
+	if n := countEvents(t, st, real, real.Add(time.Second)); n != 1 {
+		t.Errorf("%d events at the sane time after the release, want 1", n)
+	}
+}
+
+func countEvents(t *testing.T, st *store.Store, from, to time.Time) int {
+	t.Helper()
+	it := st.Events(context.Background(), from, to, "")
+	n := 0
+	for it.Next() {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

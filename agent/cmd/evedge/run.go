@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evedge/evedge/agent"
@@ -194,6 +196,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var rec agent.Recorder
 	var st *store.Store
+	var sr *storeRecorder    // nil when not recording
+	var gate *wallclock.Gate // set while wall time is not trusted (live buses only)
+	if len(replay) == 0 && !clock.Sane() {
+		gate = clock // replays carry their own times
+	}
 	if cfg.Store.Record {
 		dir := *dataDir
 		if dir == "" {
@@ -221,14 +228,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				log.Error("store: close", "dir", dir, "err", err)
 			}
 		}()
-		var gate *wallclock.Gate // replays carry their own times
-		if len(replay) == 0 && !clock.Sane() {
-			gate = clock
-			log.Warn("recording waits for a sane clock: frames and values are held with monotonic stamps until then")
+		if gate != nil {
+			log.Warn("recording waits for a sane clock: frames, values and events are held with monotonic stamps until then")
 		}
-		sr := newStoreRecorder(st, db, len(replay) > 0, gate)
+		sr = newStoreRecorder(st, db, len(replay) > 0, gate)
 		sr.log = log
 		rec = sr
+		go sr.releaseWhenSane(ctx) // also on a silent bus
 		log.Info("recording", "dir", dir, "commit_interval", cfg.Store.CommitInterval.Duration)
 	}
 	var dg *liveDiag
@@ -243,6 +249,24 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// systemd (Type=notify): ready once started, keep-alives at
+	// WatchdogSec/2 while the agent is healthy, STOPPING=1 when the
+	// shutdown begins. No-ops without NOTIFY_SOCKET.
+	notify, err := sdnotify.FromEnv(nil, 0)
+	if err != nil {
+		log.Warn("systemd notify", "err", err)
+	}
+	// With a watchdog, frame sources are counted on their way in, so that
+	// the health check tells frames waiting from a quiet bus.
+	var counted []*countedSource
+	addSource := func(src agent.Source) {
+		if src.Src != nil && notify.WatchdogInterval() > 0 {
+			c := &countedSource{Source: src.Src}
+			src.Src = c
+			counted = append(counted, c)
+		}
+		a.Add(src)
+	}
 
 	title := ""
 	var canLinks []canLink // SocketCAN links, for their health counters
@@ -256,7 +280,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			} else if err := c(); err != nil {
 				return err
 			}
-			a.Add(agent.Source{
+			addSource(agent.Source{
 				Name:    filepath.Base(p),
 				Src:     agent.NewPaced(ctx, agent.NewLoop(ctx, *loops, lr.open), replaySpeed, nil, true),
 				Skipped: lr.skipped,
@@ -279,7 +303,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				if err != nil {
 					return err
 				}
-				a.Add(src)
+				addSource(src)
 			case board.DriverSocketCAN:
 				if c.Configures() {
 					lc := socketcan.LinkConfig{Bitrate: uint32(c.Bitrate), ListenOnly: c.ListenOnly, RestartMs: uint32(c.RestartMs), FD: c.FD, DataBitrate: uint32(c.DataBitrate)}
@@ -289,13 +313,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 						log.Info("CAN link up", "bus", c.Bus, "interface", c.Interface, "bitrate", c.Bitrate, "listen_only", c.ListenOnly, "restart_ms", c.RestartMs, "fd", c.FD)
 					}
 				}
-				conn, err := socketcan.Open(ctx, c.Interface, uint8(c.Bus))
+				var opts []socketcan.Option
+				if c.FD {
+					opts = append(opts, socketcan.WithFD(true)) // else: FD when the link's MTU says so
+				}
+				conn, err := socketcan.Open(ctx, c.Interface, uint8(c.Bus), opts...)
 				if err != nil {
 					// Missing hardware degrades the agent, it does not stop it.
 					log.Error("CAN interface unavailable", "bus", c.Bus, "interface", c.Interface, "err", err)
 					continue
 				}
-				a.Add(agent.Source{
+				if conn.FD() {
+					log.Info("CAN FD frames received: up to 8 data bytes decoded, longer ones counted (fd_oversize)", "bus", c.Bus, "interface", c.Interface)
+				}
+				addSource(agent.Source{
 					Name:    c.Interface,
 					Src:     conn,
 					Close:   conn.Close,
@@ -320,10 +351,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var up *uplink.Uplink
 	if cfg.Uplink.Broker != "" {
 		var runUp func(context.Context) error
-		runUp, up, err = startUplink(cfg, st, a, obdp, faults, canHealth(canLinks), log)
+		runUp, up, err = startUplink(cfg, st, a, obdp, faults, linkHealth(canLinks), log)
 		if err != nil {
 			return err
 		}
+		up.SetClock(gate) // nothing leaves with a wall time the agent does not trust
 		a.Add(agent.Source{Name: "uplink " + cfg.Uplink.Broker, Values: func(ctx context.Context, _ func([]signals.Value, int64)) error {
 			return runUp(ctx)
 		}})
@@ -350,10 +382,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		title += " · API " + addr
 	}
 	if dg != nil {
-		dg.attach(a.Table(), st, up, log)
+		dg.attach(a.Table(), st, up, sr, log)
 		if obdp != nil {
 			obdp.onDTCs = func(now time.Time, rep *obd.DTCReport) {
-				dg.dtcs.record(now, dg.dtcs.update(rep), st, up, log)
+				dg.dtcs.record(now, dg.dtcs.update(rep), st, up, sr, log)
 			}
 		}
 	}
@@ -365,12 +397,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	// systemd (Type=notify): ready now, keep-alives at WatchdogSec/2,
-	// STOPPING=1 when the shutdown begins. No-ops without NOTIFY_SOCKET.
-	notify, err := sdnotify.FromEnv(nil, 0)
-	if err != nil {
-		log.Warn("systemd notify", "err", err)
-	}
 	if err := notify.Ready(title); err != nil {
 		log.Warn("systemd notify READY", "err", err)
 	}
@@ -381,7 +407,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	})()
 	wdCtx, wdStop := context.WithCancel(ctx)
 	defer wdStop()
-	go notify.RunWatchdog(wdCtx, nil, func(err error) { log.Warn("systemd watchdog", "err", err) })
+	if wd := notify.WatchdogInterval(); wd > 0 {
+		h := newPipelineHealth(wd, time.Now, counted, a, st)
+		log.Info("systemd watchdog", "interval", wd, "decode_stall", h.decodeStall, "commit_stall", h.commitStall)
+		go notify.RunWatchdog(wdCtx, sdnotify.WatchdogOptions{
+			Healthy: h.check,
+			Status:  title,
+			OnChange: func(err error) {
+				if err != nil {
+					log.Error("systemd watchdog: unhealthy, keep-alives withheld: systemd restarts the agent unless it recovers", "err", err)
+				} else {
+					log.Warn("systemd watchdog: healthy again, keep-alives resumed")
+				}
+			},
+			OnError: func(err error) { log.Warn("systemd watchdog", "err", err) },
+		})
+	}
+	fdLog := newFDOversizeLog(len(canLinks))
 
 	v := agent.NewView(a, title)
 	interval := time.Second
@@ -417,6 +459,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				_ = v.Render(stdout, time.Now(), w, h, true)
 			} else {
 				logStats(log, a, slog.LevelInfo, "stats")
+			}
+			now := time.Now()
+			for i, l := range canLinks {
+				fdLog.observe(now, i, l.bus, l.iface, l.conn.Stats(), log)
 			}
 		}
 	}
@@ -480,4 +526,154 @@ func (l *loggedReplay) skipped() int {
 		n += l.cur.Skipped()
 	}
 	return n
+}
+
+// linkHealth is canHealth with the CAN FD counters of each link:
+// fd_frames (CAN FD frames of up to 8 bytes, decoded) and fd_oversize
+// (longer ones, which evedge cannot carry and skips).
+func linkHealth(links []canLink) func() []map[string]any {
+	base := canHealth(links)
+	return func() []map[string]any {
+		out := base()
+		for i, m := range out {
+			if i < len(links) {
+				st := links[i].conn.Stats()
+				m["fd_frames"], m["fd_oversize"] = st.FDFrames, st.FDOversize
+			}
+		}
+		return out
+	}
+}
+
+// fdOversizeEvery is how often at most the agent logs CAN FD frames it had
+// to skip, per link.
+const fdOversizeEvery = time.Minute
+
+// fdOversizeLog logs the CAN FD frames longer than 8 bytes a link skipped,
+// rate-limited: the first at once, then at most one line per link every
+// fdOversizeEvery with the count since the last line and the last id.
+type fdOversizeLog struct {
+	every  time.Duration
+	logged []uint64    // per link: FDOversize at the last line
+	at     []time.Time // per link: when that line was written
+}
+
+func newFDOversizeLog(links int) *fdOversizeLog {
+	return &fdOversizeLog{every: fdOversizeEvery, logged: make([]uint64, links), at: make([]time.Time, links)}
+}
+
+// observe looks at link i's counters at now and logs when due.
+func (l *fdOversizeLog) observe(now time.Time, i, bus int, iface string, st socketcan.Stats, log *slog.Logger) {
+	if i >= len(l.logged) || st.FDOversize <= l.logged[i] {
+		return
+	}
+	if !l.at[i].IsZero() && now.Sub(l.at[i]) < l.every {
+		return
+	}
+	id := st.FDOversizeKey &^ can.KeyExtended
+	idText := fmt.Sprintf("0x%03X", id)
+	if st.FDOversizeKey&can.KeyExtended != 0 {
+		idText = fmt.Sprintf("0x%08X", id)
+	}
+	log.Warn("CAN FD frames with more than 8 data bytes skipped: evedge records and decodes at most 8 bytes per frame",
+		"bus", bus, "interface", iface, "last_id", idText, "count", st.FDOversize-l.logged[i], "fd_oversize", st.FDOversize)
+	l.logged[i], l.at[i] = st.FDOversize, now
+}
+
+// countedSource counts the frames a source delivers (one atomic add per
+// frame), for the watchdog's health check.
+type countedSource struct {
+	can.Source
+	n atomic.Uint64
+}
+
+func (s *countedSource) Receive() bool {
+	if !s.Source.Receive() {
+		return false
+	}
+	s.n.Add(1)
+	return true
+}
+
+// pipelineHealth is the systemd watchdog's health check. The agent is
+// healthy while
+//
+//   - the decode stage makes progress: frames the sources delivered do not
+//     wait longer than decodeStall without the decode stage taking one (a
+//     quiet bus, a parked car, is healthy: nothing waits), and
+//   - the store's writer is not stuck: no commit has been writing for
+//     longer than commitStall (a hung eMMC). A commit that fails fast, as
+//     on a full disk, is not stuck: restarting would not help.
+//
+// check runs on the watchdog goroutine only.
+type pipelineHealth struct {
+	now                      func() time.Time // with a monotonic reading
+	decodeStall, commitStall time.Duration
+
+	received func() uint64                     // frames delivered by the sources (nil: not counted)
+	decoded  func() uint64                     // frames the decode stage took
+	commit   func() (since time.Time, ok bool) // the store's running commit (nil: no store)
+
+	lastDecoded uint64
+	progress    time.Time // when the decode stage last moved, or had nothing waiting
+}
+
+// The least stalls the check tolerates, whatever WatchdogSec says: a
+// loaded head unit may starve the decode stage for a moment.
+const (
+	minDecodeStall = 5 * time.Second
+	minCommitStall = 4 * time.Second
+)
+
+// newPipelineHealth derives the bounds from the unit's WatchdogSec wd:
+// frames may wait wd and a commit may write 2 wd (at least minDecodeStall
+// and minCommitStall) before the agent is unhealthy, so that systemd
+// restarts it within about 2 wd (3 wd for the store) of the stall.
+func newPipelineHealth(wd time.Duration, now func() time.Time, counted []*countedSource, a *agent.Agent, st *store.Store) *pipelineHealth {
+	h := &pipelineHealth{now: now, decodeStall: max(wd, minDecodeStall), commitStall: max(2*wd, minCommitStall)}
+	if len(counted) > 0 {
+		h.received = func() uint64 {
+			var n uint64
+			for _, c := range counted {
+				n += c.n.Load()
+			}
+			return n
+		}
+		h.decoded = func() uint64 {
+			var n uint64
+			for _, b := range a.Stats() {
+				n += b.Frames
+			}
+			return n
+		}
+	}
+	if st != nil {
+		h.commit = st.CommitRunning
+	}
+	h.progress = now()
+	return h
+}
+
+func (h *pipelineHealth) check() error {
+	now := h.now()
+	var errs []error
+	if h.received != nil {
+		// Decoded first: a frame is counted in received before the decode
+		// stage can take it, so received read later is never behind.
+		d := h.decoded()
+		r := h.received()
+		if d != h.lastDecoded || r <= d {
+			h.lastDecoded, h.progress = d, now
+		} else if wait := now.Sub(h.progress); wait > h.decodeStall {
+			errs = append(errs, fmt.Errorf("decode stage stalled: %d frames waiting, none decoded for %v", r-d, wait.Round(time.Second)))
+		}
+	}
+	if h.commit != nil {
+		if since, ok := h.commit(); ok {
+			if d := now.Sub(since); d > h.commitStall {
+				errs = append(errs, fmt.Errorf("store commit writing for %v (storage hung?)", d.Round(time.Second)))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

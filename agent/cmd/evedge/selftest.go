@@ -191,7 +191,11 @@ func (s *selftest) checkCAN(c board.CAN) {
 		s.add(name, checkPass, "up (%s: no bit timing)", l.Kind)
 		return
 	}
-	detail := fmt.Sprintf("up, %d bit/s, %s, TEC %d REC %d", l.Bitrate, l.State, l.TxErrors, l.RxErrors)
+	rate := fmt.Sprintf("%d bit/s", l.Bitrate)
+	if l.FD {
+		rate += fmt.Sprintf(" CAN FD (data %d bit/s)", l.DataBitrate)
+	}
+	detail := fmt.Sprintf("up, %s, %s, TEC %d REC %d", rate, l.State, l.TxErrors, l.RxErrors)
 	if l.HasStats {
 		detail += fmt.Sprintf(", bus-off %d, error-passive %d, restarts %d", l.Stats.BusOff, l.Stats.ErrorPassive, l.Stats.Restarts)
 	}
@@ -200,6 +204,10 @@ func (s *selftest) checkCAN(c board.CAN) {
 		s.add(name, checkFail, "%s", detail)
 	case c.Bitrate > 0 && l.Bitrate != uint32(c.Bitrate):
 		s.add(name, checkFail, "%s; the profile asks for %d bit/s", detail, c.Bitrate)
+	case c.FD && !l.FD:
+		s.add(name, checkFail, "%s; the profile asks for CAN FD (fd = true) but the link runs classical CAN: CAN FD frames on the bus are not received", detail)
+	case c.FD && c.DataBitrate > 0 && l.DataBitrate != uint32(c.DataBitrate):
+		s.add(name, checkFail, "%s; the profile asks for a data bitrate of %d bit/s", detail, c.DataBitrate)
 	default:
 		s.add(name, checkPass, "%s", detail)
 	}

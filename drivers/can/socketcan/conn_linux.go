@@ -19,8 +19,8 @@ import (
 type platform struct {
 	f   *os.File
 	rc  syscall.RawConn
-	buf [wireLen]byte
-	oob [128]byte // room for SCM_TIMESTAMPNS and SO_RXQ_OVFL messages
+	buf [fdWireLen]byte // a struct can_frame, or a struct canfd_frame on an FD socket
+	oob [128]byte       // room for SCM_TIMESTAMPNS and SO_RXQ_OVFL messages
 }
 
 func (c *Conn) open(o *options) (err error) {
@@ -51,6 +51,17 @@ func (c *Conn) open(o *options) (err error) {
 	}
 	ifindex := int(ifr.Uint32())
 
+	switch o.fd {
+	case fdOn:
+		c.fd = true
+	case fdAuto:
+		c.fd = interfaceMTU(fd, c.name) == fdWireLen
+	}
+	if c.fd {
+		if err := unix.SetsockoptInt(fd, unix.SOL_CAN_RAW, unix.CAN_RAW_FD_FRAMES, 1); err != nil {
+			return fail("receive CAN FD frames (CAN_RAW_FD_FRAMES)", err)
+		}
+	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_CAN_RAW, unix.CAN_RAW_ERR_FILTER, unix.CAN_ERR_MASK); err != nil {
 		return fail("receive error frames (CAN_RAW_ERR_FILTER)", err)
 	}
@@ -97,6 +108,20 @@ func (c *Conn) open(o *options) (err error) {
 	return nil
 }
 
+// interfaceMTU returns the MTU of interface name (CAN_MTU 16 for a
+// classical CAN link, CANFD_MTU 72 for a CAN FD one), or 0 when it cannot
+// be read.
+func interfaceMTU(fd int, name string) uint32 {
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFMTU, ifr); err != nil {
+		return 0
+	}
+	return ifr.Uint32()
+}
+
 func (p *platform) close() error { return p.f.Close() }
 
 // receive reads one frame with recvmsg, taking the kernel timestamp and the
@@ -123,10 +148,21 @@ func (c *Conn) receive() bool {
 			c.err = fmt.Errorf("socketcan: %s: receive: %w", c.name, err)
 			return false
 		}
-		if n != wireLen || flags&unix.MSG_TRUNC != 0 {
-			continue // not a classical CAN frame (CAN FD is not enabled)
+		if flags&unix.MSG_TRUNC != 0 {
+			continue // larger than a CAN FD frame (CAN XL): not for us
 		}
-		f := decodeWire(p.buf[:], &c.stats)
+		var f can.Frame
+		switch n {
+		case wireLen:
+			f = decodeWire(p.buf[:wireLen], &c.stats)
+		case fdWireLen:
+			var ok bool
+			if f, ok = decodeFD(p.buf[:], &c.stats); !ok {
+				continue // payload over 8 bytes: counted in Stats.FDOversize
+			}
+		default:
+			continue // not a CAN frame of a size we know
+		}
 		f.Bus = c.bus
 		if flags&unix.MSG_DONTROUTE != 0 {
 			f.Flags |= can.TX // sent by a socket on this host

@@ -1,6 +1,13 @@
 // Package socketcan reads and writes classical CAN frames on a Linux
 // SocketCAN interface (can0, vcan0 ...) as evedge can.Frame values.
 //
+// On a CAN FD link (the interface's MTU is 72, as `ip link set can0 type
+// can ... fd on` makes it, or WithFD(true)) the socket also receives CAN
+// FD frames (CAN_RAW_FD_FRAMES): those whose payload fits in 8 bytes come
+// out of Receive as ordinary frames with the can.FD flag; longer ones,
+// which can.Frame cannot carry, are skipped and counted in
+// Stats.FDOversize with the id of the last one, for the agent to report.
+//
 // A Conn is both a can.Source (Receive/Frame/Err) and a can.Sink
 // (WriteFrame). It receives controller error frames too: they come out of
 // Receive with the can.ErrorFrame flag and are counted in Stats (bus-off,
@@ -46,6 +53,7 @@ import (
 type Conn struct {
 	name string
 	bus  uint8
+	fd   bool             // CAN_RAW_FD_FRAMES is set: CAN FD frames are received
 	now  func() time.Time // receive time when the kernel gives no timestamp
 
 	stopCtx   func() bool // deregisters the close-on-ctx.Done hook
@@ -74,6 +82,31 @@ type options struct {
 	rcvbuf    int
 	filters   []Filter
 	setFilter bool
+	fd        fdMode
+}
+
+// fdMode says whether Open enables CAN FD frames on the socket.
+type fdMode uint8
+
+const (
+	fdAuto fdMode = iota // when the interface's MTU is CANFD_MTU
+	fdOn
+	fdOff
+)
+
+// WithFD sets whether the socket receives CAN FD frames
+// (CAN_RAW_FD_FRAMES). Without this option Open enables them when the
+// interface runs CAN FD (its MTU is 72 bytes, CANFD_MTU). WithFD(true)
+// enables them whatever the MTU says and fails Open when the kernel
+// refuses; WithFD(false) keeps the socket classical: CAN FD frames on the
+// link are then not received at all.
+func WithFD(on bool) Option {
+	return func(o *options) {
+		o.fd = fdOff
+		if on {
+			o.fd = fdOn
+		}
+	}
 }
 
 // DefaultReceiveBuffer is the receive buffer Open asks for unless
@@ -145,11 +178,21 @@ type Stats struct {
 	// socket's receive queue was full (SO_RXQ_OVFL), as of the last frame
 	// received: the reader did not keep up.
 	Dropped uint64
+	// FDFrames counts the CAN FD frames of at most 8 bytes received and
+	// delivered with the can.FD flag (they are in Frames too).
+	FDFrames uint64
+	// FDOversize counts the CAN FD frames with more than 8 bytes of
+	// payload: can.Frame cannot carry them, so Receive skips them.
+	FDOversize uint64
+	// FDOversizeKey is the id of the last of those, in can.Frame.Key form
+	// (can.KeyExtended set for a 29-bit id); meaningful when FDOversize > 0.
+	FDOversizeKey uint32
 }
 
 // Open opens a raw CAN socket on interface name (e.g. "can0", "vcan0") and
 // stamps frames with bus index bus. The socket receives every frame on the
 // interface, error frames included, until Close is called or ctx is done.
+// On a CAN FD interface it receives CAN FD frames too (see WithFD).
 //
 // On a system without SocketCAN (not Linux, or a kernel without AF_CAN) the
 // error wraps can.ErrNotSupported. A missing interface, or one that is not
@@ -205,7 +248,21 @@ func (c *Conn) Err() error { return c.err }
 // ignored; error frames and invalid frames are refused. On real controllers
 // a full transmit queue makes it fail with ENOBUFS (wrapped): the caller may
 // retry later.
+//
+// A frame with the can.FD flag is sent as a CAN FD frame (struct
+// canfd_frame, no bit rate switch); that needs a socket that receives CAN
+// FD frames (FD), and it cannot be a remote frame.
 func (c *Conn) WriteFrame(f can.Frame) error {
+	if f.Flags&can.FD != 0 {
+		if !c.fd {
+			return fmt.Errorf("socketcan: %s: write %v: CAN FD frame on a socket without CAN FD (interface MTU not 72; see WithFD)", c.name, f)
+		}
+		var b [fdWireLen]byte
+		if err := encodeFD(f, b[:]); err != nil {
+			return fmt.Errorf("socketcan: %s: write %v: %w", c.name, f, err)
+		}
+		return c.write(b[:])
+	}
 	var b [wireLen]byte
 	if err := encodeWire(f, b[:]); err != nil {
 		return fmt.Errorf("socketcan: %s: write %v: %w", c.name, f, err)
@@ -232,8 +289,25 @@ func (c *Conn) Close() error {
 // Name returns the interface name given to Open.
 func (c *Conn) Name() string { return c.name }
 
+// FD reports whether the socket receives (and may send) CAN FD frames.
+func (c *Conn) FD() bool { return c.fd }
+
 // wireLen is sizeof(struct can_frame), CAN_MTU.
 const wireLen = 16
+
+// fdWireLen is sizeof(struct canfd_frame), CANFD_MTU: can_id, len, flags,
+// two reserved bytes, then 64 data bytes at offset 8. Its first 16 bytes
+// are laid out as a struct can_frame's.
+const fdWireLen = 72
+
+// canfdMaxLen is CANFD_MAX_DLEN.
+const canfdMaxLen = 64
+
+// Flag bits of can_id (linux/can.h): CAN_EFF_FLAG, CAN_RTR_FLAG.
+const (
+	canEFFFlag = 0x80000000
+	canRTRFlag = 0x40000000
+)
 
 // errMask is CAN_ERR_MASK: the error class bits of an error frame's id.
 const errMask = 0x1FFFFFFF
@@ -291,9 +365,51 @@ func encodeWire(f can.Frame, b []byte) error {
 	return nil
 }
 
+// decodeFD converts one struct canfd_frame (fdWireLen bytes) into a Frame
+// with the can.FD flag and counts it in st. ok is false for a frame whose
+// payload does not fit in a Frame: it is counted in FDOversize instead, and
+// its id kept as the last one. b's remote flag may be cleared in place.
+func decodeFD(b []byte, st *counters) (f can.Frame, ok bool) {
+	id := ne.Uint32(b)
+	if n := b[4]; n > can.MaxDataLen {
+		key := id & errMask
+		if id&canEFFFlag != 0 {
+			key |= can.KeyExtended
+		} else {
+			key &= 0x7FF
+		}
+		st.fdOversize.Add(1)
+		st.fdOversizeKey.Store(key)
+		return can.Frame{}, false
+	}
+	if id&canRTRFlag != 0 { // not a thing in CAN FD: the payload counts
+		ne.PutUint32(b, id&^canRTRFlag)
+	}
+	// The first 16 bytes are a struct can_frame's; len is at most 8 here.
+	f = decodeWire(b[:wireLen], st)
+	if f.Flags&can.ErrorFrame == 0 {
+		f.Flags |= can.FD
+		st.fdFrames.Add(1)
+	}
+	return f, true
+}
+
+// encodeFD writes f (without remote flag, Len <= 8) as a struct
+// canfd_frame into b (fdWireLen bytes, zeroed).
+func encodeFD(f can.Frame, b []byte) error {
+	if f.Flags&can.Remote != 0 {
+		return errors.New("CAN FD has no remote frames")
+	}
+	f.Flags &^= can.FD
+	// The classical encoding gives the same first 16 bytes, len included.
+	return encodeWire(f, b[:wireLen])
+}
+
 // counters are updated by the reading goroutine and read by Stats from any.
 type counters struct {
 	frames, errorFrames, busOff, errorPassive, errorWarning, rxOverflow, dropped atomic.Uint64
+	fdFrames, fdOversize                                                         atomic.Uint64
+	fdOversizeKey                                                                atomic.Uint32
 }
 
 func (s *counters) countError(e *socketcan.ErrorFrame) {
@@ -318,12 +434,15 @@ func (s *counters) countError(e *socketcan.ErrorFrame) {
 
 func (s *counters) snapshot() Stats {
 	return Stats{
-		Frames:       s.frames.Load(),
-		ErrorFrames:  s.errorFrames.Load(),
-		BusOff:       s.busOff.Load(),
-		ErrorPassive: s.errorPassive.Load(),
-		ErrorWarning: s.errorWarning.Load(),
-		RxOverflow:   s.rxOverflow.Load(),
-		Dropped:      s.dropped.Load(),
+		Frames:        s.frames.Load(),
+		ErrorFrames:   s.errorFrames.Load(),
+		BusOff:        s.busOff.Load(),
+		ErrorPassive:  s.errorPassive.Load(),
+		ErrorWarning:  s.errorWarning.Load(),
+		RxOverflow:    s.rxOverflow.Load(),
+		Dropped:       s.dropped.Load(),
+		FDFrames:      s.fdFrames.Load(),
+		FDOversize:    s.fdOversize.Load(),
+		FDOversizeKey: s.fdOversizeKey.Load(),
 	}
 }

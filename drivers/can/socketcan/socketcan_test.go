@@ -194,3 +194,87 @@ func TestOpenCancelledContext(t *testing.T) {
 		t.Fatalf("Open = %v, %v; want nil and context.Canceled", c, err)
 	}
 }
+
+// fdWire builds a struct canfd_frame (linux/can.h): can_id with flag bits,
+// len, flags, two reserved bytes, 64 data bytes.
+func fdWire(id uint32, n uint8, flags uint8, data ...byte) []byte {
+	b := make([]byte, 72)
+	binary.LittleEndian.PutUint32(b, id)
+	b[4], b[5] = n, flags
+	copy(b[8:], data)
+	return b
+}
+
+func seq(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(0xA0 + i)
+	}
+	return b
+}
+
+func TestDecodeFD(t *testing.T) {
+	const brs = 0x01 // CANFD_BRS
+	tests := []struct {
+		name string
+		wire []byte
+		ok   bool
+		want can.Frame
+		st   Stats
+	}{
+		{"8 bytes", fdWire(0x123, 8, 0, seq(8)...), true,
+			can.Frame{ID: 0x123, Len: 8, Flags: can.FD, Data: [8]byte(seq(8))}, Stats{Frames: 1, FDFrames: 1}},
+		{"empty", fdWire(0x7FF, 0, 0), true, can.Frame{ID: 0x7FF, Flags: can.FD}, Stats{Frames: 1, FDFrames: 1}},
+		{"extended with bit rate switch", fdWire(effFlag|0x18DAF110, 5, brs, 1, 2, 3, 4, 5), true,
+			can.Frame{ID: 0x18DAF110, Len: 5, Flags: can.FD | can.Extended, Data: [8]byte{1, 2, 3, 4, 5}}, Stats{Frames: 1, FDFrames: 1}},
+		{"remote flag ignored", fdWire(rtrFlag|0x100, 2, 0, 7, 8), true,
+			can.Frame{ID: 0x100, Len: 2, Flags: can.FD, Data: [8]byte{7, 8}}, Stats{Frames: 1, FDFrames: 1}},
+		{"garbage past len dropped", fdWire(0x100, 3, 0, seq(64)...), true,
+			can.Frame{ID: 0x100, Len: 3, Flags: can.FD, Data: [8]byte{0xA0, 0xA1, 0xA2}}, Stats{Frames: 1, FDFrames: 1}},
+		{"12 bytes", fdWire(0x124, 12, brs, seq(12)...), false, can.Frame{}, Stats{FDOversize: 1, FDOversizeKey: 0x124}},
+		{"64 bytes extended", fdWire(effFlag|0x1FFFFFFF, 64, 0, seq(64)...), false, can.Frame{},
+			Stats{FDOversize: 1, FDOversizeKey: 0x1FFFFFFF | can.KeyExtended}},
+		{"9 bytes (bad len)", fdWire(0x7FF, 9, 0), false, can.Frame{}, Stats{FDOversize: 1, FDOversizeKey: 0x7FF}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var st counters
+			f, ok := decodeFD(tt.wire, &st)
+			if ok != tt.ok || f != tt.want {
+				t.Errorf("got %+v %v\nwant %+v %v", f, ok, tt.want, tt.ok)
+			}
+			if s := st.snapshot(); s != tt.st {
+				t.Errorf("stats\n got %+v\nwant %+v", s, tt.st)
+			}
+		})
+	}
+}
+
+func TestEncodeFD(t *testing.T) {
+	b := make([]byte, fdWireLen)
+	f := can.Frame{ID: 0x18DAF110, Len: 8, Flags: can.FD | can.Extended, Data: [8]byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	if err := encodeFD(f, b); err != nil {
+		t.Fatal(err)
+	}
+	if want := fdWire(effFlag|0x18DAF110, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8); string(b) != string(want) {
+		t.Errorf("got % X\nwant % X", b, want)
+	}
+	var st counters
+	if back, ok := decodeFD(b, &st); !ok || back != f {
+		t.Errorf("round trip: %+v %v", back, ok)
+	}
+	if err := encodeFD(can.Frame{ID: 1, Flags: can.FD | can.Remote}, make([]byte, fdWireLen)); err == nil {
+		t.Error("remote CAN FD frame encoded")
+	}
+	if err := encodeFD(can.Frame{ID: 0x800, Flags: can.FD}, make([]byte, fdWireLen)); err == nil {
+		t.Error("bad id encoded")
+	}
+}
+
+func TestWriteFDNeedsFDSocket(t *testing.T) {
+	c := &Conn{name: "vcan9"} // never opened: the check comes first
+	err := c.WriteFrame(can.Frame{ID: 1, Len: 1, Flags: can.FD})
+	if err == nil || !strings.Contains(err.Error(), "vcan9") || !strings.Contains(err.Error(), "without CAN FD") {
+		t.Fatalf("got %v", err)
+	}
+}
