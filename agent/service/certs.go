@@ -19,7 +19,7 @@ import (
 // Roles carried in client certificates (Subject OU) and tokens.
 const (
 	RoleWorkshop = "workshop" // a service centre: everything, including clearing trouble codes
-	RoleOwner    = "owner"    // the vehicle's owner: read only
+	RoleOwner    = "owner"    // the vehicle's owner (the HMI): reads, and the voice assistant (its actions pass the dialogue's safety gate)
 )
 
 // File names in a TLS directory (the layout `evedge certs dev` writes and

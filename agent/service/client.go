@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -65,11 +66,20 @@ func (e *APIError) Error() string { return fmt.Sprintf("agent answered %d: %s", 
 // Do sends a request and returns the response when its status is 2xx;
 // otherwise an *APIError with the agent's message.
 func (c *Client) Do(ctx context.Context, method, path string, q url.Values, hdr http.Header) (*http.Response, error) {
+	return c.send(ctx, method, path, q, hdr, nil)
+}
+
+// send is Do with a request body (nil: none).
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, hdr http.Header, body []byte) (*http.Response, error) {
 	u := c.Base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}

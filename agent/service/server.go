@@ -82,8 +82,14 @@ type Options struct {
 	Speed     func() (float64, bool)
 	Privacy   Profile
 	KB        *kb.KB
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Voice answers POST /api/v1/voice/ask (nil: 503, the agent runs
+	// without a voice dialogue); PushToTalk presses push-to-talk for POST
+	// /api/v1/voice/ptt (nil: 503, no microphone loop runs). Leave them
+	// nil rather than holding a nil pointer.
+	Voice      VoiceDialogue
+	PushToTalk PushToTalker
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the service centre's HTTPS API.
@@ -207,6 +213,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/events", s.auth(s.events))
 	s.mux.HandleFunc("GET /api/v1/logs", s.auth(s.logs))
 	s.mux.HandleFunc("GET /api/v1/report", s.auth(s.report))
+	s.mux.HandleFunc("POST /api/v1/voice/ask", s.auth(s.voiceAsk))
+	s.mux.HandleFunc("POST /api/v1/voice/ptt", s.auth(s.voicePTT))
 }
 
 // statusWriter records the status and bytes for the audit log.
@@ -215,6 +223,7 @@ type statusWriter struct {
 	status int
 	n      int64
 	abort  bool // break the connection after the audit
+	voice  *VoiceAudit
 }
 
 func (w *statusWriter) WriteHeader(c int) {
@@ -249,6 +258,8 @@ type AuditEntry struct {
 	Bytes    int64   `json:"bytes"`
 	Duration float64 `json:"duration_ms"`
 	Error    string  `json:"error,omitempty"`
+	// Voice is what a voice request understood and did.
+	Voice *VoiceAudit `json:"voice,omitempty"`
 }
 
 // ServeHTTP records every request in the audit log, then routes it.
@@ -282,6 +293,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if msg := sw.Header().Get("X-Evedge-Error"); msg != "" {
 		e.Error = msg
 	}
+	e.Voice = sw.voice
 	body, _ := json.Marshal(e)
 	sev := 0
 	if sw.status >= 400 {
@@ -350,9 +362,11 @@ func who(r *http.Request) principal {
 	return p
 }
 
-// fail answers a JSON error.
+// fail answers a JSON error. The X-Evedge-Error header (and the audit
+// entry, which reads it) gets the message as printable ASCII, at most
+// 512 bytes.
 func fail(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("X-Evedge-Error", msg)
+	w.Header().Set("X-Evedge-Error", headerText(msg, 512))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	b, _ := json.Marshal(map[string]string{"error": msg})
@@ -673,4 +687,26 @@ func (s *skipWriter) Write(b []byte) (int, error) {
 	}
 	_, err := s.w.Write(b)
 	return n, err
+}
+
+// headerText makes s safe for a header value: printable ASCII kept,
+// every other character escaped as in Go strings (\n, \u00e9), cut to at
+// most max bytes.
+func headerText(s string, max int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0x20 && r < 0x7f {
+			b.WriteRune(r)
+		} else {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		if b.Len() > max {
+			break
+		}
+	}
+	if out := b.String(); len(out) <= max {
+		return out
+	}
+	return b.String()[:max-3] + "..."
 }

@@ -476,8 +476,9 @@ func TestCarUtterances(t *testing.T) {
 
 var pinyinRE = regexp.MustCompile(`^([a-zü]+[1-5])( [a-zü]+[1-5])*$`)
 
-// TestCarPinyin: every zh sentence and response has a full pinyin
-// reading, and the readings of a few are as written by hand.
+// TestCarPinyin: every zh sentence has a full pinyin reading, and the
+// readings of a few are as written by hand (the answers:
+// TestCarZhSpeakable).
 func TestCarPinyin(t *testing.T) {
 	c := loadCar(t)[intent.Chinese]
 	for _, s := range c.Sentences(0) {
