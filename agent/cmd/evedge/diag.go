@@ -119,6 +119,33 @@ func (l *liveDiag) faults() []string {
 	return out
 }
 
+// faultIDs lists the knowledge-base ids of the active alarms and
+// detection, for the voice dialogue ("any faults?").
+func (l *liveDiag) faultIDs() []string {
+	k := kbOrNil()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	add := func(id string) {
+		if k != nil {
+			if _, _, ok := k.Lookup(id, "en"); ok && !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	if l.r != nil {
+		for _, a := range l.r.Active() {
+			add(a.Name)
+		}
+	}
+	if l.det != nil {
+		if c, ok := l.det.Active(); ok {
+			add(detectClassName(c))
+		}
+	}
+	return out
+}
+
 // alarmEvent is the body of a "gbt32960" event. Title and summary come
 // from the knowledge base in English; reports render the other languages
 // from the same entry (kb id = item).
@@ -388,6 +415,18 @@ func (t *dtcTracker) codes() []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// active returns the codes now set, parsed (codes that do not parse are
+// left out; the trackers' codes come from the OBD parsers).
+func (t *dtcTracker) active() []obd.DTC {
+	var out []obd.DTC
+	for _, c := range t.codes() {
+		if d, err := obd.ParseDTC(c); err == nil {
+			out = append(out, d)
+		}
+	}
 	return out
 }
 

@@ -64,6 +64,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	vehicleID := fs.String("vehicle-id", "", "vehicle `id` towards the cloud (default: config agent.vehicle_id)")
 	serviceAddr := fs.String("service", "", "serve the service centre's HTTPS API on `ADDR:PORT` (see config [service])")
 	tlsDir := fs.String("tls-dir", "", "`directory` with ca.pem, server.pem, server-key.pem for --service (the layout of `evedge certs dev`)")
+	voiceWAV := fs.String("voice-wav", "", "voice assistant: listen to this WAV `file` instead of the board's microphone (tests, demos)")
+	voiceLang := fs.String("voice-lang", "", "voice assistant `language`: en, zh, de, es, fr (default: the board's [voice], else en)")
+	voiceTrigger := fs.String("voice-trigger", "", "voice assistant trigger: push-to-talk or always (default: the board's [voice])")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")
@@ -202,16 +205,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		gate = clock // replays carry their own times
 	}
 	if cfg.Store.Record {
-		dir := *dataDir
-		if dir == "" {
-			dir = cfg.Store.Dir
-		}
-		if dir == "" && prof != nil {
-			dir = prof.DataDir
-		}
-		if dir == "" {
-			dir = "var/evedge"
-		}
+		dir := dataDirOf(*dataDir, cfg, prof)
 		st, err = store.Open(store.Options{
 			Dir:            dir,
 			Quotas:         storeQuotas(prof.QuotasWith(cfg.Store.Quotas)),
@@ -270,6 +264,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	title := ""
 	var canLinks []canLink // SocketCAN links, for their health counters
+	sinks := busSink{}     // where the agent may transmit (vehicle actions)
 	if len(replay) > 0 {
 		title = "replay " + strings.Join(replay, ", ")
 		for _, p := range replay {
@@ -299,11 +294,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					}
 					specs = append(specs, spec)
 				}
-				src, err := simSource(ctx, db, dbcFile, c, cfg.Sim, cfg.File, specs)
+				src, sink, err := simSource(ctx, db, dbcFile, c, cfg.Sim, cfg.File, specs)
 				if err != nil {
 					return err
 				}
 				addSource(src)
+				sinks[uint8(c.Bus)] = sink
 			case board.DriverSocketCAN:
 				if c.Configures() {
 					lc := socketcan.LinkConfig{Bitrate: uint32(c.Bitrate), ListenOnly: c.ListenOnly, RestartMs: uint32(c.RestartMs), FD: c.FD, DataBitrate: uint32(c.DataBitrate)}
@@ -333,6 +329,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					Dropped: func() uint64 { st := conn.Stats(); return st.Dropped + st.RxOverflow },
 				})
 				canLinks = append(canLinks, canLink{bus: c.Bus, iface: c.Interface, conn: conn})
+				if !c.ListenOnly {
+					sinks[uint8(c.Bus)] = conn
+				}
 			}
 		}
 	}
@@ -361,6 +360,35 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}})
 		title += " · MQTT " + cfg.Uplink.Broker
 	}
+	// The voice dialogue answers the API's /voice/ask and the microphone
+	// loop (board [voice] enabled, or --voice-wav); actions go out through
+	// the board's allowed writes only, after the dialogue's safety gate.
+	var voice *voiceRuntime
+	if len(replay) == 0 && prof != nil {
+		vo, err := voiceSettings(prof, *voiceWAV, *voiceLang, *voiceTrigger)
+		if err != nil {
+			return err
+		}
+		if dg == nil && vo.listen {
+			log.Warn("voice: fault detection is off (diag.rules and diag.model): \"any faults?\" cannot be answered")
+		}
+		var srcs []agent.Source
+		if vo.model == "" {
+			vo.model = filepath.Join(dataDirOf(*dataDir, cfg, prof), "voice", string(vo.lang))
+		}
+		voice, srcs, err = startVoice(ctx, vo, a, db, sinks, dg, st, log)
+		if err != nil {
+			return err
+		}
+		for _, s := range srcs {
+			a.Add(s)
+		}
+		if voice.asst != nil {
+			title += " · voice " + string(vo.lang)
+		}
+	} else if *voiceWAV != "" {
+		return usageError{errors.New("--voice-wav needs a board (not --replay)")}
+	}
 	if *serviceAddr != "" {
 		cfg.Service.Addr = *serviceAddr
 	}
@@ -374,7 +402,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if cfg.Service.Addr == "" {
 			cfg.Service.Addr = "127.0.0.1:8443" // loopback unless told
 		}
-		src, addr, err := startService(cfg, cfg.Agent.Board, dbcFile, db, a, st, obdp, log)
+		src, addr, err := startService(cfg, cfg.Agent.Board, dbcFile, db, a, st, obdp, voice, prof, log)
 		if err != nil {
 			return err
 		}
@@ -466,6 +494,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
+}
+
+// dataDirOf is where the agent keeps its state: --data, else the
+// configuration's store.dir, else the board's data_dir.
+func dataDirOf(flagDir string, cfg config.Config, prof *board.Profile) string {
+	dir := flagDir
+	if dir == "" {
+		dir = cfg.Store.Dir
+	}
+	if dir == "" && prof != nil {
+		dir = prof.DataDir
+	}
+	if dir == "" {
+		dir = "var/evedge"
+	}
+	return dir
 }
 
 func termSize(w io.Writer) (int, int) {

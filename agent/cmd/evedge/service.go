@@ -12,6 +12,7 @@ import (
 	"github.com/evedge/evedge/agent/service"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/store"
+	"github.com/evedge/evedge/board"
 	"github.com/evedge/evedge/drivers/can/socketcan"
 	"github.com/evedge/evedge/drivers/obd"
 )
@@ -19,7 +20,7 @@ import (
 // startService builds the service centre's HTTPS API on the agent's
 // table and store, and returns it as an agent source (it serves until the
 // agent stops).
-func startService(cfg config.Config, boardName, dbcFile string, db *signals.Database, a *agent.Agent, st *store.Store, obdp *obdPlan, log *slog.Logger) (agent.Source, string, error) {
+func startService(cfg config.Config, boardName, dbcFile string, db *signals.Database, a *agent.Agent, st *store.Store, obdp *obdPlan, voice *voiceRuntime, prof *board.Profile, log *slog.Logger) (agent.Source, string, error) {
 	c := cfg.Service
 	if st == nil {
 		return agent.Source{}, "", fmt.Errorf("service: --service needs the store (store.record = true)")
@@ -54,6 +55,12 @@ func startService(cfg config.Config, boardName, dbcFile string, db *signals.Data
 			}
 			return s.Value, true
 		},
+	}
+	if voice != nil {
+		o.Voice = newAPIVoice(voice.dl, prof)
+		if voice.asst != nil {
+			o.PushToTalk = voice.asst
+		}
 	}
 	if obdp != nil {
 		client := func() (*obd.Client, error) {

@@ -18,10 +18,15 @@ import (
 // simSource builds the simulated car for a board interface with the sim
 // driver: the car encodes its frames with the board's DBC onto an
 // in-process bus that the agent reads like any other.
-func simSource(ctx context.Context, db *signals.Database, dbcPath string, c board.CAN, cfg config.Sim, cfgFile string, inject []sim.FaultSpec) (agent.Source, error) {
+//
+// The sink it returns is how the agent transmits on that bus: the car's
+// body ECUs obey the command frames (sim.Command), and the frames go on
+// the bus flagged TX, stamped with the car's time, so the history shows
+// what the agent sent.
+func simSource(ctx context.Context, db *signals.Database, dbcPath string, c board.CAN, cfg config.Sim, cfgFile string, inject []sim.FaultSpec) (agent.Source, can.Sink, error) {
 	_, cycles, err := sim.LoadDBC(dbcPath)
 	if err != nil {
-		return agent.Source{}, err
+		return agent.Source{}, nil, err
 	}
 	sc := sim.DefaultConfig()
 	sc.DBC = db
@@ -31,13 +36,13 @@ func simSource(ctx context.Context, db *signals.Database, dbcPath string, c boar
 	car, err := sim.New(sc)
 	if err != nil {
 		if cfgFile != "" {
-			return agent.Source{}, fmt.Errorf("config: %s: [sim]: %w", cfgFile, err)
+			return agent.Source{}, nil, fmt.Errorf("config: %s: [sim]: %w", cfgFile, err)
 		}
-		return agent.Source{}, err
+		return agent.Source{}, nil, err
 	}
 	for _, f := range inject {
 		if err := car.Inject(f); err != nil {
-			return agent.Source{}, usageError{fmt.Errorf("--inject: %w", err)}
+			return agent.Source{}, nil, usageError{fmt.Errorf("--inject: %w", err)}
 		}
 	}
 	bus := can.NewBus(uint8(c.Bus))
@@ -50,7 +55,20 @@ func simSource(ctx context.Context, db *signals.Database, dbcPath string, c boar
 			return car.Run(ctx, bus, cfg.Speed)
 		},
 		Dropped: rx.Dropped,
-	}, nil
+	}, simSink{car: car, bus: bus}, nil
+}
+
+// simSink transmits on the simulated car's bus.
+type simSink struct {
+	car *sim.Sim
+	bus *can.Bus
+}
+
+func (s simSink) WriteFrame(f can.Frame) error {
+	f.Flags |= can.TX
+	f.Time = s.car.Now().UnixNano()
+	s.car.Command(f)
+	return s.bus.WriteFrame(f)
 }
 
 // parseInject reads --inject KIND[@START][+RAMP][:SEVERITY], times in sim

@@ -38,6 +38,13 @@ const (
 	Always
 )
 
+func (t Trigger) String() string {
+	if t == Always {
+		return "always"
+	}
+	return "push-to-talk"
+}
+
 // ParseTrigger reads "push-to-talk" or "always".
 func ParseTrigger(s string) (Trigger, error) {
 	switch s {
