@@ -90,6 +90,10 @@ type Options struct {
 	PushToTalk PushToTalker
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Stamp runs do for an event stamped t: at once with shift 0, or,
+	// on a board whose clock is not yet sane, later with the shift that
+	// moves t to its true time (nil: at once). Audit events go through it.
+	Stamp func(t time.Time, do func(shift time.Duration))
 }
 
 // Server is the service centre's HTTPS API.
@@ -299,8 +303,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sw.status >= 400 {
 		sev = 1
 	}
-	if _, err := s.o.Store.AddEvent(store.Event{Time: t0, Kind: "audit", Severity: sev, Source: "service", Body: body}); err != nil {
-		s.o.Log.Error("service: audit log", "err", err)
+	add := func(shift time.Duration) {
+		if _, err := s.o.Store.AddEvent(store.Event{Time: t0.Add(shift), Kind: "audit", Severity: sev, Source: "service", Body: body}); err != nil {
+			s.o.Log.Error("service: audit log", "err", err)
+		}
+	}
+	if s.o.Stamp != nil {
+		s.o.Stamp(t0, add)
+	} else {
+		add(0)
 	}
 	s.o.Log.Info("service request", "remote", r.RemoteAddr, "role", p.Role, "subject", p.Subject, "method", r.Method, "path", path, "status", sw.status)
 	if sw.abort {

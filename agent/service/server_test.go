@@ -106,7 +106,7 @@ func konaFrames(t *testing.T) []can.Frame {
 	return konaCache
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir(), done: make(chan error, 1)}
 	if err := DevCerts(e.dir, nil, time.Hour); err != nil {
@@ -156,7 +156,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{
+	srv, err := newWith(Options{
 		Addr: "127.0.0.1:0", TLSDir: e.dir, Store: st, KB: k, Tokens: []Token{tok},
 		Vehicle: func() VehicleInfo {
 			return VehicleInfo{VIN: "KNDC4DLC0R5000001", ID: "test-car", Board: "sim", Versions: map[string]string{"evedge": "test"}}
@@ -167,7 +167,7 @@ func newEnv(t *testing.T) *env {
 		ClearDTCs: func(context.Context) error { e.cleared.Add(1); return nil },
 		Speed:     func() (float64, bool) { r := e.speed.Load().(speedReading); return r.v, r.ok },
 		Privacy:   Profiles["EU"],
-	})
+	}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,4 +575,55 @@ func FuzzParseWindow(f *testing.F) {
 			t.Fatalf("%q: accepted %+v", raw, w)
 		}
 	})
+}
+
+func newWith(o Options, opts ...func(*Options)) (*Server, error) {
+	for _, f := range opts {
+		f(&o)
+	}
+	return New(o)
+}
+
+// TestAuditStamp: on a board whose clock is not sane yet the agent holds
+// audit events (Options.Stamp) and files them later at their true time.
+func TestAuditStamp(t *testing.T) {
+	var held []func(time.Duration)
+	var mu sync.Mutex
+	e := newEnv(t, func(o *Options) {
+		o.Stamp = func(_ time.Time, do func(time.Duration)) {
+			mu.Lock()
+			held = append(held, do)
+			mu.Unlock()
+		}
+	})
+	t0 := time.Now()
+	var v VehicleInfo
+	if err := e.client(t, "", testToken).GetJSON(context.Background(), "/api/v1/vehicle", nil, &v); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.audit(t); len(a) != 0 {
+		t.Fatalf("%d audit entries filed while the clock is held, want 0", len(a))
+	}
+	mu.Lock()
+	if len(held) != 1 {
+		t.Fatalf("%d held audit events, want 1", len(held))
+	}
+	// The clock turns sane: the wall clock was 10 years behind.
+	const shift = 10 * 365 * 24 * time.Hour
+	held[0](shift)
+	mu.Unlock()
+	if err := e.st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	it := e.st.Events(context.Background(), time.Time{}, time.Time{}, "audit")
+	var n int
+	for it.Next() {
+		n++
+		if d := it.Event().Time.Sub(t0.Add(shift)); d < -time.Second || d > 5*time.Second {
+			t.Errorf("audit event at %v, want about %v", it.Event().Time, t0.Add(shift))
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d audit events after the release, want 1", n)
+	}
 }

@@ -376,7 +376,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if vo.model == "" {
 			vo.model = filepath.Join(dataDirOf(*dataDir, cfg, prof), "voice", string(vo.lang))
 		}
-		voice, srcs, err = startVoice(ctx, vo, a, db, sinks, dg, st, log)
+		voice, srcs, err = startVoice(ctx, vo, a, db, sinks, dg, st, sr, log)
 		if err != nil {
 			return err
 		}
@@ -402,7 +402,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if cfg.Service.Addr == "" {
 			cfg.Service.Addr = "127.0.0.1:8443" // loopback unless told
 		}
-		src, addr, err := startService(cfg, cfg.Agent.Board, dbcFile, db, a, st, obdp, voice, prof, log)
+		src, addr, err := startService(cfg, cfg.Agent.Board, dbcFile, db, a, st, sr, obdp, voice, prof, log)
 		if err != nil {
 			return err
 		}

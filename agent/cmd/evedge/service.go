@@ -20,7 +20,7 @@ import (
 // startService builds the service centre's HTTPS API on the agent's
 // table and store, and returns it as an agent source (it serves until the
 // agent stops).
-func startService(cfg config.Config, boardName, dbcFile string, db *signals.Database, a *agent.Agent, st *store.Store, obdp *obdPlan, voice *voiceRuntime, prof *board.Profile, log *slog.Logger) (agent.Source, string, error) {
+func startService(cfg config.Config, boardName, dbcFile string, db *signals.Database, a *agent.Agent, st *store.Store, sr *storeRecorder, obdp *obdPlan, voice *voiceRuntime, prof *board.Profile, log *slog.Logger) (agent.Source, string, error) {
 	c := cfg.Service
 	if st == nil {
 		return agent.Source{}, "", fmt.Errorf("service: --service needs the store (store.record = true)")
@@ -55,6 +55,9 @@ func startService(cfg config.Config, boardName, dbcFile string, db *signals.Data
 			}
 			return s.Value, true
 		},
+	}
+	if sr != nil {
+		o.Stamp = sr.Stamped // audit events wait for a sane clock with the frames
 	}
 	if voice != nil {
 		o.Voice = newAPIVoice(voice.dl, prof)

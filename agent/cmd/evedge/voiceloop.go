@@ -138,7 +138,7 @@ func newVoiceDialogue(a *agent.Agent, db *signals.Database, prof *board.Profile,
 // returns the sources the agent runs (the loop, the button). Failing
 // audio degrades to the dialogue alone, with the reason logged: the car
 // still answers through the API.
-func startVoice(ctx context.Context, o voiceOptions, a *agent.Agent, db *signals.Database, sink can.Sink, dg *liveDiag, st *store.Store, log *slog.Logger) (*voiceRuntime, []agent.Source, error) {
+func startVoice(ctx context.Context, o voiceOptions, a *agent.Agent, db *signals.Database, sink can.Sink, dg *liveDiag, st *store.Store, hold *storeRecorder, log *slog.Logger) (*voiceRuntime, []agent.Source, error) {
 	dl, err := newVoiceDialogue(a, db, o.board, sink, dg)
 	if err != nil {
 		return nil, nil, err
@@ -185,7 +185,7 @@ func startVoice(ctx context.Context, o voiceOptions, a *agent.Agent, db *signals
 			spk = &voiceSpeaker{s: tts.Speaker{Player: pb}, voice: asr.EspeakVoice(o.lang), ctx: c}
 		}
 	}
-	turns := &voiceTurns{st: st, log: log, now: a.DataNow}
+	turns := &voiceTurns{st: st, hold: hold, log: log, now: a.DataNow}
 	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones}, rec,
 		dialogAdapter{dl: dl, lang: o.lang}, spk, turns.record)
 	if err != nil {
@@ -308,9 +308,10 @@ func (v *voiceSpeaker) Say(ctx context.Context, text string) error {
 // voiceTurns logs each turn and keeps it in the store as a "voice" event:
 // what was understood and done, never the audio.
 type voiceTurns struct {
-	mu  sync.Mutex
-	st  *store.Store
-	log *slog.Logger
+	mu   sync.Mutex
+	st   *store.Store
+	hold *storeRecorder // stamps wait for a sane clock (nil: at once)
+	log  *slog.Logger
 	now func() time.Time
 }
 
@@ -338,9 +339,12 @@ func (v *voiceTurns) record(t assistant.Turn) {
 		"answer", ev.Answer, "refused", ev.Refused, "latency_ms", ev.LatencyMs, "speak_error", ev.SpeakError)
 	if v.st != nil {
 		body, _ := json.Marshal(ev)
-		if _, err := v.st.AddEvent(store.Event{Time: v.now(), Kind: "voice", Source: "voice", Severity: 0, Body: body}); err != nil {
-			v.log.Warn("voice: event not stored", "err", err)
-		}
+		t := v.now()
+		v.hold.Stamped(t, func(shift time.Duration) {
+			if _, err := v.st.AddEvent(store.Event{Time: t.Add(shift), Kind: "voice", Source: "voice", Body: body}); err != nil {
+				v.log.Warn("voice: event not stored", "err", err)
+			}
+		})
 	}
 }
 
