@@ -312,7 +312,7 @@ type voiceTurns struct {
 	st   *store.Store
 	hold *storeRecorder // stamps wait for a sane clock (nil: at once)
 	log  *slog.Logger
-	now func() time.Time
+	now  func() time.Time
 }
 
 // voiceEvent is the body of a "voice" event.
