@@ -60,6 +60,9 @@ func speechWAV(t *testing.T, path string, texts ...string) {
 // the sim bus, the car's rear left window then reports 100 %, and each
 // turn is a "voice" event in the store.
 func TestRunVoice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("25 s of agent with the recogniser: not under -short (qemu)")
+	}
 	needEspeak(t)
 	wd, _ := os.Getwd()
 	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
