@@ -2,6 +2,8 @@ package intent
 
 import (
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -9,7 +11,8 @@ import (
 // (en: hyphenated tens, British "and"; de: units before tens with "und",
 // one word; es: 16-29 in one word with accents, "y" from 31; fr:
 // traditional spelling, "et un" for 21..71, vigesimal 70..99, "cents"
-// only when final; zh: 十 not 一十, 零 for an empty tens place).
+// only when final; zh: 十 not 一十, 零 for an empty tens place; pinyin
+// with the sandhi of 一 as said before 百, yi4, and yi1 elsewhere).
 var numberCases = []struct {
 	n                  int
 	en, de, es, fr, zh string
@@ -44,11 +47,11 @@ var numberCases = []struct {
 	{90, "ninety", "neunzig", "noventa", "quatre-vingt-dix", "九十", "jiu3 shi2"},
 	{91, "ninety-one", "einundneunzig", "noventa y uno", "quatre-vingt-onze", "九十一", "jiu3 shi2 yi1"},
 	{99, "ninety-nine", "neunundneunzig", "noventa y nueve", "quatre-vingt-dix-neuf", "九十九", "jiu3 shi2 jiu3"},
-	{100, "one hundred", "einhundert", "cien", "cent", "一百", "yi1 bai3"},
-	{101, "one hundred and one", "einhunderteins", "ciento uno", "cent un", "一百零一", "yi1 bai3 ling2 yi1"},
-	{110, "one hundred and ten", "einhundertzehn", "ciento diez", "cent dix", "一百一十", "yi1 bai3 yi1 shi2"},
-	{115, "one hundred and fifteen", "einhundertfünfzehn", "ciento quince", "cent quinze", "一百一十五", "yi1 bai3 yi1 shi2 wu3"},
-	{121, "one hundred and twenty-one", "einhunderteinundzwanzig", "ciento veintiuno", "cent vingt et un", "一百二十一", "yi1 bai3 er4 shi2 yi1"},
+	{100, "one hundred", "einhundert", "cien", "cent", "一百", "yi4 bai3"},
+	{101, "one hundred and one", "einhunderteins", "ciento uno", "cent un", "一百零一", "yi4 bai3 ling2 yi1"},
+	{110, "one hundred and ten", "einhundertzehn", "ciento diez", "cent dix", "一百一十", "yi4 bai3 yi1 shi2"},
+	{115, "one hundred and fifteen", "einhundertfünfzehn", "ciento quince", "cent quinze", "一百一十五", "yi4 bai3 yi1 shi2 wu3"},
+	{121, "one hundred and twenty-one", "einhunderteinundzwanzig", "ciento veintiuno", "cent vingt et un", "一百二十一", "yi4 bai3 er4 shi2 yi1"},
 	{200, "two hundred", "zweihundert", "doscientos", "deux cents", "二百", "er4 bai3"},
 	{201, "two hundred and one", "zweihunderteins", "doscientos uno", "deux cent un", "二百零一", "er4 bai3 ling2 yi1"},
 	{280, "two hundred and eighty", "zweihundertachtzig", "doscientos ochenta", "deux cent quatre-vingts", "二百八十", "er4 bai3 ba1 shi2"},
@@ -118,6 +121,58 @@ func TestNumberVariants(t *testing.T) {
 	} {
 		if got := numberVariants(tc.lang, tc.n); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("numberVariants(%s, %d) = %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestZhInteger: numbers in Chinese numerals as said, written by hand:
+// four-digit sections (万, 亿, 万亿), one 零 for a run of inner zeros but
+// none for the zeros ending a section, 十 for 一十 only at the start, 两
+// for a leading 2 before 百/千/万/亿; codes digit by digit.
+func TestZhInteger(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"0", "零"}, {"1", "一"}, {"2", "二"}, {"10", "十"}, {"12", "十二"}, {"20", "二十"},
+		{"101", "一百零一"}, {"110", "一百一十"}, {"115", "一百一十五"}, {"200", "两百"},
+		{"220", "两百二十"}, {"999", "九百九十九"},
+		{"1000", "一千"}, {"1005", "一千零五"}, {"1015", "一千零一十五"}, {"1800", "一千八百"},
+		{"2000", "两千"}, {"1200", "一千二百"}, {"10000", "一万"}, {"10050", "一万零五十"},
+		{"10500", "一万零五百"}, {"20000", "两万"}, {"22000", "两万二千"}, {"100000", "十万"},
+		{"105000", "十万五千"}, {"110000", "十一万"}, {"1010000", "一百零一万"},
+		{"10005000", "一千万五千"}, {"10000500", "一千万零五百"}, {"100000000", "一亿"},
+		{"100005000", "一亿零五千"}, {"100010000", "一亿零一万"}, {"100000005", "一亿零五"},
+		{"1000000000", "十亿"}, {"200000000", "两亿"}, {"1000000000000", "一万亿"},
+		{"1000100000000", "一万零一亿"}, {"1000000000001", "一万亿零一"}, {"1000010000000", "一万亿一千万"},
+		{"1000001000000", "一万亿零一百万"}, {"9999999999999999", "九千九百九十九万九千九百九十九亿九千九百九十九万九千九百九十九"},
+		{"10000000000000000", "一零零零零零零零零零零零零零零零零"}, {"05", "零五"}, {"000", "零零零"},
+	} {
+		if got := zhInteger(tc.in); got != tc.want {
+			t.Errorf("zhInteger(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	// Below 1000 the numerals are Number's, but for 两 in 200..299.
+	for n := 0; n <= MaxNumber; n++ {
+		want, _ := Number(Chinese, n)
+		if n >= 200 && n < 300 {
+			want = "两" + strings.TrimPrefix(want, "二")
+		}
+		if got := zhInteger(strconv.Itoa(n)); got != want {
+			t.Errorf("zhInteger(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+// TestHanziNumberPinyin: the sandhi of 一 inside numbers.
+func TestHanziNumberPinyin(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"一", "yi1"}, {"十一", "shi2 yi1"}, {"一百", "yi4 bai3"}, {"一千", "yi4 qian1"},
+		{"一万", "yi2 wan4"}, {"一亿", "yi2 yi4"}, {"一百一十一", "yi4 bai3 yi1 shi2 yi1"},
+		{"十一万", "shi2 yi1 wan4"}, {"一百零一万", "yi4 bai3 ling2 yi1 wan4"},
+		{"一亿零一万", "yi2 yi4 ling2 yi2 wan4"}, {"一万一千", "yi2 wan4 yi4 qian1"},
+		{"一万亿", "yi2 wan4 yi4"}, {"一万零一亿", "yi2 wan4 ling2 yi1 yi4"}, {"两百", "liang3 bai3"}, {"一点五", "yi1 dian3 wu3"},
+		{"负一", "fu4 yi1"}, {"一零", "yi1 ling2"}, {"一x", "yi1 x"},
+	} {
+		if got := hanziNumberPinyin(tc.in); got != tc.want {
+			t.Errorf("hanziNumberPinyin(%s) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
