@@ -383,7 +383,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		for _, s := range srcs {
 			a.Add(s)
 		}
-		if voice.asst != nil {
+		if voice.ptt != nil {
 			title += " · voice " + string(vo.lang)
 		}
 	} else if *voiceWAV != "" {

@@ -61,8 +61,8 @@ func startService(cfg config.Config, boardName, dbcFile string, db *signals.Data
 	}
 	if voice != nil {
 		o.Voice = newAPIVoice(voice.dl, prof)
-		if voice.asst != nil {
-			o.PushToTalk = voice.asst
+		if voice.ptt != nil {
+			o.PushToTalk = voice.ptt
 		}
 	}
 	if obdp != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evedge/evedge/agent"
@@ -71,8 +72,8 @@ func voiceSettings(prof *board.Profile, wav, lang, trigger string) (voiceOptions
 
 // voiceRuntime is what the agent runs for voice.
 type voiceRuntime struct {
-	dl   *dialog.Dialogue
-	asst *assistant.Assistant // nil when nothing listens
+	dl  *dialog.Dialogue
+	ptt *pttProxy // nil when nothing listens
 }
 
 // busSink sends a frame on the bus it names.
@@ -147,57 +148,27 @@ func startVoice(ctx context.Context, o voiceOptions, a *agent.Agent, db *signals
 	if !o.listen {
 		return rt, nil, nil
 	}
-	rec, c, err := openRecognizer(ctx, o.model, o.lang, log)
-	if err != nil {
-		log.Error("voice: no recogniser, the car answers through the API only", "err", err)
-		return rt, nil, nil
-	}
-	var capture audio.Source
-	var closeCapture func() error
-	var zones []audio.Zone
+	// A bad --voice-wav is the user's mistake: fail the start.
+	var wav *audio.WAV
 	if o.wav != "" {
-		w, err := audio.ReadWAVFile(o.wav)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--voice-wav: %w", err)
-		}
-		capture = &pacedSource{Source: audio.NewBufferSource(w.Buffer, w.SampleRate/100), ctx: ctx, rate: w.SampleRate, ch: w.Channels}
-	} else {
-		dev := o.board.Audio.Capture[0]
-		mc, err := malgo.OpenCapture(malgo.Config{Device: audioDevice(dev.Device), SampleRate: dev.SampleRate, Channels: dev.Channels})
-		if err != nil {
-			log.Error("voice: no microphone, the car answers through the API only", "device", dev.Device, "err", err)
-			return rt, nil, nil
-		}
-		capture, closeCapture = mc, mc.Close
-		for _, z := range dev.Zones {
-			zz, _ := audio.ParseZone(z)
-			zones = append(zones, zz)
+		if wav, err = audio.ReadWAVFile(o.wav); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--voice-wav: %w", err)}
 		}
 	}
-	var spk assistant.Speaker
-	if o.board != nil && len(o.board.Audio.Playback) > 0 && o.wav == "" {
-		dev := o.board.Audio.Playback[0]
-		pb, err := malgo.OpenPlayback(malgo.Config{Device: audioDevice(dev.Device), SampleRate: dev.SampleRate, Channels: dev.Channels})
-		if err != nil {
-			log.Error("voice: no speaker, answers are logged only", "device", dev.Device, "err", err)
-		} else {
-			context.AfterFunc(ctx, func() { pb.Close() })
-			spk = &voiceSpeaker{s: tts.Speaker{Player: pb}, voice: asr.EspeakVoice(o.lang), ctx: c}
-		}
-	}
+	// The rest (building the recogniser on the first start takes
+	// seconds, opening audio devices may block) runs beside the agent,
+	// so that recording starts at once.
+	rt.ptt = &pttProxy{}
 	turns := &voiceTurns{st: st, hold: hold, log: log, now: a.DataNow}
-	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones}, rec,
-		dialogAdapter{dl: dl, lang: o.lang}, spk, turns.record)
-	if err != nil {
-		return nil, nil, err
-	}
-	rt.asst = as
 	srcs := []agent.Source{{Name: "voice " + string(o.lang), Values: func(ctx context.Context, _ func([]signals.Value, int64)) error {
-		if closeCapture != nil {
-			defer closeCapture()
-			context.AfterFunc(ctx, func() { closeCapture() })
+		as, capture, stop, err := openVoiceLoop(ctx, o, wav, rt.dl, turns, log)
+		if err != nil {
+			log.Error("voice: not listening, the car answers through the API only", "err", err)
+			return nil
 		}
-		err := as.Run(ctx, capture)
+		defer stop()
+		rt.ptt.set(as)
+		err = as.Run(ctx, capture)
 		st := as.Stats()
 		log.Info("voice: listening ended", "utterances", st.Utterances, "understood", st.Understood, "not_understood", st.NotUnderstood, "ignored", st.Ignored, "err", err)
 		if err != nil {
@@ -207,12 +178,79 @@ func startVoice(ctx context.Context, o voiceOptions, a *agent.Agent, db *signals
 	}}}
 	if o.ptt != "" {
 		srcs = append(srcs, agent.Source{Name: "voice button " + o.ptt, Values: func(ctx context.Context, _ func([]signals.Value, int64)) error {
-			watchButton(ctx, a.Table(), o.ptt, 50*time.Millisecond, as.PushToTalk)
+			watchButton(ctx, a.Table(), o.ptt, 50*time.Millisecond, rt.ptt.PushToTalk)
 			return nil
 		}})
 	}
-	log.Info("voice: listening", "lang", o.lang, "trigger", o.trigger, "ptt", o.ptt, "zones", len(zones), "speaker", spk != nil)
 	return rt, srcs, nil
+}
+
+// openVoiceLoop opens the recogniser (building it when missing), the
+// microphone (or the WAV file) and the speaker, and makes the loop; stop
+// closes the devices.
+func openVoiceLoop(ctx context.Context, o voiceOptions, wav *audio.WAV, dl *dialog.Dialogue, turns *voiceTurns, log *slog.Logger) (*assistant.Assistant, audio.Source, func(), error) {
+	rec, c, err := openRecognizer(ctx, o.model, o.lang, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var capture audio.Source
+	var closers []func() error
+	stop := func() {
+		for _, f := range closers {
+			f()
+		}
+	}
+	var zones []audio.Zone
+	if wav != nil {
+		capture = &pacedSource{Source: audio.NewBufferSource(wav.Buffer, wav.SampleRate/100), ctx: ctx, rate: wav.SampleRate, ch: wav.Channels}
+	} else {
+		dev := o.board.Audio.Capture[0]
+		mc, err := malgo.OpenCapture(malgo.Config{Device: audioDevice(dev.Device), SampleRate: dev.SampleRate, Channels: dev.Channels})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("microphone %q: %w", dev.Device, err)
+		}
+		capture = mc
+		closers = append(closers, mc.Close)
+		context.AfterFunc(ctx, func() { mc.Close() }) // unblocks Receive
+		for _, z := range dev.Zones {
+			zz, _ := audio.ParseZone(z)
+			zones = append(zones, zz)
+		}
+	}
+	var spk assistant.Speaker
+	if len(o.board.Audio.Playback) > 0 && wav == nil {
+		dev := o.board.Audio.Playback[0]
+		pb, err := malgo.OpenPlayback(malgo.Config{Device: audioDevice(dev.Device), SampleRate: dev.SampleRate, Channels: dev.Channels})
+		if err != nil {
+			log.Error("voice: no speaker, answers are logged only", "device", dev.Device, "err", err)
+		} else {
+			closers = append(closers, pb.Close)
+			spk = &voiceSpeaker{s: tts.Speaker{Player: pb}, voice: asr.EspeakVoice(o.lang), ctx: c}
+		}
+	}
+	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones}, rec,
+		dialogAdapter{dl: dl, lang: o.lang}, spk, turns.record)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	log.Info("voice: listening", "lang", o.lang, "trigger", o.trigger, "ptt", o.ptt, "zones", len(zones), "speaker", spk != nil)
+	return as, capture, stop, nil
+}
+
+// pttProxy is push-to-talk before the loop is up: presses before then
+// are dropped (the loop is not listening yet).
+type pttProxy struct {
+	as atomic.Pointer[assistant.Assistant]
+}
+
+func (p *pttProxy) set(as *assistant.Assistant) { p.as.Store(as) }
+
+// PushToTalk implements service.PushToTalker.
+func (p *pttProxy) PushToTalk() {
+	if as := p.as.Load(); as != nil {
+		as.PushToTalk()
+	}
 }
 
 // pacedSource plays a recording at the pace a microphone would deliver
