@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the head-unit budgets of issue 9 on this machine with everything
 # on under the sim board (rules and fault model, store, service API with TLS,
-# MQTT uplink to a local Mosquitto when one is installed):
+# MQTT uplink to a local Mosquitto when one is installed, and the voice
+# loop listening to a recording of commands when espeak-ng is installed):
 #   - start to first stored frame (goal <= 1 s),
 #   - steady RSS (goal <= 60 MB), sampled after a warm-up.
 # Usage: scripts/budgets.sh [SECONDS] (default 60); needs bin/evedge.
@@ -25,6 +26,29 @@ if [ -x "$mosq" ]; then
   args+=(--mqtt "tcp://127.0.0.1:$mp")
   sleep 0.3
 fi
+if command -v espeak-ng >/dev/null; then
+  # A cabin recording as long as the run: a command every 6 s, in real time.
+  i=0
+  for t in "what is my range" "open the rear left window" "close the rear left window" "what is the cabin temperature" "any faults"; do
+    espeak-ng -v en-us+f3 -s 150 -w "$tmp/v$i.wav" "$t"; i=$((i + 1))
+  done
+  python3 - "$tmp" "$secs" <<'PY'
+import sys, wave
+d, secs = sys.argv[1], int(sys.argv[2])
+parts = []
+for i in range(5):
+    with wave.open(f"{d}/v{i}.wav") as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    parts.append(frames)
+out, k = bytearray(), 0
+while len(out) < secs * rate * 2:
+    p = parts[k % 5]; k += 1
+    out += p + bytes(max(0, 6 * rate * 2 - len(p)))
+with wave.open(f"{d}/voice.wav", "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate); w.writeframes(bytes(out))
+PY
+  args+=(--voice-wav "$tmp/voice.wav" --voice-trigger always)
+fi
 start=$(date +%s.%N)
 "$ev" "${args[@]}" > "$tmp/agent.log" 2>&1 &
 agent=$!
@@ -47,4 +71,5 @@ for _ in $(seq 1 $((secs - warm - 5))); do
   sleep 1
 done
 echo "steady RSS (max after ${warm} s): $((max / 1024)) MiB (goal 60 MB)"
-grep -E 'msg="(fault model on|service API|uplink)"' "$tmp/agent.log" | sed 's/^time=[^ ]* //' | head -3
+grep -E 'msg="(fault model on|service API|uplink|voice: listening)"' "$tmp/agent.log" | sed 's/^time=[^ ]* //' | head -4
+echo "voice turns: $(grep -c 'msg=voice ' "$tmp/agent.log" || true) ($(grep -c 'msg=voice understood=true' "$tmp/agent.log" || true) understood)"

@@ -50,14 +50,20 @@ func main() {
 	langs := flag.String("langs", "en,zh,de,es,fr", "eval: languages")
 	pw := flag.Float64("pw", math.NaN(), "eval: prior weight (default: the model's)")
 	wp := flag.Float64("wp", math.NaN(), "eval: word penalty (default: the model's)")
+	real := flag.String("real", "", "train: FSDD recordings folder to add real speech from")
+	realSpk := flag.String("real-speakers", "george,jackson,nicolas,theo", "train: FSDD speakers used in training (the others are held out)")
+	realCopies := flag.Int("real-copies", 6, "train: augmented copies of each real utterance")
+	align := flag.String("align", "models/voice", "train: model that aligns the real speech")
+	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	flag.Parse()
 	var err error
 	switch *mode {
 	case "train":
 		err = train(trainCfg{out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
-			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed})
+			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align})
 	case "eval":
-		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp})
+		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp})
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
@@ -71,6 +77,8 @@ type trainCfg struct {
 	nCar, nNum, copies, hidden, epochs int
 	perEpoch, threads                  int
 	seed                               uint64
+	real, realSpk, align               string
+	realCopies                         int
 }
 
 // example is one augmented utterance's features and frame labels.
@@ -155,6 +163,24 @@ func train(cfg trainCfg) error {
 	}
 	log.Printf("synthesised %d + %d in %v; featurising", len(us), len(vus), time.Since(t0))
 	ex := featurize(rng, us, cfg.copies, true)
+	realNote := ""
+	if cfg.real != "" {
+		am, err := loadModel(cfg.align)
+		if err != nil {
+			return err
+		}
+		rus, err := loadReal(cfg.real, speakerSet(cfg.realSpk), am)
+		if err != nil {
+			return err
+		}
+		if len(rus) == 0 {
+			return fmt.Errorf("no FSDD recordings of speakers %s in %s", cfg.realSpk, cfg.real)
+		}
+		rex := featurize(rng, rus, cfg.realCopies, true)
+		log.Printf("real speech: %d FSDD utterances of %s aligned with %s, %d augmented copies", len(rus), cfg.realSpk, cfg.align, len(rex))
+		ex = append(ex, rex...)
+		realNote = fmt.Sprintf(" + %d real FSDD utterances of speakers %s (aligned with the previous model, %d copies; the other speakers held out)", len(rus), cfg.realSpk, cfg.realCopies)
+	}
 	vex := featurize(rng, vus, 1, true)
 	var nFrames int
 	var mean, sq [asr.Bands]float64
@@ -266,8 +292,8 @@ func train(cfg trainCfg) error {
 	}
 	meta := asr.Meta{Version: "1", Classes: asr.Classes, Context: asr.Context, Bands: asr.Bands, LogPrior: logPrior,
 		PriorWeight: 0.3, WordPenalty: 0, Threshold: -1.5, Durations: asr.DefaultDurations,
-		Trained: fmt.Sprintf("asrtrain -mode train -car %d -num %d -copies %d -hidden %d -epochs %d -frames %d -seed %d: %d utterances (%d frames) of espeak-ng speech, int8 held-out-voice frame accuracy %.3f",
-			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, len(us), nFrames, acc8)}
+		Trained: fmt.Sprintf("asrtrain -mode train -car %d -num %d -copies %d -hidden %d -epochs %d -frames %d -seed %d: %d utterances of espeak-ng speech%s, %d frames, int8 held-out-voice frame accuracy %.3f",
+			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, len(us), realNote, nFrames, acc8)}
 	b, _ := json.MarshalIndent(meta, "", "  ")
 	log.Printf("done in %v", time.Since(t0).Round(time.Second))
 	return os.WriteFile(filepath.Join(cfg.out, "am.json"), append(b, '\n'), 0o644)
