@@ -189,6 +189,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		log.Warn("dbc", "warning", w)
 	}
 	var obdp *obdPlan
+	// The board says where the adapter is; the configuration says what to
+	// poll (obd.signalset or obd.pids) and may name another port.
+	if cfg.OBD.Port == "" && (cfg.OBD.Signalset != "" || len(cfg.OBD.PIDs) > 0) && prof != nil && prof.OBD.Port != "" && len(replay) == 0 {
+		cfg.OBD.Port = prof.OBD.Port
+		if prof.OBD.Baud != 0 {
+			cfg.OBD.Baud = prof.OBD.Baud
+		}
+	}
 	if cfg.OBD.Port != "" {
 		if obdp, err = planOBD(cfg.OBD, db); err != nil {
 			return err

@@ -222,3 +222,37 @@ func TestRunBadModelFile(t *testing.T) {
 		t.Errorf("log does not name the bad model file:\n%s", errb.String())
 	}
 }
+
+// TestRunBoardOBDPort: the board profile says where the adapter is and the
+// configuration what to poll; a missing adapter is retried, the agent runs.
+func TestRunBoardOBDPort(t *testing.T) {
+	root, _ := filepath.Abs("../../..")
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "b.toml")
+	os.WriteFile(prof, []byte(`name = "b"
+data_dir = "`+filepath.Join(dir, "data")+`"
+[vehicle]
+dbc = "`+filepath.Join(root, "board/sim/sim-ev.dbc")+`"
+map = "`+filepath.Join(root, "board/sim/sim-ev.toml")+`"
+[[can]]
+interface = "sim0"
+bus = 0
+driver = "sim"
+[obd]
+port = "/dev/ttyEVEDGE-NONE"
+`), 0o644)
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("[obd]\npids = [\"0D\"]\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--board", prof, "--config", cfg, "--view", "off", "--for", "2s"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), `msg="OBD adapter unavailable; retrying" port=/dev/ttyEVEDGE-NONE`) {
+		t.Errorf("the board's OBD port was not used:\n%s", errb.String())
+	}
+	// Without anything to poll, the board's adapter stays unused.
+	errb.Reset()
+	if code := run([]string{"run", "--board", prof, "--view", "off", "--for", "1s"}, nil, &out, &errb); code != 0 || strings.Contains(errb.String(), "ttyEVEDGE") {
+		t.Errorf("exit %d, log:\n%s", code, errb.String())
+	}
+}
