@@ -446,13 +446,12 @@ const regWindows = 90
 // on three regressors, with a ridge that keeps a coefficient at 0 until
 // its regressor has varied.
 type ewReg struct {
-	w      float64
-	sx     [3]float64
-	sxx    [3][3]float64
-	sy     [2]float64
-	sxy    [2][3]float64
-	beta   [2][3]float64
-	update int
+	w    float64
+	sx   [3]float64
+	sxx  [3][3]float64
+	sy   [2]float64
+	sxy  [2][3]float64
+	beta [2][3]float64
 }
 
 var regRidge = [3]float64{0.3, 0.05, 0.1} // (SOC/10)², h², (I/100)²

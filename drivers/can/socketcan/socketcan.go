@@ -300,9 +300,6 @@ const wireLen = 16
 // are laid out as a struct can_frame's.
 const fdWireLen = 72
 
-// canfdMaxLen is CANFD_MAX_DLEN.
-const canfdMaxLen = 64
-
 // Flag bits of can_id (linux/can.h): CAN_EFF_FLAG, CAN_RTR_FLAG.
 const (
 	canEFFFlag = 0x80000000

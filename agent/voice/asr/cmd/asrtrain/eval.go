@@ -54,8 +54,6 @@ func sameSlots(a, b map[string]any) bool {
 type outcome struct {
 	ok   bool // understood with the right intent and slots
 	conf float64
-	sec  float64
-	dur  time.Duration
 }
 
 func run(rec *asr.Recognizer, x []float32) (asr.Result, float64, time.Duration) {
