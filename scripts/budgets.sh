@@ -48,6 +48,9 @@ with wave.open(f"{d}/voice.wav", "wb") as w:
     w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate); w.writeframes(bytes(out))
 PY
   args+=(--voice-wav "$tmp/voice.wav" --voice-trigger always)
+  # The recogniser as a second boot finds it (the first boot builds it,
+  # once, beside the running agent).
+  "$ev" voice build --context agent/voice/contexts/car.en.yaml --out "$tmp/data/voice/en" >/dev/null
 fi
 start=$(date +%s.%N)
 "$ev" "${args[@]}" > "$tmp/agent.log" 2>&1 &
