@@ -24,12 +24,25 @@ import (
 //	   0.075900 1  18DAF110x       Tx   d 3 02 10 03  Length = 0 BitCount = 0 ID = 417001744x
 //	   0.076000 2  123             Rx   r 4
 //	   0.080000 1  ErrorFrame
+//	   0.081000 CANFD   1 Rx        123                                   1 0 3  3 11 22 33        0    0     3000        0        0        0        0        0
 //	End TriggerBlock
 //
 // Each event line starts with its time in seconds: since the start of the
 // measurement (the `date` line) with `timestamps absolute`, since the
 // previous event with `timestamps relative`. `base dec` writes identifiers,
 // DLCs and data bytes in decimal.
+//
+// Events on a CAN FD channel are `CANFD` lines (Vector's "CAN, Log &
+// Trigger ASC Logging Format", CAN FD events; python-can's ASCWriter
+// writes the same layout):
+//
+//	<time> CANFD <ch> <Rx|Tx> <id>[x] [<symbolic name>] <BRS> <ESI> <DLC> <DataLength> <data bytes...>
+//	       <MessageDuration> <MessageLength> <Flags> <CRC> <BitTimingConfArb> <BitTimingConfData> <BitTimingConfExtArb> <BitTimingConfExtData>
+//
+// BRS and ESI are 0 or 1, the DLC is in the log's base, DataLength is
+// decimal, and Flags is hex with the bits of Vector's CAN FD message
+// flags: 0x1000 EDL (a CAN FD frame; clear for a classical frame on a CAN
+// FD channel), 0x2000 BRS, 0x4000 ESI, 0x0010 remote frame.
 
 // ASCReader reads a Vector ASC log. It is a Source.
 //
@@ -47,8 +60,12 @@ import (
 // the recording PC's local time and seldom name a zone. English or German
 // month names and a 12- or 24-hour clock are understood. Without a `date`
 // line that can be read, Frame.Time is the offset alone (Start reports
-// which). Lines for CAN FD frames (`CANFD`) are counted and skipped
-// with ErrUnsupportedFD; so are events of other kinds (LIN, FlexRay ...).
+// which). `CANFD` lines are read: with the FD flag (and BRS and ESI from
+// their columns) when their Flags have EDL set or they end before Flags;
+// as classical data or remote frames when EDL is clear; `CANFD <ch> <dir>
+// ErrorFrame ...` as an error frame. Those with a DataLength above 8 are
+// counted and skipped with ErrUnsupportedFD; events of other kinds (LIN,
+// FlexRay ...) are counted and skipped as bad lines.
 // Header lines, comments, blank lines and non-frame CAN events (Start of
 // measurement, Statistic:, Status:, TxRq, system variables) are skipped
 // silently. A DLC from 9 to F on a classical frame carries 8 bytes, which
@@ -290,7 +307,7 @@ func parseASCEvent(s []byte, dec bool, f *Frame) (ascKind, uint64, error) {
 	if !isDigit(tok[0]) {
 		switch {
 		case equalFold(tok, "CANFD"):
-			return 0, 0, ErrUnsupportedFD
+			return parseASCFD(rest, dec, f)
 		case equalFold(tok, "Start"), equalFold(tok, "CAN"), equalFold(tok, "SV:"), equalFold(tok, "Log"):
 			// Start of measurement, CAN n Status:..., system variables,
 			// log trigger events.
@@ -369,6 +386,130 @@ func parseASCEvent(s []byte, dec bool, f *Frame) (ascKind, uint64, error) {
 	f.ID = id
 	return ascFrame, ch, nil
 }
+
+// Vector's CAN FD message flags (the <Flags> column of CANFD lines, as in
+// BLF's CAN_FD_MESSAGE_64).
+const (
+	ascFDRemote = 0x0010
+	ascFDEDL    = 0x1000 // a CAN FD frame (extended data length)
+	ascFDBRS    = 0x2000
+	ascFDESI    = 0x4000
+)
+
+// parseASCFD parses what follows `CANFD` on an event line into f (all but
+// Time and Bus) and returns the channel number.
+func parseASCFD(s []byte, dec bool, f *Frame) (ascKind, uint64, error) {
+	chTok, rest := field(s)
+	ch, ok := parseDec(chTok, 1<<16)
+	if !ok {
+		return 0, 0, fmt.Errorf("CANFD: bad channel %q", truncate(chTok))
+	}
+	dir, rest := field(rest)
+	switch {
+	case equalFold(dir, "Rx"):
+	case equalFold(dir, "Tx"):
+		f.Flags |= TX
+	case equalFold(dir, "TxRq"):
+		return ascSkip, 0, nil
+	default:
+		return 0, 0, fmt.Errorf("CANFD: want Rx or Tx after the channel, got %q", truncate(dir))
+	}
+	idTok, rest := field(rest)
+	if equalFold(idTok, "ErrorFrame") {
+		// As classical ErrorFrame lines: no identifier, data nor direction.
+		f.Flags = ErrorFrame
+		return ascFrame, ch, nil
+	}
+	id, ext, ok := parseASCID(idTok, dec)
+	switch {
+	case !ok:
+		return 0, 0, fmt.Errorf("CANFD: bad identifier %q", truncate(idTok))
+	case id > 0x1FFFFFFF:
+		return 0, 0, fmt.Errorf("CANFD: identifier %q above 1FFFFFFF", truncate(idTok))
+	}
+	brs, rest := field(rest)
+	if len(brs) > 0 && !isDigit(brs[0]) {
+		// A symbolic name (a DBC message name, never starting with a
+		// digit) before BRS.
+		brs, rest = field(rest)
+	}
+	esi, rest := field(rest)
+	if !isBit(brs) || !isBit(esi) {
+		return 0, 0, fmt.Errorf("CANFD: want BRS and ESI (0 or 1), got %q %q", truncate(brs), truncate(esi))
+	}
+	dlcTok, rest := field(rest)
+	dlc, ok := parseASCNum(dlcTok, dec, 15)
+	if !ok {
+		return 0, 0, fmt.Errorf("CANFD: bad DLC %q", truncate(dlcTok))
+	}
+	nTok, rest := field(rest)
+	n, ok := parseDec(nTok, canFDMaxLen)
+	switch {
+	case !ok:
+		return 0, 0, fmt.Errorf("CANFD: bad data length %q", truncate(nTok))
+	case n > MaxDataLen:
+		return 0, 0, ErrUnsupportedFD
+	}
+	for i := 0; i < int(n); i++ {
+		var b []byte
+		b, rest = field(rest)
+		v, ok := parseASCNum(b, dec, 255)
+		if !ok {
+			if len(b) == 0 {
+				return 0, 0, fmt.Errorf("CANFD: data length %d but %d data bytes", n, i)
+			}
+			return 0, 0, fmt.Errorf("CANFD: bad data byte %q", truncate(b))
+		}
+		f.Data[i] = byte(v)
+	}
+	// <MessageDuration> <MessageLength> <Flags>: a line that ends before
+	// Flags is taken as a CAN FD frame.
+	_, rest = field(rest)
+	_, rest = field(rest)
+	fdFrame, remote := true, false
+	if flTok, _ := field(rest); len(flTok) > 0 {
+		fl, ok := parseHex(flTok)
+		if !ok {
+			return 0, 0, fmt.Errorf("CANFD: bad flags %q", truncate(flTok))
+		}
+		fdFrame, remote = fl&ascFDEDL != 0, fl&ascFDRemote != 0
+	}
+	switch {
+	case fdFrame:
+		if uint64(dlc) != n {
+			return 0, 0, fmt.Errorf("CANFD: DLC %d but data length %d", dlc, n)
+		}
+		f.Flags |= FD
+		if brs[0] == '1' {
+			f.Flags |= BRS
+		}
+		if esi[0] == '1' {
+			f.Flags |= ESI
+		}
+		f.Len = uint8(n)
+	case remote:
+		// A classical remote frame on a CAN FD channel: the DLC is the
+		// requested length, there is no data.
+		f.Flags |= Remote
+		f.Data = [MaxDataLen]byte{}
+		f.Len = uint8(min(int(dlc), MaxDataLen))
+	default:
+		// A classical data frame on a CAN FD channel; a DLC from 9 to F
+		// carries 8 bytes.
+		if min(uint64(dlc), MaxDataLen) != n {
+			return 0, 0, fmt.Errorf("CANFD: DLC %d but data length %d", dlc, n)
+		}
+		f.Len = uint8(n)
+	}
+	if ext || id > 0x7FF {
+		f.Flags |= Extended
+	}
+	f.ID = id
+	return ascFrame, ch, nil
+}
+
+// isBit reports whether s is "0" or "1".
+func isBit(s []byte) bool { return len(s) == 1 && (s[0] == '0' || s[0] == '1') }
 
 // parseASCNum parses a number of the log's base, at most max (and, in hex,
 // at most two digits).
@@ -539,8 +680,13 @@ func atoi(s string) int {
 //
 // Bus B is written as channel B+1 (Vector numbering). An error frame is
 // written as `ErrorFrame`, which carries neither its identifier nor data,
-// nor TX. Output is buffered; the header is written with the first frame
-// (or by Flush when a start was given); Close writes `End TriggerBlock`.
+// nor TX. A CAN FD frame (flag FD) is written as a `CANFD` line in
+// Vector's layout, with BRS and ESI in their columns and in Flags (EDL
+// 0x1000, BRS 0x2000, ESI 0x4000) and zero for what the agent does not
+// know (message duration and length, CRC, bit timings); one marked FD that
+// is also remote or an error frame is refused with ErrNotRepresentable.
+// Output is buffered; the header is written with the first frame (or by
+// Flush when a start was given); Close writes `End TriggerBlock`.
 type ASCWriter struct {
 	w       *bufio.Writer
 	buf     []byte
@@ -587,6 +733,9 @@ func (w *ASCWriter) WriteFrame(f Frame) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("asc: %w", err)
 	}
+	if f.Flags&FD != 0 && f.Flags&(Remote|ErrorFrame) != 0 {
+		return errFDKind("asc", f.Flags)
+	}
 	if err := w.begin(f.Time); err != nil {
 		return err
 	}
@@ -602,6 +751,9 @@ func (w *ASCWriter) WriteFrame(f Frame) error {
 	}
 	b = append(b, t...)
 	b = append(b, ' ')
+	if f.Flags&FD != 0 {
+		return w.write(appendASCFD(b, &f))
+	}
 	b = appendUint(b, uint64(f.Bus)+1)
 	if f.Flags&ErrorFrame != 0 {
 		b = append(b, "  ErrorFrame\n"...)
@@ -641,6 +793,70 @@ func (w *ASCWriter) WriteFrame(f Frame) error {
 	}
 	b = append(b, '\n')
 	return w.write(b)
+}
+
+// appendASCFD appends a CAN FD frame's `CANFD` event, after its time, in
+// the column layout of Vector's tools (and python-can's ASCWriter).
+func appendASCFD(b []byte, f *Frame) []byte {
+	b = append(b, "CANFD "...)
+	b = appendPadded(b, uint64(f.Bus)+1, 3)
+	if f.Flags&TX != 0 {
+		b = append(b, " Tx   "...)
+	} else {
+		b = append(b, " Rx   "...)
+	}
+	var id [9]byte
+	idb := id[:0]
+	s := 28
+	for s > 0 && f.ID>>uint(s)&0xF == 0 {
+		s -= 4
+	}
+	for ; s >= 0; s -= 4 {
+		idb = append(idb, hexUpper[f.ID>>uint(s)&0xF])
+	}
+	if f.Flags&Extended != 0 {
+		idb = append(idb, 'x')
+	}
+	for i := len(idb); i < 8; i++ {
+		b = append(b, ' ')
+	}
+	b = append(b, idb...)
+	// Two spaces, an empty symbolic name of 32 columns, then BRS and ESI.
+	b = append(b, "                                   "...)
+	flags := uint64(ascFDEDL)
+	if f.Flags&BRS != 0 {
+		b = append(b, '1')
+		flags |= ascFDBRS
+	} else {
+		b = append(b, '0')
+	}
+	if f.Flags&ESI != 0 {
+		b = append(b, " 1 "...)
+		flags |= ascFDESI
+	} else {
+		b = append(b, " 0 "...)
+	}
+	b = append(b, hexUpper[f.Len], ' ', ' ', '0'+f.Len)
+	for i := 0; i < int(f.Len); i++ {
+		b = append(b, ' ')
+		b = appendHexByte(b, f.Data[i])
+	}
+	// Message duration (ns) and length (bits), not known here; Flags;
+	// CRC and the four bit timing configurations, not known either.
+	b = append(b, "        0    0     "...)
+	b = append(b, hexUpper[flags>>12&0xF], '0', '0', '0')
+	b = append(b, "        0        0        0        0        0\n"...)
+	return b
+}
+
+// appendPadded appends v right-aligned in width columns.
+func appendPadded(b []byte, v uint64, width int) []byte {
+	var tmp [20]byte
+	d := appendUint(tmp[:0], v)
+	for i := len(d); i < width; i++ {
+		b = append(b, ' ')
+	}
+	return append(b, d...)
 }
 
 func (w *ASCWriter) write(b []byte) error {

@@ -76,6 +76,37 @@ End TriggerBlock
 			[]Frame{lf(400_000_000, 0, 0x100, 0)}},
 		{"end triggerblock without newline", "   0.4 1 100 Rx d 0\nEnd TriggerBlock",
 			[]Frame{lf(400_000_000, 0, 0x100, 0)}},
+		// CANFD events, as CANoe writes them (the first three lines are
+		// python-can's test_CanFdMessage.asc): BRS and ESI from their
+		// columns, FD from EDL (0x1000) in Flags.
+		{"canfd vector sample", ascHead + `  30.005021 CANFD   1 Rx        300                                   1 0 8  8 11 c2 03 04 05 06 07 08   102203  133   303000 e0006659 46500250 4b140250 20011736 2001040d
+  30.005041 CANFD   2 Tx        1C4D80A7x                                   0 1 8  8 12 c2 03 04 05 06 07 08   102203  133   303000 e0006659 46500250 4b140250 20011736 2001040d
+  30.005071 CANFD   3 Rx        30a  Generic_Name_12                  1 1 8  8 01 02 03 04 05 06 07 08   102203  133   303000 e0006659 46500250 4b140250 20011736 2001040d
+  30.100000 CANFD   1 Rx        7E8                                   0 0 3  3 06 41 0D        0    0     1000        0        0        0        0        0
+  30.200000 CANFD   1 Rx        123                                   1 0 0  0        0    0     3000        0        0        0        0        0
+End TriggerBlock
+`, []Frame{
+			lf(sep30+30_005021_000, 0, 0x300, FD|BRS, 0x11, 0xC2, 3, 4, 5, 6, 7, 8),
+			lf(sep30+30_005041_000, 1, 0x1C4D80A7, Extended|TX|FD|ESI, 0x12, 0xC2, 3, 4, 5, 6, 7, 8),
+			lf(sep30+30_005071_000, 2, 0x30A, FD|BRS|ESI, 1, 2, 3, 4, 5, 6, 7, 8),
+			lf(sep30+30_100000_000, 0, 0x7E8, FD, 0x06, 0x41, 0x0D),
+			lf(sep30+30_200000_000, 0, 0x123, FD|BRS),
+		}},
+		{"canfd classical frames on a CAN FD channel", ascHead + `  30.300981 CANFD   3 Tx     50005x                                0 1 5 0 140000 73 200050 7a60 46500250 460a0250 20011736 20010205
+  30.400000 CANFD   1 Rx        100                                   0 0 2  2 AA BB   102203  133        0        0        0        0        0        0
+  30.500000 CANFD   1 Rx        101                                   0 0 F  8 01 02 03 04 05 06 07 08   102203  133   200000        0        0        0        0        0
+`, []Frame{
+			// python-can's test_CanFdRemoteMessage.asc: remote (0x10), no EDL.
+			lfRemote(sep30+30_300981_000, 2, 0x50005, Extended|TX, 5),
+			lf(sep30+30_400000_000, 0, 0x100, 0, 0xAA, 0xBB),
+			lf(sep30+30_500000_000, 0, 0x101, 0, 1, 2, 3, 4, 5, 6, 7, 8),
+		}},
+		{"canfd error frame", "   1.0 CANFD   1 Rx ErrorFrame Not Acknowledge error, dominant error flag fffe c7 31ca Data 0 123 0 0 8 8 01 02 03 04 05 06 07 08 200000 2000 0 46500250 460a0250\n",
+			[]Frame{lf(1e9, 0, 0, ErrorFrame)}},
+		{"canfd without trailing fields", "   1.0 CANFD 1 Tx 123 1 1 2 2 0A 0B\n   1.1 CANFD 2 Rx 18DAF110 0 0 1 1 02\n",
+			[]Frame{lf(1e9, 0, 0x123, TX|FD|BRS|ESI, 0x0A, 0x0B), lf(1.1e9, 1, 0x18DAF110, Extended|FD, 0x02)}},
+		{"canfd base dec", "base dec  timestamps absolute\n   0.5 CANFD 1 Rx 2024 1 0 3 3 1 255 16\n",
+			[]Frame{lf(500_000_000, 0, 2024, FD|BRS, 1, 255, 16)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewASCReader(strings.NewReader(tc.in), "t.asc")
@@ -165,27 +196,44 @@ func TestASCBadLines(t *testing.T) {
 		"date Wed Nov 8 09:21:54.000 pm 2023", // 1
 		"base hex  timestamps absolute",       // 2
 		"   0.1 1 100 Rx d 1 01",              // 3 ok
-		"  30.005021 CANFD   1 Rx        300                                   1 0 8  8 11 c2 03 04 05 06 07 08   102203  133   303000 e0006659 46500250 4b140250 20011736 2001040d", // 4 CAN FD
-		"   0.2 1 100 Rx d 8 01 02 03 04",       // 5 DLC 8, 4 bytes
-		"   0.3 1 1G0 Rx d 0",                   // 6 bad id
-		"   0.4 1 100 Up d 0",                   // 7 bad direction
-		"   0.5 1 100 Rx q 0",                   // 8 bad type
-		"   0.6 1 100 Rx d 1 GG",                // 9 bad byte
-		"   0.7 Li 12 Rx 2 01 02",               // 10 LIN event
-		"hello there",                           // 11 not ASC
-		"   1.2.3 1 100 Rx d 0",                 // 12 bad time
-		"   0.8 1 800 Rx d 0",                   // 13 ok: extended without x
-		"   0.9 1 20000000x Rx d 0",             // 14 id above 1FFFFFFF
-		"base oct",                              // 15 bad base
-		"   1.0 1x 100 Rx d 0",                  // 16 bad channel
-		"   1.1 0 100 Rx d 0",                   // 17 ok: channel 0
-		"   1.2",                                // 18 no event
-		"   1.3 1 100 Rx d 1 100",               // 19 byte above FF
-		"   1.4 256 100 Rx d 0",                 // 20 channel above 255
-		"begin nothing",                         // 21 unknown begin
-		"base hex timestamps sideways",          // 22 bad timestamps
-		"   1.5 1 100 Rx r 2",                   // 23 ok
-		"   1.6 1 Sym Rx d 0 ID = 12345678901x", // 24 trailing id too large
+		"  24.986902 CANFD   7 Tx        716                                   1 0 f 64 12 3b 36 01 7b 0a 20 20 20 20 22 66 69 6c 65 43 6f 75 6e 74 22 3a 20 31 2c 20 0a 20 20 20 20 22 65 63 75 49 64 22 3a 20 22 30 78 30 37 31 36 22 2c 20 0a 20 20 20 20 22 64 69 64 22 3a 20 22 46        0    0     3000        0        0        0        0        0", // 4 CAN FD, 64 bytes (python-can logfile_vector_fd.asc)
+		"   0.2 1 100 Rx d 8 01 02 03 04",              // 5 DLC 8, 4 bytes
+		"   0.3 1 1G0 Rx d 0",                          // 6 bad id
+		"   0.4 1 100 Up d 0",                          // 7 bad direction
+		"   0.5 1 100 Rx q 0",                          // 8 bad type
+		"   0.6 1 100 Rx d 1 GG",                       // 9 bad byte
+		"   0.7 Li 12 Rx 2 01 02",                      // 10 LIN event
+		"hello there",                                  // 11 not ASC
+		"   1.2.3 1 100 Rx d 0",                        // 12 bad time
+		"   0.8 1 800 Rx d 0",                          // 13 ok: extended without x
+		"   0.9 1 20000000x Rx d 0",                    // 14 id above 1FFFFFFF
+		"base oct",                                     // 15 bad base
+		"   1.0 1x 100 Rx d 0",                         // 16 bad channel
+		"   1.1 0 100 Rx d 0",                          // 17 ok: channel 0
+		"   1.2",                                       // 18 no event
+		"   1.3 1 100 Rx d 1 100",                      // 19 byte above FF
+		"   1.4 256 100 Rx d 0",                        // 20 channel above 255
+		"begin nothing",                                // 21 unknown begin
+		"base hex timestamps sideways",                 // 22 bad timestamps
+		"   1.5 1 100 Rx r 2",                          // 23 ok
+		"   1.6 1 Sym Rx d 0 ID = 12345678901x",        // 24 trailing id too large
+		"   1.7 CANFD 1 Rx 123 1 0 2 2 11 22 0 0 3000", // 25 ok: CAN FD
+		"   1.8 CANFD 1 Rx 123 2 0 2 2 11 22 0 0 3000", // 26 BRS 2
+		"   1.8 CANFD 1 Rx 123 1 0 8 2 11 22 0 0 3000", // 27 DLC 8, data length 2
+		"   1.8 CANFD 1 Rx 123 1 0 9 8 11 22 33 44 55 66 77 88 0 0 3000",              // 28 DLC 9 (12 bytes), data length 8
+		"   1.8 CANFD 1 Rx 123 1 0 4 4 11 22",                                         // 29 data length 4, 2 bytes
+		"   1.8 CANFD 1 Rx 123 1 0 2 2 11 22 0 0 30G0",                                // 30 bad flags
+		"   1.8 CANFD 1x Rx 123 1 0 2 2 11 22",                                        // 31 bad channel
+		"   1.8 CANFD 1 Up 123 1 0 2 2 11 22",                                         // 32 bad direction
+		"   1.8 CANFD 1 Rx 1G3 1 0 2 2 11 22",                                         // 33 bad id
+		"   1.8 CANFD 1 Rx 123 1 0 f 65",                                              // 34 data length 65
+		"   1.8 CANFD 1 Rx 123 1 0 2 2 11 2G",                                         // 35 bad data byte
+		"   1.8 CANFD 1 Rx 123 1 0 G 2 11 22",                                         // 36 bad DLC
+		"   1.8 CANFD 1 Rx 123 1 0 2 x 11 22",                                         // 37 bad data length
+		"   1.8 CANFD 1 Rx 20000000x 1 0 0 0",                                         // 38 id above 1FFFFFFF
+		"   1.8 CANFD 1 Rx 123 0 0 F 12 11 22 33 44 55 66 77 88 99 AA BB CC 0 0 1000", // 39 CAN FD, 12 bytes
+		"   1.8 CANFD 1 Rx 100 0 0 2 1 11 0 0 0",                                      // 40 classical: DLC 2, data length 1
+		"   1.9 CANFD 1 TxRq 123 1 0 2 2 11 22",                                       // 41 skipped silently
 	}
 	in := strings.Join(lines, "\r\n") + "\r\n"
 	r := NewASCReader(strings.NewReader(in), "bad.asc")
@@ -197,11 +245,13 @@ func TestASCBadLines(t *testing.T) {
 		lf(start+800_000_000, 1, 0x800, Extended),
 		lf(start+1_100_000_000, 0, 0x100, 0),
 		lfRemote(start+1_500_000_000, 1, 0x100, 0, 2),
+		lf(start+1_700_000_000, 1, 0x123, FD|BRS, 0x11, 0x22),
 	})
 	if r.ChannelBase() != 0 {
 		t.Errorf("ChannelBase = %d, want 0", r.ChannelBase())
 	}
-	wantLines := []int{4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 18, 19, 20, 21, 22, 24}
+	wantLines := []int{4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 18, 19, 20, 21, 22, 24,
+		26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40}
 	if got := errLines(r.LineErrors()); !slices.Equal(got, wantLines) {
 		t.Errorf("error lines %v, want %v", got, wantLines)
 	}
@@ -210,6 +260,13 @@ func TestASCBadLines(t *testing.T) {
 	}
 	if errs := r.LineErrors(); !errors.Is(errs[0], ErrUnsupportedFD) {
 		t.Errorf("line 4: %v, want ErrUnsupportedFD", errs[0])
+	}
+	// Only the CAN FD frames of 64 and 12 bytes are unsupported; the rest
+	// are bad lines.
+	for _, e := range r.LineErrors() {
+		if fd := e.Line == 4 || e.Line == 39; errors.Is(e, ErrUnsupportedFD) != fd {
+			t.Errorf("line %d: %v; ErrUnsupportedFD %v", e.Line, e, fd)
+		}
 	}
 	for _, e := range r.LineErrors() {
 		t.Logf("%v", e)
@@ -273,6 +330,10 @@ func TestASCWriter(t *testing.T) {
 		lf(at+3_000_000_000, 0, 0x80, ErrorFrame, 1, 2),
 		lf(at+123_000_000_000, 254, 0x0, 0),
 		lf(at-1_500_000, 0, 0x1, 0),
+		lf(at+4_000_000_000, 0, 0x300, FD|BRS, 0x11, 0xC2, 3, 4, 5, 6, 7, 8),
+		lf(at+4_000_010_000, 1, 0x1C4D80A7, Extended|TX|FD|ESI, 0x12),
+		lf(at+4_000_020_000, 2, 0x7E8, FD|BRS|ESI),
+		lf(at+4_000_030_000, 0, 0x7FF, FD, 0x01, 0x02, 0x03),
 	} {
 		if err := w.WriteFrame(f); err != nil {
 			t.Fatal(err)
@@ -280,6 +341,12 @@ func TestASCWriter(t *testing.T) {
 	}
 	if err := w.WriteFrame(lf(0, 0, 0x800, 0)); err == nil {
 		t.Error("invalid frame written")
+	}
+	// CAN FD has no remote or error frames.
+	for _, f := range []Frame{lfRemote(at, 0, 0x123, FD, 0), lf(at, 0, 0, ErrorFrame|FD)} {
+		if err := w.WriteFrame(f); !errors.Is(err, ErrNotRepresentable) {
+			t.Errorf("WriteFrame(%+v) = %v, want ErrNotRepresentable", f, err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -300,6 +367,10 @@ Begin Triggerblock Wed Nov 8 09:21:54.123 pm 2023
    3.000000 1  ErrorFrame
  123.000000 255  0               Rx   d 0
   -0.001500 1  1               Rx   d 0
+   4.000000 CANFD   1 Rx        300                                   1 0 8  8 11 C2 03 04 05 06 07 08        0    0     3000        0        0        0        0        0
+   4.000010 CANFD   2 Tx   1C4D80A7x                                   0 1 1  1 12        0    0     5000        0        0        0        0        0
+   4.000020 CANFD   3 Rx        7E8                                   1 1 0  0        0    0     7000        0        0        0        0        0
+   4.000030 CANFD   1 Rx        7FF                                   0 0 3  3 01 02 03        0    0     1000        0        0        0        0        0
 End TriggerBlock
 `
 	if got := buf.String(); got != want {
@@ -326,7 +397,7 @@ func TestASCRoundTrip(t *testing.T) {
 		{"relative times, epoch start", 3, time.Unix(0, 0)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			frames := randomLogFrames(tc.seed, 2000, logKinds{remote: true, errors: true, tx: true, asc: true})
+			frames := randomLogFrames(tc.seed, 2000, logKinds{remote: true, errors: true, tx: true, asc: true, fd: true})
 			var buf bytes.Buffer
 			writeLog(t, NewASCWriter(&buf, tc.start), frames)
 			r := NewASCReader(&buf, "")
@@ -344,6 +415,10 @@ func FuzzASCReader(f *testing.F) {
 		"date Wed, 08 Nov 2023 21:21:54 GMT\r\nbase hex  timestamps absolute\r\nbegin triggerblock\r\n   0.075600 0  59E\tRx   d 8 00 00 00 00 18 0E 00 00 \r\nend triggerblock\r\n",
 		"base dec  timestamps relative\n   0.5 1 2024 Rx d 3 1 255 16\n   0.6 2 418119424x Tx r 4\n   0.1 1 ErrorFrame\n",
 		"   1.0 1  EngineData      Rx   d 2 01 02  ID = 100\n  30.005021 CANFD   1 Rx 300 1 0 8 8 11 c2 03 04 05 06 07 08\n   1.0 1 3FF Tx d D 55 AA 01 02 03 04 05 06\n",
+		ascHead + "  30.005071 CANFD   3 Rx        30a  Generic_Name_12                  1 1 8  8 01 02 03 04 05 06 07 08   102203  133   303000 e0006659 46500250 4b140250 20011736 2001040d\n" +
+			"  30.300981 CANFD   3 Tx     50005x                                0 1 5 0 140000 73 200050 7a60 46500250 460a0250 20011736 20010205\n" +
+			"   4.000010 CANFD   2 Tx   1C4D80A7x                                   0 1 1  1 12        0    0     5000        0        0        0        0        0\n",
+		"   1.0 CANFD 1 Rx 100 0 0 F 8 01 02 03 04 05 06 07 08 0 0 0\n   1.1 CANFD 1 Rx ErrorFrame\n   1.2 CANFD 1 Rx 123 0 0 f 64 00\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -16,9 +16,15 @@ import (
 //
 // The frame is in compact notation: 3 hex digits for a standard identifier,
 // 8 for an extended one, then `#` and the payload (`R` or `R4` for a remote
-// frame, `##` for CAN FD). An 8-digit identifier with CAN_ERR_FLAG
-// (0x20000000) is an error frame. Some candump versions end the line with
-// ` R` or ` T` (received or transmitted).
+// frame). A CAN FD frame has `##`, one hex digit of CAN FD flags
+// (CANFD_BRS 1, CANFD_ESI 2; newer kernels add CANFD_FDF 4), then the
+// payload, up to 64 bytes, optionally dotted as in `123##1.11.22`:
+//
+//	(1700000000.123600) can0 123##1112233
+//
+// An 8-digit identifier with CAN_ERR_FLAG (0x20000000) is an error frame.
+// Some candump versions end the line with ` R` or ` T` (received or
+// transmitted). (can-utils lib.c: parse_canframe, sprint_canframe.)
 
 // canErrFlag is SocketCAN's CAN_ERR_FLAG, as it appears in candump
 // identifiers of error frames.
@@ -33,8 +39,11 @@ const canErrFlag = 0x20000000
 // appearance; Buses reports the mapping.
 //
 // Times are nanoseconds since the Unix epoch, as logged (up to nine
-// fraction digits are kept). Blank lines and lines starting with '#' are
-// skipped silently; bad lines and CAN FD frames are counted and skipped.
+// fraction digits are kept). CAN FD frames of up to 8 bytes are read with
+// the FD flag, and BRS and ESI from their flags digit (other flag bits are
+// ignored); longer ones are counted and skipped with ErrUnsupportedFD.
+// Blank lines and lines starting with '#' are skipped silently; bad lines
+// are counted and skipped.
 type CandumpReader struct {
 	lr    lineReader
 	f     Frame
@@ -225,7 +234,7 @@ func parseCompact(tok []byte, f *Frame) error {
 	}
 	f.ID = id
 	if len(data) > 0 && data[0] == '#' {
-		return ErrUnsupportedFD
+		return parseCompactFD(data[1:], f)
 	}
 	if len(data) > 0 && (data[0] == 'R' || data[0] == 'r') {
 		f.Flags |= Remote
@@ -272,6 +281,61 @@ func parseCompact(tok []byte, f *Frame) error {
 	return nil
 }
 
+// parseCompactFD parses what follows `##` in a CAN FD frame: the flags
+// digit, then up to 64 payload bytes, each optionally preceded by a '.'
+// (as can-utils' parse_canframe reads them). Payloads over 8 bytes are
+// ErrUnsupportedFD.
+func parseCompactFD(d []byte, f *Frame) error {
+	if f.Flags&ErrorFrame != 0 {
+		return errors.New("error frame (CAN_ERR_FLAG) in CAN FD notation ##")
+	}
+	if len(d) == 0 || hexVal[d[0]] == 0xFF {
+		return fmt.Errorf("CAN FD frame: want one hex digit of flags after ##, got %q", truncate(d))
+	}
+	fl := hexVal[d[0]]
+	f.Flags |= FD
+	if fl&canfdBRS != 0 {
+		f.Flags |= BRS
+	}
+	if fl&canfdESI != 0 {
+		f.Flags |= ESI
+	}
+	data := d[1:]
+	n := 0
+	for i := 0; i < len(data); {
+		if data[i] == '.' {
+			i++
+			if i < len(data) && data[i] == '.' {
+				return fmt.Errorf("bad CAN FD payload %q", truncate(data))
+			}
+			continue
+		}
+		if i+1 >= len(data) {
+			return fmt.Errorf("CAN FD payload %q has an odd number of hex digits", truncate(data))
+		}
+		hi, lo := hexVal[data[i]], hexVal[data[i+1]]
+		if hi == 0xFF || lo == 0xFF {
+			return fmt.Errorf("bad CAN FD payload %q", truncate(data))
+		}
+		if n < MaxDataLen {
+			f.Data[n] = hi<<4 | lo
+		}
+		n++
+		i += 2
+	}
+	switch {
+	case n > canFDMaxLen:
+		return fmt.Errorf("CAN FD payload of %d bytes, more than %d", n, canFDMaxLen)
+	case n > MaxDataLen:
+		return ErrUnsupportedFD
+	}
+	f.Len = uint8(n)
+	return nil
+}
+
+// canFDMaxLen is the longest CAN FD payload.
+const canFDMaxLen = 64
+
 // isRawDLC reports whether s is `_X` with X a DLC from 9 to F.
 func isRawDLC(s []byte) bool {
 	return len(s) == 2 && s[0] == '_' && hexVal[s[1]] >= 9 && hexVal[s[1]] <= 15
@@ -280,13 +344,17 @@ func isRawDLC(s []byte) bool {
 // CandumpWriter writes a candump log, one line per frame:
 //
 //	(1700000000.123456) can0 123#DEADBEEF
+//	(1700000000.123600) can0 123##1112233
 //
 // Bus n is written as interface `can<n>`. Times are written in microseconds
 // (truncated toward zero; times before the epoch get a minus sign). A TX
-// frame ends with ` T`. Error frames are written with CAN_ERR_FLAG in the
-// identifier, as candump does; that notation cannot carry Extended, so an
-// error frame reads back as Extended only when its class is above 0x7FF.
-// Output is buffered: call Flush or Close at the end.
+// frame ends with ` T`. A CAN FD frame (flag FD) is written `ID##<flags>`
+// and its payload, the flags digit holding BRS (1) and ESI (2), as candump
+// logs them; one marked FD that is also remote or an error frame is
+// refused with ErrNotRepresentable. Error frames are written with
+// CAN_ERR_FLAG in the identifier, as candump does; that notation cannot
+// carry Extended, so an error frame reads back as Extended only when its
+// class is above 0x7FF. Output is buffered: call Flush or Close at the end.
 type CandumpWriter struct {
 	w   *bufio.Writer
 	buf []byte
@@ -297,10 +365,14 @@ func NewCandumpWriter(w io.Writer) *CandumpWriter {
 	return &CandumpWriter{w: bufio.NewWriterSize(w, 32<<10), buf: make([]byte, 0, 64)}
 }
 
-// WriteFrame writes one line. A frame that fails Validate is refused.
+// WriteFrame writes one line. A frame that fails Validate is refused, as is
+// one marked FD that is remote or an error frame (ErrNotRepresentable).
 func (w *CandumpWriter) WriteFrame(f Frame) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("candump: %w", err)
+	}
+	if f.Flags&FD != 0 && f.Flags&(Remote|ErrorFrame) != 0 {
+		return errFDKind("candump", f.Flags)
 	}
 	b := append(w.buf[:0], '(')
 	b = appendSeconds(b, f.Time)

@@ -84,6 +84,7 @@ func errLines(errs []*LineError) []int {
 type logKinds struct {
 	remote, errors, tx bool
 	asc                bool // error frames as ASC holds them: ID 0, no data, no TX
+	fd                 bool // a third of the data frames are CAN FD, with random BRS and ESI
 }
 
 // randomLogFrames returns n valid frames with microsecond times, standard and
@@ -131,6 +132,9 @@ func randomLogFrames(seed uint64, n int, k logKinds) []Frame {
 			if k.asc {
 				f.ID, f.Len, f.Data = 0, 0, [MaxDataLen]byte{}
 			}
+		}
+		if k.fd && f.Flags&(Remote|ErrorFrame) == 0 && rng.IntN(3) == 0 {
+			f.Flags |= FD | Flags(rng.IntN(4))*BRS // BRS, ESI or both (ESI is BRS<<1)
 		}
 		out[i] = f
 	}
@@ -192,6 +196,8 @@ func TestDetectFormat(t *testing.T) {
 		{"asc base", "base hex  timestamps absolute\n", FormatASC},
 		{"asc no header", "   0.075600 0  59E\tRx   d 8 00 00 00 00 18 0E 00 00 \n", FormatASC},
 		{"asc canfd", "  30.005021 CANFD   1 Rx        300                                   1 0 8  8 11 c2 03 04 05 06 07 08\n", FormatASC},
+		{"asc canfd 64 bytes first", "   0.1 CANFD   1 Rx 300 1 0 f 64" + strings.Repeat(" 00", 64) + "\n", FormatASC},
+		{"candump fd 64 bytes first", "(1.0) can0 123##1" + strings.Repeat("00", 64) + "\n", FormatCandump},
 		{"asc begin", "Begin Triggerblock Sat Sep 30 10:06:13.191 PM 2017\n", FormatASC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,7 +304,7 @@ func TestNewReaderDetects(t *testing.T) {
 func TestNewWriterRoundTrip(t *testing.T) {
 	for _, f := range []Format{FormatCandump, FormatGVRET, FormatASC} {
 		t.Run(string(f), func(t *testing.T) {
-			frames := randomLogFrames(42, 500, logKinds{tx: true})
+			frames := randomLogFrames(42, 500, logKinds{tx: true, fd: true})
 			var buf bytes.Buffer
 			w, err := NewWriter(&buf, f)
 			if err != nil {
@@ -308,6 +314,9 @@ func TestNewWriterRoundTrip(t *testing.T) {
 			r, err := NewReader(&buf, "", "")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if f == FormatGVRET {
+				frames = withoutFD(frames) // no CAN FD column
 			}
 			sameLogFrames(t, readLog(t, r), frames)
 			if r.Skipped() != 0 {
@@ -426,7 +435,13 @@ func benchLogRead(b *testing.B, data []byte, newReader func(io.Reader) LogReader
 
 // benchLogData writes 10,000 typical frames (standard ids, 8 bytes) in format f.
 func benchLogData(b *testing.B, f Format) []byte {
-	frames := randomLogFrames(7, 10_000, logKinds{})
+	return writeBenchLog(b, f, benchFrames(10_000, 0))
+}
+
+// benchFrames returns n typical frames (3 in 4 with standard ids and 8
+// bytes) on 4 buses, with fl added to each.
+func benchFrames(n int, fl Flags) []Frame {
+	frames := randomLogFrames(7, n, logKinds{})
 	for i := range frames {
 		frames[i].Bus %= 4
 		if i%4 != 0 {
@@ -434,7 +449,12 @@ func benchLogData(b *testing.B, f Format) []byte {
 			frames[i].Flags = 0
 			frames[i].Len = 8
 		}
+		frames[i].Flags |= fl
 	}
+	return frames
+}
+
+func writeBenchLog(b *testing.B, f Format, frames []Frame) []byte {
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf, f)
 	writeLog(b, w, frames)
@@ -453,17 +473,44 @@ func BenchmarkASCRead(b *testing.B) {
 	benchLogRead(b, benchLogData(b, FormatASC), func(r io.Reader) LogReader { return NewASCReader(r, "") })
 }
 
+// The same with every frame a CAN FD one (BRS set), as a CAN FD bus logs
+// them.
+
+func BenchmarkCandumpReadFD(b *testing.B) {
+	benchLogRead(b, writeBenchLog(b, FormatCandump, benchFrames(10_000, FD|BRS)), func(r io.Reader) LogReader { return NewCandumpReader(r, "") })
+}
+
+func BenchmarkASCReadFD(b *testing.B) {
+	benchLogRead(b, writeBenchLog(b, FormatASC, benchFrames(10_000, FD|BRS)), func(r io.Reader) LogReader { return NewASCReader(r, "") })
+}
+
 func BenchmarkWrite(b *testing.B) {
 	frames := randomLogFrames(7, 1000, logKinds{})
 	for _, f := range []Format{FormatCandump, FormatGVRET, FormatASC} {
 		b.Run(string(f), func(b *testing.B) {
-			w, _ := NewWriter(io.Discard, f)
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if err := w.WriteFrame(frames[i%len(frames)]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchWrite(b, f, frames)
 		})
+	}
+}
+
+func BenchmarkWriteFD(b *testing.B) {
+	frames := randomLogFrames(7, 1000, logKinds{})
+	for i := range frames {
+		frames[i].Flags |= FD | BRS
+	}
+	for _, f := range []Format{FormatCandump, FormatGVRET, FormatASC} {
+		b.Run(string(f), func(b *testing.B) {
+			benchWrite(b, f, frames)
+		})
+	}
+}
+
+func benchWrite(b *testing.B, f Format, frames []Frame) {
+	w, _ := NewWriter(io.Discard, f)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := w.WriteFrame(frames[i%len(frames)]); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -32,12 +32,23 @@ const (
 	// TX marks a frame this node transmitted (as logged by some tools).
 	TX
 	// FD marks a CAN FD frame whose payload fits in MaxDataLen bytes, as
-	// SocketCAN delivers them on a CAN FD link. Log writers write such a
-	// frame as a classical one (same id and payload).
+	// SocketCAN delivers them on a CAN FD link. The candump and ASC logs
+	// carry it; GVRET CSV cannot, and writes such a frame as a classical
+	// one (same id and payload). CAN FD has no remote or error frames:
+	// writers refuse FD with Remote or ErrorFrame (ErrNotRepresentable).
 	FD
+	// BRS marks a CAN FD frame whose data phase was sent at the data
+	// bitrate (bit rate switch; candump flag 1, SocketCAN CANFD_BRS). Only
+	// meaningful with FD.
+	BRS
+	// ESI marks a CAN FD frame whose sender was error passive (error state
+	// indicator; candump flag 2, SocketCAN CANFD_ESI). Only meaningful with
+	// FD.
+	ESI
 )
 
-// Frame is one classical CAN frame as seen on one bus.
+// Frame is one classical CAN frame, or one CAN FD frame of up to 8 bytes
+// (flag FD), as seen on one bus.
 //
 // Frame has no pointers so that slices of frames cost the garbage collector
 // nothing, and is designed to fit into 24 bytes (a test checks it).
@@ -52,7 +63,7 @@ type Frame struct {
 	Bus uint8
 	// Len is the payload length, 0..8.
 	Len uint8
-	// Flags holds Extended, Remote, ErrorFrame, TX, FD.
+	// Flags holds Extended, Remote, ErrorFrame, TX, FD, BRS, ESI.
 	Flags Flags
 	_     uint8
 	// Data is the payload; bytes past Len are zero.
@@ -89,6 +100,26 @@ func (f *Frame) Key() uint32 {
 // KeyExtended is the bit Key sets for 29-bit identifiers.
 const KeyExtended = 1 << 31
 
+// The CAN FD flags as SocketCAN's struct canfd_frame and candump's
+// `##<flags>` digit hold them.
+const (
+	canfdBRS = 0x01 // CANFD_BRS
+	canfdESI = 0x02 // CANFD_ESI
+)
+
+// fdFlagsNibble returns the candump flags digit (CANFD_BRS, CANFD_ESI) of
+// a frame's BRS and ESI flags.
+func fdFlagsNibble(fl Flags) uint8 {
+	var n uint8
+	if fl&BRS != 0 {
+		n |= canfdBRS
+	}
+	if fl&ESI != 0 {
+		n |= canfdESI
+	}
+	return n
+}
+
 // Validate reports whether the frame is a well-formed classical CAN frame.
 func (f *Frame) Validate() error {
 	switch {
@@ -109,7 +140,9 @@ func (f Frame) String() string {
 }
 
 // AppendCompact appends the frame in candump's compact notation
-// (`123#DEADBEEF`, `12345678#00`, `123#R`) to b.
+// (`123#DEADBEEF`, `12345678#00`, `123#R`) to b. A CAN FD frame (FD set,
+// neither Remote nor ErrorFrame) is written `123##<flags><data>` with the
+// flags digit holding BRS (1) and ESI (2), as can-utils does: `123##1DEAD`.
 func AppendCompact(b []byte, f *Frame) []byte {
 	const hexdigits = "0123456789ABCDEF"
 	if f.Flags&Extended != 0 {
@@ -128,6 +161,9 @@ func AppendCompact(b []byte, f *Frame) []byte {
 			b = append(b, hexdigits[f.Len&0xF])
 		}
 		return b
+	}
+	if f.Flags&(FD|ErrorFrame) == FD {
+		b = append(b, '#', hexdigits[fdFlagsNibble(f.Flags)])
 	}
 	for i := 0; i < int(f.Len) && i < MaxDataLen; i++ {
 		b = append(b, hexdigits[f.Data[i]>>4], hexdigits[f.Data[i]&0xF])
@@ -155,7 +191,8 @@ type Sink interface {
 var ErrNotSupported = errors.New("not supported on this system")
 
 // ErrUnsupportedFD is returned (wrapped in a LineError) by log readers for
-// CAN FD frames, which Frame does not carry.
+// CAN FD frames with more than 8 bytes, which Frame does not carry. CAN FD
+// frames of up to 8 bytes are read, with the FD flag where the format says.
 var ErrUnsupportedFD = errors.New("CAN FD frame (more than 8 bytes) not supported")
 
 // LineError is a problem with one line of a log file. Readers count these

@@ -20,11 +20,15 @@ import (
 // The time stamp is in microseconds (since the start of the capture, or
 // since the epoch, depending on the SavvyCAN version), the ID in hex, and
 // lines may end with a comma. The format has no notation for remote or
-// error frames.
+// error frames, nor for CAN FD: SavvyCAN's own loader and saver
+// (framefileio.cpp, loadNativeCSVFile/saveNativeCSVFile) know only these
+// columns, so a CAN FD frame of up to 8 bytes is a plain line and reads
+// back without the FD flag.
 
 // ErrNotRepresentable is returned by a writer for a frame its format cannot
-// hold (remote and error frames in GVRET CSV). Nothing is written and the
-// writer stays usable.
+// hold (remote and error frames in GVRET CSV; in every format, a frame
+// marked FD that is also remote or an error frame, which CAN FD does not
+// have). Nothing is written and the writer stays usable.
 var ErrNotRepresentable = errors.New("frame kind not representable in this log format")
 
 // gvret column kinds.
@@ -145,8 +149,10 @@ func parseGVRETHeader(line []byte) (*gvretLayout, error) {
 // where SavvyCAN wrote negative time stamps (some captures restart their
 // clock). Dir Tx sets the TX flag. A missing Extended column means
 // "extended when the ID is above 7FF"; a missing Bus column means bus 0.
-// Blank lines are skipped silently; bad lines and CAN FD frames (LEN above
-// 8) are counted and skipped.
+// The format cannot mark CAN FD: a line with LEN up to 8 is read as a
+// classical frame (FD lost), and one with LEN above 8 (a CAN FD frame that
+// SavvyCAN cut to D1..D8) is counted and skipped with ErrUnsupportedFD.
+// Blank lines are skipped silently; bad lines are counted and skipped.
 type GVRETReader struct {
 	lr     lineReader
 	f      Frame
@@ -350,8 +356,10 @@ func truncate(b []byte) []byte {
 //
 // Time stamps are Frame.Time in microseconds (truncated toward zero). The
 // format has no notation for remote or error frames: WriteFrame refuses
-// them with ErrNotRepresentable. Output is buffered: call Flush or Close at
-// the end (an empty log still gets its header).
+// them with ErrNotRepresentable. Nor has it one for CAN FD: a frame marked
+// FD is written as a classical line (same id, payload, direction), so the
+// FD, BRS and ESI flags do not survive a GVRET export. Output is buffered:
+// call Flush or Close at the end (an empty log still gets its header).
 type GVRETWriter struct {
 	w      *bufio.Writer
 	buf    []byte
@@ -428,6 +436,12 @@ func mask(cond bool) byte {
 		return 0xFF
 	}
 	return 0
+}
+
+// errFDKind is the error for a frame marked FD that is also remote or an
+// error frame: CAN FD has neither, so no format can say what it was.
+func errFDKind(format string, fl Flags) error {
+	return fmt.Errorf("%s: CAN FD %s frame: %w", format, frameKind(fl), ErrNotRepresentable)
 }
 
 func frameKind(fl Flags) string {

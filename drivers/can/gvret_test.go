@@ -53,6 +53,10 @@ func TestGVRETReader(t *testing.T) {
 		{"bom", "\xEF\xBB\xBF" + gvretV1Header + "\n1,100,false,1,1,01\n",
 			[]Frame{lf(1000, 1, 0x100, 0, 0x01)}},
 		{"header only", gvretV2Header + "\n", nil},
+		// SavvyCAN has no CAN FD column: a CAN FD frame of up to 8 bytes is
+		// a plain line, read as a classical frame.
+		{"fd frame of 8 bytes", gvretV2Header + "\n22213513,00000300,false,Rx,0,8,11,C2,03,04,05,06,07,08,\n",
+			[]Frame{lf(22213513_000, 0, 0x300, 0, 0x11, 0xC2, 3, 4, 5, 6, 7, 8)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewGVRETReader(strings.NewReader(tc.in), "t.csv")
@@ -87,6 +91,7 @@ func TestGVRETBadLines(t *testing.T) {
 		"ID,ID,Time Stamp,LEN",                                          // 19 ID twice
 		"99999999999999999,00000100,false,Rx,0,0,",                      // 20 time out of range
 		"16,1FFFFFFF,true,Rx,0,0,",                                      // 21 ok
+		"17,00000300,false,Rx,0,64,11,C2,03,04,05,06,07,08,",            // 22 CAN FD, 64 bytes cut to 8 by SavvyCAN
 	}
 	in := strings.Join(lines, "\n") + "\n"
 	r := NewGVRETReader(strings.NewReader(in), "bad.csv")
@@ -95,15 +100,17 @@ func TestGVRETBadLines(t *testing.T) {
 		lf(15000, 1, 0x200, TX, 0x0A, 0x0B),
 		lf(16000, 0, 0x1FFFFFFF, Extended),
 	})
-	wantLines := []int{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20}
+	wantLines := []int{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 22}
 	if got := errLines(r.LineErrors()); !slices.Equal(got, wantLines) {
 		t.Errorf("error lines %v, want %v", got, wantLines)
 	}
 	if r.Skipped() != len(wantLines) {
 		t.Errorf("Skipped = %d, want %d", r.Skipped(), len(wantLines))
 	}
-	if errs := r.LineErrors(); !errors.Is(errs[0], ErrUnsupportedFD) {
-		t.Errorf("line 3: %v, want ErrUnsupportedFD", errs[0])
+	for _, e := range r.LineErrors() {
+		if fd := e.Line == 3 || e.Line == 22; errors.Is(e, ErrUnsupportedFD) != fd {
+			t.Errorf("line %d: %v; ErrUnsupportedFD %v", e.Line, e, fd)
+		}
 	}
 	for _, e := range r.LineErrors() {
 		t.Logf("%v", e)
@@ -187,12 +194,13 @@ func TestGVRETWriter(t *testing.T) {
 		lf(22213513_000, 0, 0x111, 0, 0, 0, 0, 0, 0, 0, 0, 0x05),
 		lf(-364210_999, 1, 0x18DAF110, Extended|TX, 0x02, 0x10),
 		lf(7, 255, 0x7FF, 0),
+		lf(8_000, 0, 0x300, FD|BRS|ESI|TX, 0x11, 0xC2, 0x03), // no FD column: a plain line
 	} {
 		if err := w.WriteFrame(f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []Frame{lfRemote(0, 0, 0x123, 0, 0), lf(0, 0, 0x80, ErrorFrame)} {
+	for _, f := range []Frame{lfRemote(0, 0, 0x123, 0, 0), lf(0, 0, 0x80, ErrorFrame), lfRemote(0, 0, 0x123, FD, 0), lf(0, 0, 0x80, ErrorFrame|FD)} {
 		if err := w.WriteFrame(f); !errors.Is(err, ErrNotRepresentable) {
 			t.Errorf("WriteFrame(%+v) = %v, want ErrNotRepresentable", f, err)
 		}
@@ -207,6 +215,7 @@ func TestGVRETWriter(t *testing.T) {
 22213513,00000111,false,Rx,0,8,00,00,00,00,00,00,00,05,
 -364210,18DAF110,true,Tx,1,2,02,10,00,00,00,00,00,00,
 0,000007FF,false,Rx,255,0,00,00,00,00,00,00,00,00,
+8,00000300,false,Tx,0,3,11,C2,03,00,00,00,00,00,
 `
 	if got := buf.String(); got != want {
 		t.Errorf("wrote\n%s\nwant\n%s", got, want)
@@ -222,11 +231,12 @@ func TestGVRETWriter(t *testing.T) {
 
 func TestGVRETRoundTrip(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
-		frames := randomLogFrames(seed, 2000, logKinds{tx: true})
+		frames := randomLogFrames(seed, 2000, logKinds{tx: true, fd: true})
 		var buf bytes.Buffer
 		writeLog(t, NewGVRETWriter(&buf), frames)
 		r := NewGVRETReader(&buf, "")
-		sameLogFrames(t, readLog(t, r), frames)
+		// The format has no CAN FD column: FD frames come back classical.
+		sameLogFrames(t, readLog(t, r), withoutFD(frames))
 		if r.Skipped() != 0 {
 			t.Errorf("skipped %d: %v", r.Skipped(), r.LineErrors())
 		}
@@ -259,12 +269,23 @@ func TestGVRETToCandump(t *testing.T) {
 	}
 }
 
+// withoutFD returns frames as GVRET CSV gives them back: without the FD,
+// BRS and ESI flags.
+func withoutFD(frames []Frame) []Frame {
+	out := slices.Clone(frames)
+	for i := range out {
+		out[i].Flags &^= FD | BRS | ESI
+	}
+	return out
+}
+
 func FuzzGVRETReader(f *testing.F) {
 	for _, s := range []string{
 		gvretV1Header + "\r\n7254438300,000007DF,false,1,8,02,01,00,00,00,00,00,00\r\n",
 		gvretV2Header + "\n22213513,00000111,false,Rx,0,8,00,00,00,00,00,00,00,05,\n-364210,18DAF110,true,Tx,1,2,02,10,\n",
 		"ID,LEN,D1,D2,Bus,Extended,Time Stamp\n7E8,2,06,41,3,false,100\n",
 		"1,7E8,false,0,12,01\n5,123,false,0,0\n",
+		gvretV2Header + "\n17,00000300,false,Rx,0,64,11,C2,03,04,05,06,07,08,\n18,00000300,false,Tx,1,8,11,C2,03,04,05,06,07,08,\n",
 	} {
 		f.Add([]byte(s))
 	}
