@@ -13,6 +13,10 @@ type Result struct {
 	Slots      map[string]any
 	Words      []string // the best path's words (also when not understood)
 	Confidence float64  // see Decoding.Confidence
+	// Speech is the share of frames the acoustic model hears as speech
+	// (silence posterior under one half); noise that the VAD let through
+	// scores low even when a sentence fits it well.
+	Speech float64
 }
 
 // Recognizer decodes utterances against one context. Not safe for
@@ -26,6 +30,7 @@ type Recognizer struct {
 	feat      *Features
 	emit      *Emitter
 	em        []float32
+	speech    float64 // Result.Speech of the last Decode
 }
 
 // NewRecognizer compiles c with lex for model m.
@@ -44,10 +49,16 @@ func NewRecognizer(c *intent.Context, lex Lexicon, m *Model) (*Recognizer, error
 func (r *Recognizer) Decode(samples []float32) Decoding {
 	frames, t := r.feat.Compute(samples)
 	r.dec.Reset()
+	silBias := r.Model.Meta.PriorWeight * r.Model.Meta.LogPrior[0]
+	speech := 0
 	for i := 0; i < t; i++ {
 		r.emit.Emit(r.em, frames, t, i)
+		if r.em[0]+silBias < -0.6931472 { // log P(sil) < log 1/2
+			speech++
+		}
 		r.dec.Step(r.em)
 	}
+	r.speech = float64(speech) / float64(max(t, 1))
 	return r.dec.Result()
 }
 
@@ -58,7 +69,7 @@ func (r *Recognizer) Recognize(samples []float32) Result {
 }
 
 func (r *Recognizer) result(d Decoding) Result {
-	res := Result{Words: d.Words, Confidence: d.Confidence()}
+	res := Result{Words: d.Words, Confidence: d.Confidence(), Speech: r.speech}
 	if d.Final < 0 {
 		res.Confidence = math.Inf(-1)
 		return res

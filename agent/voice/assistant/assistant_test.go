@@ -272,7 +272,7 @@ type fixed struct{ r asr.Result }
 
 func (f fixed) Recognize([]float32) asr.Result { return f.r }
 
-// tone is a vowel-like burst: harmonics of 150 Hz.
+// tone is a vowel-like burst: harmonics of 150 Hz, in 4 syllables a second.
 func tone(rate int, sec float64) []float32 {
 	x := make([]float32, int(sec*float64(rate)))
 	for i := range x {
@@ -280,7 +280,8 @@ func tone(rate int, sec float64) []float32 {
 		for h := 1; h <= 20; h++ {
 			v += math.Sin(2*math.Pi*150*float64(h)*float64(i)/float64(rate)) / float64(h)
 		}
-		x[i] = float32(0.2 * v)
+		env := 0.5 + 0.5*math.Sin(2*math.Pi*4*float64(i)/float64(rate))
+		x[i] = float32(0.2 * v * env)
 	}
 	return x
 }
@@ -304,3 +305,57 @@ func TestConfigErrors(t *testing.T) {
 }
 
 var _ = filepath.Join
+
+// TestModulation: a syllable-like burst train swings by tens of dB, a
+// steady noise by about 1 dB (20 ms frames of Gaussian noise: 320
+// samples, a chi-square spread of 10·log10(1 ± 2/sqrt(320)) ≈ ±0.5 dB).
+func TestModulation(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	steady := make([]float32, Rate)
+	bursts := make([]float32, Rate)
+	for i := range steady {
+		steady[i] = float32(r.NormFloat64() * 0.05)
+		if (i/(Rate/8))%2 == 0 { // 4 syllables a second
+			bursts[i] = steady[i] * 10
+		} else {
+			bursts[i] = steady[i] * 0.1
+		}
+	}
+	if m := Modulation(steady); m > 1.5 {
+		t.Errorf("steady noise modulation %.2f dB, want under 1.5", m)
+	}
+	// Half the frames 20 dB above the mean level, half 20 dB below: a
+	// standard deviation of 20 dB.
+	if m := Modulation(bursts); math.Abs(m-20) > 1 {
+		t.Errorf("burst modulation %.2f dB, want 20", m)
+	}
+	if m := Modulation(steady[:100]); m != 0 {
+		t.Errorf("modulation of a fragment %.2f, want 0", m)
+	}
+}
+
+// TestNoiseStep: steady cabin noise that jumps 26 dB (a window opened at
+// speed) makes the VAD report a segment; it is dropped as not speech
+// and does not use up the press.
+func TestNoiseStep(t *testing.T) {
+	r := &recorder{}
+	a, err := New(Config{}, fixed{asr.Result{Understood: true, Intent: "GetRange"}}, r, nil, r.turn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := stream(16000, 1, 8)
+	for i := 3 * 16000; i < len(buf.Data); i++ {
+		buf.Data[i] *= 20
+	}
+	src := &pressing{BufferSource: audio.NewBufferSource(buf, 160), a: a, rate: 16000, at: []float64{2.9}, chunk: 1}
+	if err := a.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Stats()
+	if st.NotSpeech < 1 || len(r.reqs) != 0 {
+		t.Errorf("stats %+v, %d requests: want the noise step dropped as not speech", st, len(r.reqs))
+	}
+	if a.pressAt < 0 {
+		t.Error("the press was used up by noise")
+	}
+}

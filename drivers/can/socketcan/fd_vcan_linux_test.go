@@ -92,7 +92,7 @@ func TestVCANFD(t *testing.T) {
 	fr := func(f can.Frame) *can.Frame { f.Bus, f.Flags = 5, f.Flags|can.TX; return &f }
 	steps := []step{
 		{wire(0x100, 3, 1, 2, 3), fr(can.Frame{ID: 0x100, Len: 3, Data: [8]byte{1, 2, 3}})},
-		{fdWire(0x123, 8, brs, seq(8)...), fr(can.Frame{ID: 0x123, Len: 8, Flags: can.FD, Data: [8]byte(seq(8))})},
+		{fdWire(0x123, 8, brs, seq(8)...), fr(can.Frame{ID: 0x123, Len: 8, Flags: can.FD | can.BRS, Data: [8]byte(seq(8))})},
 		{fdWire(effFlag|0x18DAF110, 64, brs, seq(64)...), nil},
 		{wire(effFlag|0x18DAF1F1, 2, 0xAA, 0xBB), fr(can.Frame{ID: 0x18DAF1F1, Len: 2, Flags: can.Extended, Data: [8]byte{0xAA, 0xBB}})},
 		{fdWire(0x7FF, 0, 0), fr(can.Frame{ID: 0x7FF, Flags: can.FD})},

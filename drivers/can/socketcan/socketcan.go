@@ -386,10 +386,23 @@ func decodeFD(b []byte, st *counters) (f can.Frame, ok bool) {
 	f = decodeWire(b[:wireLen], st)
 	if f.Flags&can.ErrorFrame == 0 {
 		f.Flags |= can.FD
+		// struct canfd_frame's flags byte: CANFD_BRS, CANFD_ESI.
+		if b[5]&canfdBRS != 0 {
+			f.Flags |= can.BRS
+		}
+		if b[5]&canfdESI != 0 {
+			f.Flags |= can.ESI
+		}
 		st.fdFrames.Add(1)
 	}
 	return f, true
 }
+
+// Flags of struct canfd_frame (linux/can.h).
+const (
+	canfdBRS = 0x01
+	canfdESI = 0x02
+)
 
 // encodeFD writes f (without remote flag, Len <= 8) as a struct
 // canfd_frame into b (fdWireLen bytes, zeroed).
@@ -397,9 +410,20 @@ func encodeFD(f can.Frame, b []byte) error {
 	if f.Flags&can.Remote != 0 {
 		return errors.New("CAN FD has no remote frames")
 	}
-	f.Flags &^= can.FD
+	var flags byte
+	if f.Flags&can.BRS != 0 {
+		flags |= canfdBRS
+	}
+	if f.Flags&can.ESI != 0 {
+		flags |= canfdESI
+	}
+	f.Flags &^= can.FD | can.BRS | can.ESI
 	// The classical encoding gives the same first 16 bytes, len included.
-	return encodeWire(f, b[:wireLen])
+	if err := encodeWire(f, b[:wireLen]); err != nil {
+		return err
+	}
+	b[5] = flags
+	return nil
 }
 
 // counters are updated by the reading goroutine and read by Stats from any.

@@ -226,7 +226,9 @@ func TestDecodeFD(t *testing.T) {
 			can.Frame{ID: 0x123, Len: 8, Flags: can.FD, Data: [8]byte(seq(8))}, Stats{Frames: 1, FDFrames: 1}},
 		{"empty", fdWire(0x7FF, 0, 0), true, can.Frame{ID: 0x7FF, Flags: can.FD}, Stats{Frames: 1, FDFrames: 1}},
 		{"extended with bit rate switch", fdWire(effFlag|0x18DAF110, 5, brs, 1, 2, 3, 4, 5), true,
-			can.Frame{ID: 0x18DAF110, Len: 5, Flags: can.FD | can.Extended, Data: [8]byte{1, 2, 3, 4, 5}}, Stats{Frames: 1, FDFrames: 1}},
+			can.Frame{ID: 0x18DAF110, Len: 5, Flags: can.FD | can.BRS | can.Extended, Data: [8]byte{1, 2, 3, 4, 5}}, Stats{Frames: 1, FDFrames: 1}},
+		{"error state indicator", fdWire(0x101, 1, 0x02, 9), true, // CANFD_ESI
+			can.Frame{ID: 0x101, Len: 1, Flags: can.FD | can.ESI, Data: [8]byte{9}}, Stats{Frames: 1, FDFrames: 1}},
 		{"remote flag ignored", fdWire(rtrFlag|0x100, 2, 0, 7, 8), true,
 			can.Frame{ID: 0x100, Len: 2, Flags: can.FD, Data: [8]byte{7, 8}}, Stats{Frames: 1, FDFrames: 1}},
 		{"garbage past len dropped", fdWire(0x100, 3, 0, seq(64)...), true,
@@ -262,6 +264,14 @@ func TestEncodeFD(t *testing.T) {
 	var st counters
 	if back, ok := decodeFD(b, &st); !ok || back != f {
 		t.Errorf("round trip: %+v %v", back, ok)
+	}
+	// BRS and ESI go to canfd_frame.flags (byte 5): CANFD_BRS 1, CANFD_ESI 2.
+	f.Flags |= can.BRS | can.ESI
+	if err := encodeFD(f, b); err != nil || b[5] != 0x03 {
+		t.Errorf("flags byte %#x (%v), want 0x03", b[5], err)
+	}
+	if back, ok := decodeFD(b, &st); !ok || back != f {
+		t.Errorf("round trip with BRS and ESI: %+v %v", back, ok)
 	}
 	if err := encodeFD(can.Frame{ID: 1, Flags: can.FD | can.Remote}, make([]byte, fdWireLen)); err == nil {
 		t.Error("remote CAN FD frame encoded")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/assistant"
 	"github.com/evedge/evedge/agent/voice/intent"
 	"github.com/evedge/evedge/drivers/audio"
 )
@@ -21,6 +22,7 @@ import (
 type evalCfg struct {
 	model, work, script, fsdd, langs string
 	fsddSpk                          string
+	falseAct                         bool
 	n                                int
 	seed                             uint64
 	pw, wp                           float64 // overrides when not NaN
@@ -115,6 +117,7 @@ func eval(cfg evalCfg) error {
 				return err
 			}
 			var clean, noise []outcome
+			var speeches []float64
 			var sec float64
 			var dur time.Duration
 			for i, u := range utts[lang] {
@@ -122,6 +125,7 @@ func eval(cfg evalCfg) error {
 				sec += s
 				dur += d
 				clean = append(clean, outcome{ok: r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots), conf: r.Confidence})
+				speeches = append(speeches, assistant.Modulation(asr.Trim(u.Samples)))
 				if i < 5 {
 					log.Printf("%s %q → %v %s %v %v (%.2f)", lang, u.Text, r.Understood, r.Intent, r.Slots, r.Words, r.Confidence)
 				}
@@ -148,6 +152,16 @@ func eval(cfg evalCfg) error {
 			fmt.Printf("| %s | %s | %s | %d/%d | %.1f | %.4f |\n", lang, rate(clean), rate(noise), fa, len(neg),
 				float64(dur.Milliseconds())/float64(len(clean)), dur.Seconds()/sec)
 			log.Printf("%s confidence: correct %s; foreign %s", lang, pct(confs(clean, true)), pct(neg))
+			log.Printf("%s modulation (dB), clean utterances: %s", lang, pct(speeches))
+		}
+	}
+	if cfg.falseAct {
+		var langs []intent.Language
+		for _, l := range strings.Split(cfg.langs, ",") {
+			langs = append(langs, intent.Language(l))
+		}
+		if err := falseActivations(cfg, m, langs, held); err != nil {
+			return err
 		}
 	}
 	if cfg.fsdd != "" {
@@ -203,7 +217,7 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 	var all acc
 	var sec float64
 	var dur time.Duration
-	var confOK, confBad []float64
+	var confOK, confBad, speechOK []float64
 	for _, f := range files {
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), ".wav"), "_")
 		if len(parts) != 3 {
@@ -233,6 +247,7 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 		all.n++
 		ok := r.Understood && fmt.Sprint(r.Slots["digit"]) == strconv.Itoa(digit)
 		if ok {
+			speechOK = append(speechOK, assistant.Modulation(asr.Trim(b.Data)))
 			a.ok++
 			all.ok++
 		}
@@ -261,6 +276,7 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 	fmt.Printf("| all | %d/%d (%.1f%%) | %d |\nms/utt %.1f, RTF %.4f\n", all.ok, all.n, 100*float64(all.ok)/float64(max(all.n, 1)), all.rej,
 		float64(dur.Milliseconds())/float64(max(all.n, 1)), dur.Seconds()/sec)
 	log.Printf("FSDD confidence: best path right %s; wrong %s", pct(confOK), pct(confBad))
+	log.Printf("FSDD modulation (dB) of understood utterances: %s", pct(speechOK))
 	return nil
 }
 
