@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"log"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -26,6 +26,7 @@ import (
 //   - word salad: random runs of 3..8 words of the car context's own
 //     vocabulary, the hardest case (every word is one the recogniser
 //     knows, in no template's order).
+//
 // Utterances are 0.5..2.5 s apart, with cabin noise at 15 dB under the
 // speech throughout; then an hour of cabin noise alone (four noise kinds,
 // level steps). Every understood turn is a false activation.
