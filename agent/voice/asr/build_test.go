@@ -20,8 +20,8 @@ func TestEmbeddedModel(t *testing.T) {
 	if err := m.AM.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(voicemodel.AM); n > 256<<10 {
-		t.Errorf("model is %d bytes, the budget is 256 KiB", n)
+	if n := len(voicemodel.AM); n > MaxModelSize {
+		t.Errorf("model is %d bytes, the budget is %d", n, MaxModelSize)
 	}
 }
 

@@ -31,10 +31,14 @@ type Model struct {
 	Meta Meta
 }
 
+// MaxModelSize is the largest acoustic model file read (the head unit's
+// budget is 2 MB).
+const MaxModelSize = 2_000_000
+
 // ParseModel reads a model from its int8nn file and its JSON meta, and
 // checks that they fit the front end and each other.
 func ParseModel(am, meta []byte) (*Model, error) {
-	m, err := int8nn.Read(bytes.NewReader(am))
+	m, err := int8nn.Read(bytes.NewReader(am), int8nn.WithMaxSize(MaxModelSize))
 	if err != nil {
 		return nil, fmt.Errorf("asr: acoustic model: %w", err)
 	}
