@@ -124,6 +124,10 @@ type Voice struct {
 	// (default <data_dir>/voice/<language>, built at start when missing,
 	// which needs espeak-ng).
 	Model string `toml:"model"`
+	// Dialog is the dialogue configuration (TOML, see agent/voice/dialog:
+	// VSS paths, gate thresholds, command messages), relative to the
+	// profile file; default the built-in one, made for the sim car's DBC.
+	Dialog string `toml:"dialog"`
 }
 
 // Watchdog is the board's hardware watchdog. The agent's own liveness
@@ -237,7 +241,7 @@ func Parse(name string, data []byte) (*Profile, error) {
 		return nil, fmt.Errorf("board: %s: field \"name\" is missing (expected the profile name)", name)
 	}
 	dir := filepath.Dir(name)
-	for _, f := range []*string{&p.Vehicle.DBC, &p.Vehicle.Map} {
+	for _, f := range []*string{&p.Vehicle.DBC, &p.Vehicle.Map, &p.Voice.Dialog} {
 		if *f != "" && !filepath.IsAbs(*f) {
 			*f = filepath.Join(dir, *f)
 		}

@@ -256,3 +256,35 @@ port = "/dev/ttyEVEDGE-NONE"
 		t.Errorf("exit %d, log:\n%s", code, errb.String())
 	}
 }
+
+// TestRunVoiceDialogFile: the board's [voice] dialog file configures the
+// dialogue; a bad one stops the start with its file and field named.
+func TestRunVoiceDialogFile(t *testing.T) {
+	root, _ := filepath.Abs("../../..")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "dialog.toml"), []byte("[gates]\nwindow_max_kmh = \"fast\"\n"), 0o644)
+	prof := filepath.Join(dir, "b.toml")
+	os.WriteFile(prof, []byte(`name = "b"
+data_dir = "`+filepath.Join(dir, "data")+`"
+[vehicle]
+dbc = "`+filepath.Join(root, "board/sim/sim-ev.dbc")+`"
+map = "`+filepath.Join(root, "board/sim/sim-ev.toml")+`"
+[[can]]
+interface = "sim0"
+bus = 0
+driver = "sim"
+[voice]
+dialog = "dialog.toml"
+`), 0o644)
+	var out, errb bytes.Buffer
+	code := run([]string{"run", "--board", prof, "--view", "off", "--for", "1s"}, nil, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), filepath.Join(dir, "dialog.toml")) || !strings.Contains(errb.String(), "gates") {
+		t.Fatalf("exit %d, want a failed start naming the dialog file and the field:\n%s", code, errb.String())
+	}
+	// A valid file (a lower window speed) starts.
+	os.WriteFile(filepath.Join(dir, "dialog.toml"), []byte("[gates]\nwindow_open_max_kmh = 30\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"run", "--board", prof, "--view", "off", "--for", "1s"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("valid dialog file: exit %d:\n%s", code, errb.String())
+	}
+}

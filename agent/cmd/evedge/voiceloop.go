@@ -130,8 +130,14 @@ func newVoiceDialogue(a *agent.Agent, db *signals.Database, prof *board.Profile,
 	if prof != nil {
 		writes = prof.Writes
 	}
+	cfg := dialog.DefaultConfig()
+	if prof != nil && prof.Voice.Dialog != "" {
+		if cfg, err = dialog.LoadConfig(prof.Voice.Dialog); err != nil {
+			return nil, err
+		}
+	}
 	lf := liveFaults{dg: dg}
-	return dialog.New(dialog.Options{Config: dialog.DefaultConfig(), Contexts: ctxs, DBC: db, Writes: writes,
+	return dialog.New(dialog.Options{Config: cfg, Contexts: ctxs, DBC: db, Writes: writes,
 		Sink: sink, State: tableState{a}, Faults: lf, Now: a.DataNow})
 }
 
