@@ -203,7 +203,9 @@ func openVoiceLoop(ctx context.Context, o voiceOptions, wav *audio.WAV, dl *dial
 	var closers []func() error
 	stop := func() {
 		for _, f := range closers {
-			f()
+			if err := f(); err != nil {
+				log.Warn("voice: closing an audio device", "err", err)
+			}
 		}
 	}
 	var zones []audio.Zone
