@@ -98,10 +98,6 @@ func TestRunUplinkOutage(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); statuses() == before && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(4 * time.Second)
-	agent2.Process.Signal(syscall.SIGTERM)
-	agent2.Wait()
-
 	health := func() []uplink.Envelope {
 		mu.Lock()
 		defer mu.Unlock()
@@ -115,6 +111,17 @@ func TestRunUplinkOutage(t *testing.T) {
 		}
 		return out
 	}
+	// Let it drain and go on reporting until at least 8 reports are in
+	// (under -race on a loaded 2-core machine the sim runs slower than 30x,
+	// so a fixed sleep is not enough), then stop it.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if got := health(); len(got) >= 9 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	agent2.Process.Signal(syscall.SIGTERM)
+	agent2.Wait()
 	deadline := time.Now().Add(10 * time.Second)
 	var got []uplink.Envelope
 	for time.Now().Before(deadline) {
