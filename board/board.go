@@ -114,7 +114,8 @@ type Voice struct {
 	// Language is the car context's language: en, zh, de, es or fr
 	// (default en).
 	Language string `toml:"language"`
-	// Trigger is "push-to-talk" (default) or "always".
+	// Trigger is "push-to-talk" (default), "always" or "wake" (the
+	// language's wake phrase starts a request).
 	Trigger string `toml:"trigger"`
 	// PTT is the VSS path, from the vehicle's signal map, of the
 	// steering-wheel voice button: a press is its value turning non-zero.
@@ -355,8 +356,8 @@ func (p *Profile) validate(buses map[int]bool) error {
 		switch {
 		case v.Language != "en" && v.Language != "zh" && v.Language != "de" && v.Language != "es" && v.Language != "fr":
 			return fmt.Errorf("voice.language %q: expected en, zh, de, es or fr", v.Language)
-		case v.Trigger != "push-to-talk" && v.Trigger != "always":
-			return fmt.Errorf("voice.trigger %q: expected \"push-to-talk\" or \"always\"", v.Trigger)
+		case v.Trigger != "push-to-talk" && v.Trigger != "always" && v.Trigger != "wake":
+			return fmt.Errorf("voice.trigger %q: expected \"push-to-talk\", \"always\" or \"wake\"", v.Trigger)
 		case v.PTT != "" && (!strings.HasPrefix(v.PTT, "Vehicle.") || strings.ContainsAny(v.PTT, " \t/")):
 			return fmt.Errorf("voice.ptt %q: expected a VSS path such as Vehicle.Private.SteeringWheel.VoiceButton", v.PTT)
 		case v.Enabled && len(p.Audio.Capture) == 0:

@@ -132,7 +132,7 @@ func TestValidateFields(t *testing.T) {
 		{"quota syntax", "name = \"x\"\n[quotas]\nframes = \"lots\"\n", `field "quotas.frames"`},
 		{"clock", "name = \"x\"\n[clock]\nmin_time = 1970-01-02T00:00:00Z\n", "clock.min_time 1970-01-02T00:00:00Z"},
 		{"voice language", "name = \"x\"\n[voice]\nlanguage = \"n \"\n", `voice.language "n "`},
-		{"voice trigger", "name = \"x\"\n[voice]\ntrigger = \"wake\"\n", `voice.trigger "wake"`},
+		{"voice trigger", "name = \"x\"\n[voice]\ntrigger = \"wakeword\"\n", `voice.trigger "wakeword"`},
 		{"voice ptt", "name = \"x\"\n[voice]\nptt = \"SWC_VoiceButton\"\n", `voice.ptt "SWC_VoiceButton"`},
 		{"voice without capture", "name = \"x\"\n[voice]\nenabled = true\n", "voice.enabled: no [[audio.capture]]"},
 		{"detect glob", "name = \"x\"\n[detect]\nmodel = [\"Pi[\"]\n", "detect.model[0]: pattern \"Pi[\""},

@@ -194,6 +194,16 @@ func (v *VAD) Flush(dst []Segment) []Segment {
 // InSpeech reports whether a segment is open; Current returns it so far.
 func (v *VAD) InSpeech() bool { return v.inSpeech }
 
+// Cut ends the open segment now without reporting it: the caller has
+// taken it already (an early end of utterance). Speech that follows starts
+// a new segment, with the usual onset.
+func (v *VAD) Cut() {
+	if v.inSpeech {
+		v.inSpeech = false
+		v.runStart, v.loud = -1, 0
+	}
+}
+
 // Current is the open segment up to the last active frame.
 func (v *VAD) Current() (Segment, bool) {
 	if !v.inSpeech {

@@ -500,3 +500,35 @@ func BenchmarkVAD(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/audio-s")
 }
+
+// TestVADCut: a segment cut while open (the caller ended the utterance
+// early) is not reported again; the next burst is a new segment.
+func TestVADCut(t *testing.T) {
+	const ms = 16
+	x := burstStream([]Segment{{800 * ms, 1200 * ms}, {2000 * ms, 2400 * ms}}, 3000*ms, 0.005, 1)
+	v, err := NewVAD(VADConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Segment
+	cut := false
+	for i := 0; i < len(x); i += 160 {
+		got = v.Process(got, x[i:min(len(x), i+160)])
+		// 50 ms after the first burst ends, while the hangover runs.
+		if !cut && i >= 1250*ms {
+			cur, ok := v.Current()
+			if !ok || math.Abs(float64(cur.End-1200*ms))/ms > 20 {
+				t.Fatalf("open segment at 1250 ms: %v %v", cur, ok)
+			}
+			v.Cut()
+			cut = true
+			if v.InSpeech() {
+				t.Fatal("in speech after Cut")
+			}
+		}
+	}
+	got = v.Flush(got)
+	if len(got) != 1 || math.Abs(float64(got[0].Start-2000*ms))/ms > 20 {
+		t.Fatalf("segments %v, want only the second burst", got)
+	}
+}

@@ -66,7 +66,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tlsDir := fs.String("tls-dir", "", "`directory` with ca.pem, server.pem, server-key.pem for --service (the layout of `evedge certs dev`)")
 	voiceWAV := fs.String("voice-wav", "", "voice assistant: listen to this WAV `file` instead of the board's microphone (tests, demos)")
 	voiceLang := fs.String("voice-lang", "", "voice assistant `language`: en, zh, de, es, fr (default: the board's [voice], else en)")
-	voiceTrigger := fs.String("voice-trigger", "", "voice assistant trigger: push-to-talk or always (default: the board's [voice])")
+	voiceTrigger := fs.String("voice-trigger", "", "voice assistant trigger: push-to-talk, always or wake (default: the board's [voice])")
 	runFor := fs.Duration("for", 0, "stop after this `duration` (default: run until SIGINT/SIGTERM or the replay ends)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge run [--board sim|FILE] [--config FILE] [--replay LOG --dbc FILE [--map FILE] [--speed N|max]] [--sim-speed N]")

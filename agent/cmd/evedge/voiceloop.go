@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,7 +237,16 @@ func openVoiceLoop(ctx context.Context, o voiceOptions, wav *audio.WAV, dl *dial
 			spk = &voiceSpeaker{s: tts.Speaker{Player: pb}, voice: asr.EspeakVoice(o.lang), ctx: c}
 		}
 	}
-	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones}, rec,
+	var wake assistant.Recognizer
+	if o.trigger == assistant.Wake {
+		w, err := rec.Wake()
+		if err != nil {
+			stop()
+			return nil, nil, nil, fmt.Errorf("trigger wake: %w (add a wake: list to the context, or rebuild %s)", err, o.model)
+		}
+		wake = w
+	}
+	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones, WakeRecognizer: wake}, rec,
 		dialogAdapter{dl: dl, lang: o.lang}, spk, turns.record)
 	if err != nil {
 		stop()
@@ -301,8 +311,19 @@ func audioDevice(d string) string {
 // embedded car context and acoustic model when it is missing (espeak-ng
 // pronounces the words; a few seconds).
 func openRecognizer(ctx context.Context, dir string, lang intent.Language, log *slog.Logger) (*asr.Recognizer, *intent.Context, error) {
-	if _, err := os.Stat(filepath.Join(dir, asr.ManifestFile)); err != nil {
-		src, err := contexts.FS.ReadFile("car." + string(lang) + ".yaml")
+	embedded, embErr := contexts.FS.ReadFile("car." + string(lang) + ".yaml")
+	_, err := os.Stat(filepath.Join(dir, asr.ManifestFile))
+	if err == nil && embErr == nil {
+		// A folder built here from an older embedded context (an
+		// upgrade) is built again; one built from the integrator's own
+		// context is left alone.
+		if old, rerr := os.ReadFile(filepath.Join(dir, "source-car."+string(lang)+".yaml")); rerr == nil && !bytes.Equal(old, embedded) {
+			log.Info("voice: the car context changed since the recogniser was built; building it again", "dir", dir)
+			err = os.ErrNotExist
+		}
+	}
+	if err != nil {
+		src, err := embedded, embErr
 		if err != nil {
 			return nil, nil, fmt.Errorf("no car context for language %q", lang)
 		}
@@ -369,7 +390,8 @@ type voiceEvent struct {
 	Zone       string         `json:"zone"`
 	Answer     string         `json:"answer,omitempty"`
 	Refused    string         `json:"refused,omitempty"`
-	LatencyMs  float64        `json:"latency_ms"`
+	LatencyMs  float64        `json:"latency_ms"` // end of speech (the VAD's) to intent
+	EarlyEnd   bool           `json:"early_end"`  // a complete sentence ended the utterance before the hangover
 	SpeakError string         `json:"speak_error,omitempty"`
 }
 
@@ -377,12 +399,12 @@ func (v *voiceTurns) record(t assistant.Turn) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	ev := voiceEvent{Understood: t.Result.Understood, Intent: t.Result.Intent, Slots: t.Result.Slots, Zone: t.Zone.String(),
-		Answer: t.Reply.Answer, Refused: t.Reply.Refused, LatencyMs: float64(t.Latency.Microseconds()) / 1000}
+		Answer: t.Reply.Answer, Refused: t.Reply.Refused, LatencyMs: float64((t.Wait + t.Latency).Microseconds()) / 1000, EarlyEnd: t.Early}
 	if t.SpeakErr != nil {
 		ev.SpeakError = t.SpeakErr.Error()
 	}
 	v.log.Info("voice", "understood", ev.Understood, "intent", ev.Intent, "slots", ev.Slots, "zone", ev.Zone,
-		"answer", ev.Answer, "refused", ev.Refused, "latency_ms", ev.LatencyMs, "speak_error", ev.SpeakError)
+		"answer", ev.Answer, "refused", ev.Refused, "latency_ms", ev.LatencyMs, "early_end", ev.EarlyEnd, "speak_error", ev.SpeakError)
 	if v.st != nil {
 		body, _ := json.Marshal(ev)
 		t := v.now()

@@ -54,12 +54,15 @@ func speechWAV(t *testing.T, path string, texts ...string) {
 	}
 }
 
-// TestRunVoice speaks to the simulated car through `evedge run`: the
-// recogniser is built from the embedded English context at start, "open
-// the rear left window" goes out as BCM_WindowCmd (0x351, WindowCmdRL =
-// Open: the first data byte's 2-bit field at bit 4 is 1, from the DBC) on
-// the sim bus, the car's rear left window then reports 100 %, and each
-// turn is a "voice" event in the store.
+// TestRunVoice speaks to the simulated car through `evedge run` with the
+// wake phrase trigger: the recogniser is built from the embedded English
+// context at start, "hey car, open the rear left window" goes out as
+// BCM_WindowCmd (0x351, WindowCmdRL = Open: the first data byte's 2-bit
+// field at bit 4 is 1, from the DBC) on the sim bus, the car's rear left
+// window then reports 100 %; "hey car" alone is answered and the next
+// request, without the wake phrase, is handled; one without the wake
+// phrase and without "hey car" before it is not. Each turn is a "voice"
+// event in the store.
 func TestRunVoice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("25 s of agent with the recogniser: not under -short (qemu)")
@@ -72,7 +75,7 @@ func TestRunVoice(t *testing.T) {
 	defer os.Chdir(wd)
 	dir := t.TempDir()
 	wav := filepath.Join(dir, "cabin.wav")
-	speechWAV(t, wav, "open the rear left window", "what is the cabin temperature")
+	speechWAV(t, wav, "hey car, open the rear left window", "what is the battery level", "hey car", "what is the cabin temperature")
 	data := filepath.Join(dir, "data")
 	// The recogniser is built at the first start when missing; build it
 	// first here (the same function) so that the run's time goes to
@@ -87,8 +90,19 @@ func TestRunVoice(t *testing.T) {
 			t.Fatalf("start %d: %d builds, want 1:\n%s", i+1, n, blog.String())
 		}
 	}
+	// Built from an older embedded context (an upgrade): built again.
+	src := filepath.Join(data, "voice", "en", "source-car.en.yaml")
+	if err := os.WriteFile(src, []byte("language: en\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openRecognizer(context.Background(), filepath.Join(data, "voice", "en"), "en", lg); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(blog.String(), "recogniser built"); n != 2 {
+		t.Fatalf("after the context changed: %d builds, want 2:\n%s", n, blog.String())
+	}
 	var out, errb bytes.Buffer
-	code := run([]string{"run", "--view", "off", "--for", "30s", "--data", data, "--voice-wav", wav, "--voice-trigger", "always"}, nil, &out, &errb)
+	code := run([]string{"run", "--view", "off", "--for", "30s", "--data", data, "--voice-wav", wav, "--voice-trigger", "wake"}, nil, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -96,7 +110,8 @@ func TestRunVoice(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`msg=voice understood=true intent=OpenWindow slots=map\[window:rear_left\] zone=driver answer="Opening the rear left window." refused=""`),
 		regexp.MustCompile(`msg=voice understood=true intent=GetCabinTemperature slots=map\[\] zone=driver answer="It's -?\d+ degrees inside."`),
-		regexp.MustCompile(`msg="voice: listening ended" utterances=2 understood=2`),
+		regexp.MustCompile(`msg=voice understood=true intent=Wake slots=map\[\] zone=driver answer=Yes\?`),
+		regexp.MustCompile(`msg="voice: listening ended" utterances=4 understood=3`),
 	} {
 		if !want.MatchString(logs) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
@@ -146,7 +161,7 @@ func TestRunVoice(t *testing.T) {
 	if err := it.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(intents, ",") != "OpenWindow,GetCabinTemperature" {
+	if strings.Join(intents, ",") != "OpenWindow,,Wake,GetCabinTemperature" { // the request without the wake phrase: not understood
 		t.Errorf("voice events %q", intents)
 	}
 }

@@ -12,6 +12,16 @@ type Decoding struct {
 	Score  float64 // path log-likelihood
 	Filler float64 // unconstrained phone loop log-likelihood
 	Frames int
+	// Complete is true when no sentence of the context extends the best
+	// path's words: the speaker cannot go on with this sentence, so a
+	// short pause ends it (see assistant's early end of utterance).
+	Complete bool
+	// WakeConfidence is the confidence (as Confidence) of the frames up
+	// to the end of the wake phrase, on a wake graph's path; -Inf when
+	// the path has no wake phrase. A short wake phrase forced onto speech
+	// that does not start with it is a small share of a long utterance's
+	// frames: the whole path's confidence hides it, this does not.
+	WakeConfidence float64
 }
 
 // Confidence is (Score-Filler)/Frames: 0 when the context explains the
@@ -24,8 +34,10 @@ func (d Decoding) Confidence() float64 {
 }
 
 type histEntry struct {
-	item int32 // chain index >= 0, or -(eps code)-1
-	prev int32
+	item  int32 // chain index >= 0, or -(eps code)-1
+	prev  int32
+	frame int32   // words: the frame the word ended on (1-based)
+	gap   float32 // words: path score minus filler score at that frame
 }
 
 // Decoder runs Viterbi searches over one Net. It reuses its buffers: after
@@ -75,7 +87,12 @@ func (d *Decoder) Reset() {
 }
 
 func (d *Decoder) push(item, prev int32) int32 {
-	d.pool = append(d.pool, histEntry{item, prev})
+	d.pool = append(d.pool, histEntry{item: item, prev: prev})
+	return int32(len(d.pool) - 1)
+}
+
+func (d *Decoder) pushWord(chain, prev int32, score float32) int32 {
+	d.pool = append(d.pool, histEntry{item: chain, prev: prev, frame: int32(d.frames), gap: score - float32(d.filler)})
 	return int32(len(d.pool) - 1)
 }
 
@@ -155,7 +172,7 @@ func (d *Decoder) Step(em []float32) {
 		ch := &n.chains[ci]
 		h := d.hcur[ch.s0+ch.n-1]
 		if !ch.isSil {
-			h = d.push(ci, h)
+			h = d.pushWord(ci, h, d.cur[ch.s0+ch.n-1])
 		}
 		d.nodeH[v] = h
 	}
@@ -174,9 +191,18 @@ func (d *Decoder) Result() Decoding {
 	if r.Final < 0 {
 		return r
 	}
+	r.Complete = true
+	r.WakeConfidence = math.Inf(-1)
 	for h := d.nodeH[r.Final]; h >= 0; h = d.pool[h].prev {
-		it := d.pool[h].item
+		e := d.pool[h]
+		it := e.item
 		if it >= 0 {
+			if len(r.Words) == 0 {
+				r.Complete = !n.extends[n.chains[it].to]
+			}
+			if int(n.chains[it].to) < n.g.WakeNodes && math.IsInf(r.WakeConfidence, -1) && e.frame > 0 {
+				r.WakeConfidence = float64(e.gap) / float64(e.frame) // the wake phrase's last word
+			}
 			r.Words = append(r.Words, n.chains[it].word)
 		} else {
 			r.Outs = append(r.Outs, -it-1)

@@ -1,6 +1,7 @@
 package asr
 
 import (
+	"math"
 	"testing"
 
 	"github.com/evedge/evedge/agent/voice/intent"
@@ -130,5 +131,109 @@ func TestDecoderStepNoAlloc(t *testing.T) {
 	run() // grows the history pool once
 	if a := testing.AllocsPerRun(10, run); a != 0 {
 		t.Errorf("%.1f allocations per utterance in steady state, want 0", a)
+	}
+}
+
+// TestDecoderComplete checks Decoding.Complete against the grammar worked
+// by hand: a sentence is complete when no template goes on from its last
+// word ("[please]" may follow "window" in OpenWindow, nothing follows
+// "window" in Close or a digit).
+func TestDecoderComplete(t *testing.T) {
+	const ctx = `language: en
+intents:
+  OpenWindow:
+    templates: ["open [the] {window} window [please]"]
+  CloseWindow:
+    templates: ["close [the] window"]
+  Digit:
+    templates: ["{digit}"]
+slots:
+  window: [front left, rear left, rear]
+  digit: {from: 1, to: 3}
+`
+	c, err := intent.Parse("test.yaml", []byte(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex := Lexicon{"please": ParseIPA("p_l_i_z"), "close": ParseIPA("k_l_o_ʊ_z")}
+	for w, p := range testLex {
+		lex[w] = p
+	}
+	n, err := NewNet(c, lex, DefaultDurations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(n)
+	for _, tc := range []struct {
+		words    []string
+		complete bool
+	}{
+		{[]string{"open", "the", "rear", "left", "window"}, false},
+		{[]string{"open", "rear", "window"}, false},
+		{[]string{"open", "rear", "window", "please"}, true},
+		{[]string{"close", "the", "window"}, true},
+		{[]string{"close", "window"}, true},
+		{[]string{"three"}, true},
+	} {
+		var ph []Class
+		for _, w := range tc.words {
+			ph = append(ph, lex[w]...)
+		}
+		d.Reset()
+		for _, em := range emissions(ph) {
+			d.Step(em)
+		}
+		r := d.Result()
+		if len(r.Words) != len(tc.words) {
+			t.Fatalf("%v: decoded %v", tc.words, r.Words)
+		}
+		if r.Complete != tc.complete {
+			t.Errorf("%v: complete %v, want %v", tc.words, r.Complete, tc.complete)
+		}
+	}
+}
+
+// TestWakeConfidence: on the wake graph, "hey car open the front left
+// window" has its wake phrase near confidence 0; "open the front left
+// window" without it must force the wake phrase onto other phones, which
+// WakeConfidence shows even where the whole path's confidence does not.
+func TestWakeConfidence(t *testing.T) {
+	c, err := intent.Parse("test.yaml", []byte(testContext+"wake: [\"hey car\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex := Lexicon{"hey": ParseIPA("h_e_ɪ"), "car": ParseIPA("k_ɑ_ɹ")}
+	for w, p := range testLex {
+		lex[w] = p
+	}
+	n, err := NewNetGraph(c.WakeGraph(), lex, DefaultDurations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(n)
+	decode := func(words ...string) Decoding {
+		var ph []Class
+		for _, w := range words {
+			ph = append(ph, lex[w]...)
+		}
+		d.Reset()
+		for _, em := range emissions(ph) {
+			d.Step(em)
+		}
+		return d.Result()
+	}
+	with := decode("hey", "car", "open", "the", "front", "left", "window")
+	if with.WakeConfidence < -0.5 || with.WakeConfidence > 1e-3 {
+		t.Errorf("with the wake phrase: wake confidence %.2f, want near 0 (words %v)", with.WakeConfidence, with.Words)
+	}
+	without := decode("open", "the", "front", "left", "window")
+	if without.WakeConfidence > -2 {
+		t.Errorf("without the wake phrase: wake confidence %.2f (whole path %.2f), want well below 0", without.WakeConfidence, without.Confidence())
+	}
+	t.Logf("wake confidence with %.2f, without %.2f (whole path %.2f)", with.WakeConfidence, without.WakeConfidence, without.Confidence())
+	plain, _ := NewNet(c, lex, DefaultDurations)
+	d = NewDecoder(plain)
+	if r := decode("open", "window"); !math.IsInf(r.WakeConfidence, -1) {
+		t.Errorf("plain graph: wake confidence %v, want -Inf", r.WakeConfidence)
 	}
 }

@@ -20,9 +20,12 @@ type Meta struct {
 	PriorWeight float32   `json:"prior_weight"` // emission = log posterior - PriorWeight*LogPrior
 	WordPenalty float32   `json:"word_penalty"`
 	// Threshold: a decoding whose Confidence is below it is rejected.
-	Threshold float64   `json:"threshold"`
-	Durations Durations `json:"durations"`
-	Trained   string    `json:"trained,omitempty"` // how: command and data
+	Threshold float64 `json:"threshold"`
+	// WakeThreshold: a wake graph's decoding whose WakeConfidence is below
+	// it is rejected; absent (0): Threshold.
+	WakeThreshold float64   `json:"wake_threshold,omitempty"`
+	Durations     Durations `json:"durations"`
+	Trained       string    `json:"trained,omitempty"` // how: command and data
 }
 
 // Model is an acoustic model and its Meta.

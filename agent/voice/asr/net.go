@@ -20,6 +20,10 @@ type Net struct {
 	first   []bool  // per state: enters from its chain's from-node
 	chainOf []int32 // per state
 	finals  []int32
+	// extends says, per graph node, whether more words can follow it
+	// (a word arc is reachable through epsilon arcs): a sentence whose
+	// last word ends on a node that cannot be extended is complete.
+	extends []bool
 }
 
 type epsIn struct {
@@ -45,7 +49,14 @@ var DefaultDurations = Durations{Vowel: 3, Consonant: 2, Silence: 3}
 // NewNet expands the graph of c with the lexicon, which must pronounce
 // every word of the graph.
 func NewNet(c *intent.Context, lex Lexicon, d Durations) (*Net, error) {
-	g := c.Graph()
+	return NewNetGraph(c.Graph(), lex, d)
+}
+
+// NewNetGraph expands word graph g (a context's Graph or WakeGraph).
+func NewNetGraph(g *intent.Graph, lex Lexicon, d Durations) (*Net, error) {
+	if g == nil {
+		return nil, fmt.Errorf("asr: no word graph")
+	}
 	n := &Net{g: g, start: g.Start, eps: make([][]epsIn, len(g.Nodes))}
 	order, err := topo(g)
 	if err != nil {
@@ -96,6 +107,16 @@ func NewNet(c *intent.Context, lex Lexicon, d Durations) (*Net, error) {
 	for i, ok := range hasWordIn {
 		if ok {
 			addChain(i, i, "", []Class{0}, true)
+		}
+	}
+	n.extends = make([]bool, len(g.Nodes))
+	for k := len(order) - 1; k >= 0; k-- { // successors first
+		v := order[k]
+		for _, a := range g.Nodes[v].Arcs {
+			if a.Word != "" || n.extends[a.To] {
+				n.extends[v] = true
+				break
+			}
 		}
 	}
 	return n, nil

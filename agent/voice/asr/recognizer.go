@@ -1,6 +1,7 @@
 package asr
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/evedge/evedge/agent/voice/intent"
@@ -13,6 +14,11 @@ type Result struct {
 	Slots      map[string]any
 	Words      []string // the best path's words (also when not understood)
 	Confidence float64  // see Decoding.Confidence
+	// Complete: no sentence of the context goes on from the words heard
+	// (Decoding.Complete).
+	Complete bool
+	// WakeConfidence is Decoding.WakeConfidence (wake recognisers).
+	WakeConfidence float64
 	// Speech is the share of frames the acoustic model hears as speech
 	// (silence posterior under one half); noise that the VAD let through
 	// scores low even when a sentence fits it well.
@@ -26,22 +32,45 @@ type Recognizer struct {
 	Net       *Net
 	Model     *Model
 	Threshold float64
-	dec       *Decoder
-	feat      *Features
-	emit      *Emitter
-	em        []float32
-	speech    float64 // Result.Speech of the last Decode
+	// WakeThreshold applies to WakeConfidence on a wake recogniser.
+	WakeThreshold float64
+	dec           *Decoder
+	feat          *Features
+	emit          *Emitter
+	em            []float32
+	speech        float64 // Result.Speech of the last Decode
+	lex           Lexicon
 }
 
 // NewRecognizer compiles c with lex for model m.
 func NewRecognizer(c *intent.Context, lex Lexicon, m *Model) (*Recognizer, error) {
-	n, err := NewNet(c, lex, m.Meta.Durations)
+	return newRecognizer(c, c.Graph(), lex, m)
+}
+
+// Wake returns a recogniser of the same context and model that listens
+// for the wake phrase: the phrase alone is understood as intent
+// intent.WakeIntent, the phrase and a sentence as the sentence. An error
+// when the context has no wake phrase.
+func (r *Recognizer) Wake() (*Recognizer, error) {
+	g := r.Context.WakeGraph()
+	if g == nil {
+		return nil, fmt.Errorf("asr: context %s has no wake phrase", r.Context.Name)
+	}
+	return newRecognizer(r.Context, g, r.lex, r.Model)
+}
+
+func newRecognizer(c *intent.Context, g *intent.Graph, lex Lexicon, m *Model) (*Recognizer, error) {
+	n, err := NewNetGraph(g, lex, m.Meta.Durations)
 	if err != nil {
 		return nil, err
 	}
 	d := NewDecoder(n)
 	d.WordPenalty = m.Meta.WordPenalty
-	return &Recognizer{Context: c, Net: n, Model: m, Threshold: m.Meta.Threshold, dec: d,
+	wt := m.Meta.WakeThreshold
+	if wt == 0 {
+		wt = m.Meta.Threshold
+	}
+	return &Recognizer{Context: c, Net: n, Model: m, Threshold: m.Meta.Threshold, WakeThreshold: wt, dec: d, lex: lex,
 		feat: NewFeatures(), emit: NewEmitter(m), em: make([]float32, NumClasses)}, nil
 }
 
@@ -69,7 +98,7 @@ func (r *Recognizer) Recognize(samples []float32) Result {
 }
 
 func (r *Recognizer) result(d Decoding) Result {
-	res := Result{Words: d.Words, Confidence: d.Confidence(), Speech: r.speech}
+	res := Result{Words: d.Words, Confidence: d.Confidence(), Speech: r.speech, Complete: d.Complete, WakeConfidence: d.WakeConfidence}
 	if d.Final < 0 {
 		res.Confidence = math.Inf(-1)
 		return res
@@ -83,6 +112,9 @@ func (r *Recognizer) result(d Decoding) Result {
 		res.Slots[o.Slot] = o.Value
 	}
 	res.Understood = res.Confidence >= r.Threshold
+	if r.Net.g.WakeNodes > 0 && res.WakeConfidence < r.WakeThreshold {
+		res.Understood = false // the wake phrase was not said
+	}
 	if !res.Understood {
 		res.Intent, res.Slots = "", nil
 	}

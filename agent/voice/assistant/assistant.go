@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/intent"
 	"github.com/evedge/evedge/drivers/audio"
 )
 
@@ -37,24 +38,34 @@ const (
 	PushToTalk Trigger = iota
 	// Always acts on every understood utterance.
 	Always
+	// Wake acts on utterances that start with the context's wake phrase
+	// ("hey car, what's my range"); the wake phrase alone is answered
+	// (responses.wake) and arms listening like a press. A press works
+	// too.
+	Wake
 )
 
 func (t Trigger) String() string {
-	if t == Always {
+	switch t {
+	case Always:
 		return "always"
+	case Wake:
+		return "wake"
 	}
 	return "push-to-talk"
 }
 
-// ParseTrigger reads "push-to-talk" or "always".
+// ParseTrigger reads "push-to-talk", "always" or "wake".
 func ParseTrigger(s string) (Trigger, error) {
 	switch s {
 	case "", "push-to-talk", "ptt":
 		return PushToTalk, nil
 	case "always":
 		return Always, nil
+	case "wake":
+		return Wake, nil
 	}
-	return 0, fmt.Errorf("assistant: unknown trigger %q (push-to-talk, always)", s)
+	return 0, fmt.Errorf("assistant: unknown trigger %q (push-to-talk, always, wake)", s)
 }
 
 // Recognizer turns one utterance (16 kHz mono) into an intent.
@@ -94,10 +105,19 @@ type Turn struct {
 	ZoneMargin float64 // dB; see audio.ZonePick
 	Result     asr.Result
 	Reply      Reply
-	// Latency is from the end of speech (as the VAD places it) to the
-	// intent, measured as the time the loop spent after the VAD reported
-	// the segment: recognition and zone pick.
+	// Wait is the audio between the end of speech (the VAD's last active
+	// frame) and the moment the loop took the utterance as ended: the
+	// VAD's hangover, or less when the sentence was complete (EarlyEnd).
+	Wait time.Duration
+	// Latency is the time the loop spent after taking the utterance:
+	// recognition (unless it ran during the pause) and zone pick. Wait +
+	// Latency is end of speech to intent.
 	Latency time.Duration
+	// Early says the utterance was ended by EarlyEnd, not the hangover.
+	Early bool
+	// Recognition is the time the recogniser took, during the pause
+	// (then not part of Latency) or after it.
+	Recognition time.Duration
 	// SpeakErr is why the answer could not be spoken (nil when it was, or
 	// when there was nothing to say).
 	SpeakErr error
@@ -106,6 +126,9 @@ type Turn struct {
 // Config tunes the loop.
 type Config struct {
 	Trigger Trigger
+	// WakeRecognizer listens for the wake phrase (asr Recognizer.Wake);
+	// required with the Wake trigger.
+	WakeRecognizer Recognizer
 	// Listen is how long after a press an utterance may start; 6 s.
 	Listen time.Duration
 	// Lead lets an utterance start this much before the press (the
@@ -124,6 +147,14 @@ type Config struct {
 	// noise segments up to 3.9 dB, real and synthetic commands from
 	// 4.6 dB); negative turns the check off.
 	MinModulation float64
+	// EarlyEnd ends an utterance after this much silence, instead of the
+	// VAD's hangover (300 ms), when the recogniser understood a complete
+	// sentence: one no template of the context goes on from (asr
+	// Result.Complete; "open the window" may still get "please", "twenty"
+	// may still get "one", and those wait for the hangover). Recognition
+	// starts after half of it, so that the intent is ready when it ends.
+	// 80 ms by default; negative turns it off.
+	EarlyEnd time.Duration
 }
 
 // Modulation is the standard deviation, in dB, of the 20 ms frame energies
@@ -155,6 +186,10 @@ type Stats struct {
 	Utterances, Ignored, Understood, NotUnderstood, Interrupted, TooLong int64
 	// NotSpeech counts utterances dropped as steady noise (MinModulation).
 	NotSpeech int64
+	// Early counts utterances ended by EarlyEnd; Speculated counts
+	// recognitions run during a pause (those whose speaker went on are
+	// run again).
+	Early, Speculated int64
 }
 
 // Assistant runs the voice loop. Create it with New, start Run on one
@@ -181,8 +216,16 @@ type Assistant struct {
 	spkDone  chan struct{}
 
 	stats struct {
-		utt, ignored, understood, not, interrupted, long, noise atomic.Int64
+		utt, ignored, understood, not, interrupted, long, noise, early, spec atomic.Int64
 	}
+
+	// spec is the recognition run during the pause after the open
+	// segment [specStart, specEnd) (loop only).
+	spec               asr.Result
+	specStart, specEnd int64
+	specTried, specOK  bool // tried this segment; recognised it
+	specDur            time.Duration
+	specWake           bool // recognised with the wake phrase recogniser
 }
 
 // New makes an assistant. rec and dlg are required; spk may be nil (answers
@@ -201,13 +244,18 @@ func New(cfg Config, rec Recognizer, dlg Dialog, spk Speaker, onTurn func(Turn))
 		cfg.MaxUtterance = 8 * time.Second
 	}
 	switch {
-	case cfg.Trigger != PushToTalk && cfg.Trigger != Always:
+	case cfg.Trigger != PushToTalk && cfg.Trigger != Always && cfg.Trigger != Wake:
 		return nil, fmt.Errorf("assistant: invalid trigger %d", cfg.Trigger)
+	case cfg.Trigger == Wake && cfg.WakeRecognizer == nil:
+		return nil, errors.New("assistant: the wake trigger needs a wake phrase recogniser (a context with a wake phrase)")
 	case cfg.Listen < 0 || cfg.Lead < 0 || cfg.MaxUtterance < time.Second || cfg.MaxUtterance > 30*time.Second:
 		return nil, fmt.Errorf("assistant: invalid timing: listen %v, lead %v, max utterance %v (1..30 s)", cfg.Listen, cfg.Lead, cfg.MaxUtterance)
 	}
 	if cfg.MinModulation == 0 {
 		cfg.MinModulation = 4.2
+	}
+	if cfg.EarlyEnd == 0 {
+		cfg.EarlyEnd = 80 * time.Millisecond
 	}
 	if cfg.VAD.Features.SampleRate == 0 && cfg.VAD.OnsetDB == 0 {
 		cfg.VAD = audio.DefaultVADConfig()
@@ -231,7 +279,8 @@ func (a *Assistant) PushToTalk() {
 // Stats returns the counters so far.
 func (a *Assistant) Stats() Stats {
 	return Stats{a.stats.utt.Load(), a.stats.ignored.Load(), a.stats.understood.Load(),
-		a.stats.not.Load(), a.stats.interrupted.Load(), a.stats.long.Load(), a.stats.noise.Load()}
+		a.stats.not.Load(), a.stats.interrupted.Load(), a.stats.long.Load(), a.stats.noise.Load(),
+		a.stats.early.Load(), a.stats.spec.Load()}
 }
 
 // Run reads src until it ends or ctx is done, and waits for the answer
@@ -281,16 +330,85 @@ func (a *Assistant) Run(ctx context.Context, src audio.Source) error {
 		a.applyPress(mono.pos - int64(len(m16)))
 		segs = vad.Process(segs[:0], m16)
 		for _, s := range segs {
-			a.handle(ctx, s, mono, multi, f.SampleRate)
+			a.handle(ctx, s, mono, multi, f.SampleRate, mono.pos-s.End, false)
+		}
+		if a.cfg.EarlyEnd > 0 && vad.InSpeech() {
+			a.earlyEnd(ctx, vad, mono, multi, f.SampleRate)
 		}
 	}
 	if err := src.Err(); err != nil {
 		return fmt.Errorf("assistant: capture: %w", err)
 	}
 	for _, s := range vad.Flush(segs[:0]) {
-		a.handle(ctx, s, mono, multi, f.SampleRate)
+		a.handle(ctx, s, mono, multi, f.SampleRate, mono.pos-s.End, false)
 	}
 	return nil
+}
+
+// earlyEnd looks at the open segment during a pause: after EarlyEnd/2 of
+// silence it recognises what was said so far; after EarlyEnd, if that was
+// an understood, complete sentence, it ends the utterance there.
+func (a *Assistant) earlyEnd(ctx context.Context, vad *audio.VAD, mono, multi *ring, srcRate int) {
+	cur, _ := vad.Current()
+	silence := mono.pos - cur.End
+	full := int64(a.cfg.EarlyEnd.Seconds() * Rate)
+	if silence < full/2 {
+		return
+	}
+	if !a.specTried || a.specStart != cur.Start || a.specEnd != cur.End {
+		a.specStart, a.specEnd, a.specTried, a.specOK = cur.Start, cur.End, true, false
+		x, rec, ok := a.admissible(cur, mono)
+		if !ok {
+			return
+		}
+		t0 := time.Now()
+		a.specWake = a.cfg.Trigger == Wake && !a.armed(cur)
+		a.spec = rec.Recognize(x)
+		a.specDur = time.Since(t0)
+		a.specOK = true
+		a.stats.spec.Add(1)
+		silence = mono.pos - cur.End
+	}
+	if a.specOK && silence >= full && a.spec.Understood && a.spec.Complete {
+		vad.Cut()
+		a.stats.early.Add(1)
+		a.handle(ctx, cur, mono, multi, srcRate, silence, true)
+	}
+}
+
+// admissible says whether segment s would be recognised (the checks of
+// handle, without counting), and returns its audio and the recogniser.
+func (a *Assistant) admissible(s audio.Segment, mono *ring) ([]float32, Recognizer, bool) {
+	if a.speakingNow() || s.Start < a.speakEndPos() {
+		return nil, nil, false
+	}
+	if a.cfg.Trigger == PushToTalk && !a.armed(s) {
+		return nil, nil, false
+	}
+	if s.Len() > int64(a.cfg.MaxUtterance.Seconds()*Rate) || !mono.has(s.Start, s.End) {
+		return nil, nil, false
+	}
+	x := mono.slice(s.Start, s.End)
+	if a.cfg.MinModulation >= 0 && Modulation(x) < a.cfg.MinModulation {
+		return nil, nil, false
+	}
+	return x, a.recognizerFor(s), true
+}
+
+// armed says whether s starts within Listen of a press (or of the wake
+// phrase said alone).
+func (a *Assistant) armed(s audio.Segment) bool {
+	lead, listen := int64(a.cfg.Lead.Seconds()*Rate), int64(a.cfg.Listen.Seconds()*Rate)
+	return a.pressAt >= 0 && s.Start >= a.pressAt-lead && s.Start <= a.pressAt+listen
+}
+
+// recognizerFor is the wake phrase recogniser for an unarmed segment in
+// wake mode, the context's otherwise.
+func (a *Assistant) recognizerFor(s audio.Segment) Recognizer {
+	if a.cfg.Trigger == Wake && !a.armed(s) {
+		return a.cfg.WakeRecognizer
+	}
+	return a.rec
 }
 
 // applyPress records presses requested since the last chunk at pos, the
@@ -302,7 +420,9 @@ func (a *Assistant) applyPress(pos int64) {
 	}
 }
 
-func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ring, srcRate int) {
+// handle acts on segment s, taken as ended wait samples after its end
+// (early when EarlyEnd took it).
+func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ring, srcRate int, wait int64, early bool) {
 	a.stats.utt.Add(1)
 	t0 := time.Now()
 	// Our own answer, heard by the microphones: not a request.
@@ -310,12 +430,10 @@ func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ri
 		a.stats.ignored.Add(1)
 		return
 	}
-	if a.cfg.Trigger == PushToTalk {
-		lead, listen := int64(a.cfg.Lead.Seconds()*Rate), int64(a.cfg.Listen.Seconds()*Rate)
-		if a.pressAt < 0 || s.Start < a.pressAt-lead || s.Start > a.pressAt+listen {
-			a.stats.ignored.Add(1)
-			return
-		}
+	armed := a.armed(s)
+	if a.cfg.Trigger == PushToTalk && !armed {
+		a.stats.ignored.Add(1)
+		return
 	}
 	if s.Len() > int64(a.cfg.MaxUtterance.Seconds()*Rate) || !mono.has(s.Start, s.End) {
 		a.stats.long.Add(1)
@@ -326,10 +444,24 @@ func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ri
 		a.stats.noise.Add(1)
 		return
 	}
-	if a.cfg.Trigger == PushToTalk {
+	rec := a.recognizerFor(s)
+	listenWake := a.cfg.Trigger == Wake && !armed
+	if armed {
 		a.pressAt = -1 // one command per press
 	}
-	res := a.rec.Recognize(x)
+	var res asr.Result
+	var recog time.Duration
+	if a.specOK && a.specStart == s.Start && a.specEnd == s.End && a.specWake == listenWake {
+		res, recog = a.spec, a.specDur // recognised during the pause
+	} else {
+		t1 := time.Now()
+		res = rec.Recognize(x)
+		recog = time.Since(t1)
+	}
+	if listenWake && res.Understood && res.Intent == intent.WakeIntent {
+		a.pressAt = s.End // the wake phrase alone: listen for the request
+	}
+	a.specTried, a.specOK = false, false
 	zone, margin := audio.ZoneDriver, 0.0
 	if a.cfg.Zones != nil {
 		// The segment at the source rate, in the multi-channel ring.
@@ -342,15 +474,16 @@ func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ri
 		}
 	}
 	turn := Turn{Start: float64(s.Start) / Rate, End: float64(s.End) / Rate, Zone: zone, ZoneMargin: margin,
-		Result: res, Latency: time.Since(t0)}
+		Result: res, Latency: time.Since(t0), Early: early, Recognition: recog,
+		Wait: time.Duration(wait) * time.Second / Rate}
 	if res.Understood {
 		a.stats.understood.Add(1)
 	} else {
 		a.stats.not.Add(1)
 	}
-	// Always listening: what was not understood was most likely not
-	// meant for the car; stay silent.
-	if res.Understood || a.cfg.Trigger == PushToTalk {
+	// Always listening, or waiting for the wake phrase: what was not
+	// understood was most likely not meant for the car; stay silent.
+	if res.Understood || armed {
 		turn.Reply = a.dlg.Answer(ctx, Request{Result: res, Zone: zone})
 	}
 	if a.onTurn != nil && turn.Reply.Answer == "" {

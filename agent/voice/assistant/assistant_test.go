@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
 	"github.com/evedge/evedge/agent/voice/tts"
@@ -357,5 +358,164 @@ func TestNoiseStep(t *testing.T) {
 	}
 	if a.pressAt < 0 {
 		t.Error("the press was used up by noise")
+	}
+}
+
+// speechEnd is where speech ends in a clean clip: the end of its last
+// 10 ms frame within 40 dB of the loudest frame.
+func speechEnd(x []float32, rate int) float64 {
+	fr := rate / 100
+	var peak float64
+	var es []float64
+	for i := 0; i+fr <= len(x); i += fr {
+		var e float64
+		for _, v := range x[i : i+fr] {
+			e += float64(v) * float64(v)
+		}
+		es = append(es, e)
+		peak = max(peak, e)
+	}
+	last := 0
+	for i, e := range es {
+		if e >= peak*1e-4 {
+			last = i
+		}
+	}
+	return float64((last+1)*fr) / float64(rate)
+}
+
+// paced delivers a buffer in 10 ms chunks at the pace of a live
+// microphone and notes when each chunk was delivered.
+type paced struct {
+	*audio.BufferSource
+	start time.Time
+	n     int
+	at    []time.Time
+}
+
+func (p *paced) Receive() bool {
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	time.Sleep(time.Until(p.start.Add(time.Duration(p.n) * 10 * time.Millisecond)))
+	if !p.BufferSource.Receive() {
+		return false
+	}
+	p.n++
+	p.at = append(p.at, time.Now())
+	return true
+}
+
+// timedDialog notes when each request reached the dialogue.
+type timedDialog struct {
+	recorder
+	when []time.Time
+}
+
+func (d *timedDialog) Answer(ctx context.Context, q Request) Reply {
+	d.mu.Lock()
+	d.when = append(d.when, time.Now())
+	d.mu.Unlock()
+	return d.recorder.Answer(ctx, q)
+}
+
+// TestEarlyEnd runs a live-paced capture (10 ms chunks in real time). A
+// complete sentence ("what is the battery level": no template goes on
+// from "level") is taken 80 ms into the pause, not after the 300 ms
+// hangover; "set the temperature to twenty", a pause of 150 ms, "one" is
+// not cut at "twenty" (a number may go on) and is understood as 21 once
+// the hangover ends. End of speech to intent is measured on the wall
+// clock, from the delivery of the audio where the VAD places the end of
+// speech to the request reaching the dialogue.
+func TestEarlyEnd(t *testing.T) {
+	rec := recognizer(t)
+	const rate = 16000
+	level := speech(t, "what is the battery level", rate)
+	twenty := speech(t, "set the temperature to twenty", rate)
+	one := speech(t, "one", rate)
+	// "one" starts (its first sample above -40 dBFS) 150 ms after
+	// "twenty" ends.
+	lead := 0.0
+	for i, v := range one {
+		if math.Abs(float64(v)) > 0.01 {
+			lead = float64(i) / rate
+			break
+		}
+	}
+	oneAt := 4.0 + speechEnd(twenty, rate) + 0.150 - lead
+	buf := stream(rate, 1, 7.5,
+		part{0.5, level, []float32{1}},
+		part{4.0, twenty, []float32{1}},
+		part{oneAt, one, []float32{1}})
+	d := &timedDialog{}
+	a, err := New(Config{Trigger: Always}, rec, d, d, d.turn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &paced{BufferSource: audio.NewBufferSource(buf, rate/100)}
+	if err := a.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.turns) != 2 || len(d.when) != 2 {
+		t.Fatalf("%d turns, want 2: %+v", len(d.turns), d.turns)
+	}
+	for i, tu := range d.turns {
+		chunk := int(tu.End*100+0.999) - 1 // the chunk holding the VAD's end
+		live := d.when[i].Sub(src.at[chunk])
+		t.Logf("turn %d: %s %v early %v: VAD end %.3f s, wait %v, recognition %v, latency after the wait %v: end of speech to intent %v (wall clock)",
+			i, tu.Result.Intent, tu.Result.Slots, tu.Early, tu.End, tu.Wait, tu.Recognition, tu.Latency, live)
+	}
+	t0, t1 := d.turns[0], d.turns[1]
+	if t0.Result.Intent != "GetBatteryLevel" || !t0.Early || t0.Wait < 80*time.Millisecond || t0.Wait > 100*time.Millisecond {
+		t.Errorf("battery level: intent %q early %v wait %v, want GetBatteryLevel taken 80..100 ms into the pause", t0.Result.Intent, t0.Early, t0.Wait)
+	}
+	if t1.Result.Intent != "SetTemperature" || t1.Result.Slots["temperature"] != 21 || t1.Early || t1.Wait < 290*time.Millisecond {
+		t.Errorf("temperature: intent %q slots %v early %v wait %v, want SetTemperature 21 after the hangover", t1.Result.Intent, t1.Result.Slots, t1.Early, t1.Wait)
+	}
+	if st := a.Stats(); st.Early != 1 {
+		t.Errorf("stats %+v: want 1 early end", st)
+	}
+}
+
+// TestWakePhrase: with the wake trigger, chatter and a request without
+// the wake phrase get no answer; "hey car, what is my range" is answered;
+// "hey car" alone is answered (responses.wake) and the next request,
+// without the wake phrase, is handled.
+func TestWakePhrase(t *testing.T) {
+	rec := recognizer(t)
+	wake, err := rec.Wake()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rate = 16000
+	buf := stream(rate, 1, 17,
+		part{0.5, speech(t, "I think we should stop for coffee in the next town", rate), []float32{1}},
+		part{4.5, speech(t, "what is the battery level", rate), []float32{1}},
+		part{7.5, speech(t, "hey car, what is my range", rate), []float32{1}},
+		part{11.0, speech(t, "hey car", rate), []float32{1}},
+		part{13.5, speech(t, "open my window", rate), []float32{1}})
+	r := &recorder{}
+	a, err := New(Config{Trigger: Wake, WakeRecognizer: wake}, rec, r, r, r.turn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background(), audio.NewBufferSource(buf, rate/100)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tu := range r.turns {
+		t.Logf("turn at %.2f s: %s %v understood %v conf %.2f wake conf %.2f words %v", tu.Start, tu.Result.Intent, tu.Result.Slots, tu.Result.Understood, tu.Result.Confidence, tu.Result.WakeConfidence, tu.Result.Words)
+	}
+	want := []string{"answer to GetRange", "answer to Wake", "answer to OpenWindow"}
+	if len(r.said) != len(want) {
+		t.Fatalf("said %q, want %q", r.said, want)
+	}
+	for i := range want {
+		if r.said[i] != want[i] {
+			t.Errorf("said %q, want %q", r.said, want)
+			break
+		}
+	}
+	if _, err := New(Config{Trigger: Wake}, rec, r, r, nil); err == nil {
+		t.Error("wake trigger without a wake recogniser: no error")
 	}
 }

@@ -194,6 +194,9 @@ func New(o Options) (*Dialogue, error) {
 				errs = append(errs, fmt.Errorf("dialog: %s: responses.%s is missing", c.Name, k))
 			}
 		}
+		if len(c.Wake) > 0 && c.Responses["wake"] == "" {
+			errs = append(errs, fmt.Errorf("dialog: %s: responses.wake is missing (the answer to the wake phrase alone)", c.Name))
+		}
 	}
 	for _, k := range o.Config.Gates.Reverse {
 		d.reverseBlocks[k] = true
@@ -437,6 +440,9 @@ func (t *turn) handle() {
 		t.rep.Answer = t.respond(map[string]any{"last": d.last})
 	case "Cancel":
 		t.cancel()
+	case intent.WakeIntent:
+		// The wake phrase alone: the assistant listens for the request.
+		t.rep.Answer = t.say("wake", nil)
 	default:
 		// An intent of another context: its response with the slots.
 		t.rep.Answer = t.respond(nil)

@@ -16,6 +16,10 @@ type Graph struct {
 	Language Language
 	Start    int
 	Nodes    []Node
+	// WakeNodes: in a WakeGraph, the nodes below this index belong to the
+	// wake phrase (a word arc ending on one is a word of the wake
+	// phrase); 0 in a context's Graph.
+	WakeNodes int
 }
 
 // Node is a state of the graph.
@@ -60,6 +64,15 @@ func (g *Graph) NumArcs() int {
 // Graph returns the compiled word graph. It is shared: do not modify it.
 func (c *Context) Graph() *Graph { return c.graph }
 
+// WakeIntent is the intent of the wake phrase said alone.
+const WakeIntent = "Wake"
+
+// WakeGraph is the word graph for listening with a wake phrase: the wake
+// phrase, then either nothing (intent WakeIntent: the speaker waits to be
+// asked) or any sentence of the context. Nil when the context has no
+// wake phrase. Shared: do not modify it.
+func (c *Context) WakeGraph() *Graph { return c.wakeGraph }
+
 // Intent returns the intent named name, or nil.
 func (c *Context) Intent(name string) *Intent {
 	if i, ok := c.intentIdx[name]; ok {
@@ -81,6 +94,26 @@ func (c *Context) compile() {
 		}
 	}
 	c.graph = b.g
+	if len(c.wakeTrees) > 0 {
+		w := &builder{c: c, g: &Graph{Language: c.Language}}
+		w.g.Start = w.node()
+		heard := w.node() // the wake phrase was said
+		for _, tree := range c.wakeTrees {
+			w.eps(w.seq(tree, w.g.Start), heard, nil)
+		}
+		w.g.WakeNodes = len(w.g.Nodes)
+		alone := w.node()
+		w.g.Nodes[alone].Intent = WakeIntent
+		w.eps(heard, alone, nil)
+		for _, in := range c.Intents {
+			final := w.node()
+			w.g.Nodes[final].Intent = in.Name
+			for _, tree := range in.trees {
+				w.eps(w.seq(tree, heard), final, nil)
+			}
+		}
+		c.wakeGraph = w.g
+	}
 	c.m = newMatcher(c.graph)
 	c.pinyin = map[string]string{}
 	for w, py := range c.Lexicon {
@@ -192,13 +225,19 @@ func (b *builder) slot(l *SlotList, name string, s int) int {
 	return end
 }
 
-// Vocabulary returns the words of the graph, sorted.
+// Vocabulary returns the words of the graph and of the wake phrase,
+// sorted.
 func (c *Context) Vocabulary() []string {
 	set := map[string]bool{}
-	for _, n := range c.graph.Nodes {
-		for _, a := range n.Arcs {
-			if a.Word != "" {
-				set[a.Word] = true
+	for _, g := range []*Graph{c.graph, c.wakeGraph} {
+		if g == nil {
+			continue
+		}
+		for _, n := range g.Nodes {
+			for _, a := range n.Arcs {
+				if a.Word != "" {
+					set[a.Word] = true
+				}
 			}
 		}
 	}

@@ -49,6 +49,12 @@ type Context struct {
 	Slots     map[string]*SlotList
 	Responses map[string]string // shared responses: cancel, not_understood, ...
 	Lexicon   map[string]string // zh: word → pinyin with tone numbers
+	// Wake lists the wake phrase's templates (no slots); empty when the
+	// context has none. See WakeGraph.
+	Wake []string
+
+	wakeTrees [][]item
+	wakeGraph *Graph
 
 	intentIdx map[string]int
 	graph     *Graph
@@ -257,7 +263,7 @@ func (p *parser) parse(data []byte) *Context {
 	}
 	root := doc.Content[0]
 	keys, vals := p.mapping(root, "")
-	var intentsN, slotsN, lexN *yaml.Node
+	var intentsN, slotsN, lexN, wakeN *yaml.Node
 	for i, k := range keys {
 		v := vals[i]
 		switch k.Value {
@@ -274,6 +280,8 @@ func (p *parser) parse(data []byte) *Context {
 			slotsN = v
 		case "lexicon":
 			lexN = v
+		case "wake":
+			wakeN = v
 		case "responses":
 			rk, rv := p.mapping(v, "responses")
 			for j, k := range rk {
@@ -286,7 +294,7 @@ func (p *parser) parse(data []byte) *Context {
 				}
 			}
 		default:
-			p.errorf(k, k.Value, "unknown field %q (want language, intents, slots, responses, lexicon)", k.Value)
+			p.errorf(k, k.Value, "unknown field %q (want language, intents, slots, responses, lexicon, wake)", k.Value)
 		}
 	}
 	if c.Language == "" {
@@ -313,7 +321,49 @@ func (p *parser) parse(data []byte) *Context {
 		return c
 	}
 	p.intents(c, intentsN)
+	if wakeN != nil {
+		p.wake(c, wakeN)
+	}
 	return c
+}
+
+// wake reads the wake phrase templates: words, alternatives and optional
+// parts, no slots.
+func (p *parser) wake(c *Context, n *yaml.Node) {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, "wake", "want a non-empty list of templates")
+		return
+	}
+	if c.Intent(WakeIntent) != nil {
+		p.errorf(n, "wake", "intent name %q is reserved for the wake phrase alone", WakeIntent)
+	}
+	for j, t := range n.Content {
+		tf := fmt.Sprintf("wake[%d]", j)
+		s, ok := p.str(t, tf)
+		if !ok {
+			continue
+		}
+		tree, err := parseTemplate(c.Language, s)
+		if err != nil {
+			p.errorf(t, tf, "%v in %q", err, s)
+			continue
+		}
+		slots := false
+		slotRefs(tree, func(*item) { slots = true })
+		if slots {
+			p.errorf(t, tf, "a wake phrase takes no slots: %q", s)
+			continue
+		}
+		if c.Language == Chinese {
+			templateWords(tree, func(w string) {
+				if _, ok := c.Lexicon[w]; !ok {
+					p.errorf(t, tf, "word %q has no pinyin in the lexicon", w)
+				}
+			})
+		}
+		c.Wake = append(c.Wake, s)
+		c.wakeTrees = append(c.wakeTrees, tree)
+	}
 }
 
 func (p *parser) intents(c *Context, n *yaml.Node) {

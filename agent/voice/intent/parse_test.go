@@ -63,6 +63,11 @@ func TestParseErrors(t *testing.T) {
 		{"zh slot word without pinyin", "language: zh\nintents:\n  A:\n    templates: [\"打开 {w}\"]\nslots:\n  w: [{in: 左前 车窗, out: front_left}]\nlexicon:\n  打开: da3 kai1\n  左前: zuo3 qian2\n", 6, "slots.w[0]", "word \"车窗\" of phrase"},
 		{"zh pinyin syllable count", "language: zh\nintents:\n  A:\n    templates: [\"打开\"]\nlexicon:\n  打开: da3\n", 6, "lexicon.打开", "2 characters but 1 pinyin"},
 		{"zh pinyin tone", "language: zh\nintents:\n  A:\n    templates: [\"打开\"]\nlexicon:\n  打开: da kai1\n", 6, "lexicon.打开", "tone number"},
+		{"wake not a list", "language: en\n" + intents + "wake: hey car\n", 5, "wake", "non-empty list"},
+		{"wake with a slot", "language: en\n" + intents + "wake: [\"hey {n}\"]\nslots:\n  n: [car]\n", 5, "wake[0]", "no slots"},
+		{"wake bad template", "language: en\n" + intents + "wake: [\"hey (car\"]\n", 5, "wake[0]", "unbalanced '('"},
+		{"wake reserved intent", "language: en\nintents:\n  Wake:\n    templates: [a]\nwake: [\"hey car\"]\n", 5, "wake", "reserved"},
+		{"zh wake without pinyin", "language: zh\nintents:\n  A:\n    templates: [\"打开\"]\nlexicon:\n  打开: da3 kai1\nwake: [\"你好 汽车\"]\n", 7, "wake[0]", "word \"你好\" has no pinyin"},
 		{"yaml syntax", "language: en\nintents:\n  A: [\n", 3, "", "did not find"},
 		{"empty file", "", 0, "", "empty file"},
 		{"not a mapping", "- a\n- b\n", 1, "", "want a mapping"},
@@ -150,5 +155,83 @@ responses: {cancel: OK}
 	}
 	if got := c.Intent("A").SlotNames; strings.Join(got, ",") != "n,s" {
 		t.Errorf("SlotNames %v", got)
+	}
+}
+
+// TestWakeGraph walks the wake graph by hand: the wake phrase alone ends
+// in WakeIntent, the wake phrase and a sentence in the sentence's intent,
+// a sentence without the wake phrase nowhere.
+func TestWakeGraph(t *testing.T) {
+	c, err := Parse("w.yaml", []byte("language: en\nintents:\n  Open:\n    templates: [\"open [the] window\"]\nwake: [\"(hey|okay) car\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.WakeGraph()
+	if g == nil || len(c.Wake) != 1 {
+		t.Fatalf("wake graph %v, wake %q", g, c.Wake)
+	}
+	// closure of a node set over epsilon arcs
+	closure := func(set map[int]bool) map[int]bool {
+		for changed := true; changed; {
+			changed = false
+			for n := range set {
+				for _, a := range g.Nodes[n].Arcs {
+					if a.Word == "" && !set[a.To] {
+						set[a.To], changed = true, true
+					}
+				}
+			}
+		}
+		return set
+	}
+	walk := func(words ...string) []string {
+		set := closure(map[int]bool{g.Start: true})
+		for _, w := range words {
+			next := map[int]bool{}
+			for n := range set {
+				for _, a := range g.Nodes[n].Arcs {
+					if a.Word == w {
+						next[a.To] = true
+					}
+				}
+			}
+			set = closure(next)
+		}
+		var intents []string
+		for n := range set {
+			if g.Nodes[n].Intent != "" {
+				intents = append(intents, g.Nodes[n].Intent)
+			}
+		}
+		return intents
+	}
+	for _, tc := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"hey", "car"}, WakeIntent},
+		{[]string{"okay", "car", "open", "the", "window"}, "Open"},
+		{[]string{"hey", "car", "open", "window"}, "Open"},
+		{[]string{"open", "the", "window"}, ""},
+		{[]string{"car", "open", "window"}, ""},
+	} {
+		got := walk(tc.words...)
+		if (tc.want == "" && len(got) != 0) || (tc.want != "" && (len(got) != 1 || got[0] != tc.want)) {
+			t.Errorf("%v: intents %v, want %q", tc.words, got, tc.want)
+		}
+	}
+	var phrases []string
+	for _, s := range c.IntentSentences(WakeIntent, 0) {
+		phrases = append(phrases, s.Text)
+	}
+	if strings.Join(phrases, ",") != "hey car,okay car" {
+		t.Errorf("wake phrases %q", phrases)
+	}
+	voc := strings.Join(c.Vocabulary(), " ")
+	if voc != "car hey okay open the window" {
+		t.Errorf("vocabulary %q", voc)
+	}
+	if p, _ := Parse("n.yaml", []byte("language: en\nintents:\n  Open:\n    templates: [open]\n")); p.WakeGraph() != nil {
+		t.Error("a context without a wake phrase has a wake graph")
 	}
 }

@@ -42,17 +42,23 @@ func (c *Context) Sentences(limit int) []Sentence {
 }
 
 // IntentSentences enumerates the sentences of one intent, at most limit
-// when limit > 0.
+// when limit > 0. WakeIntent gives the wake phrases (when the context has
+// no intent of that name).
 func (c *Context) IntentSentences(intent string, limit int) []Sentence {
-	in := c.Intent(intent)
-	if in == nil {
+	var trees [][]item
+	if in := c.Intent(intent); in != nil {
+		trees = in.trees
+	} else if intent == WakeIntent {
+		trees = c.wakeTrees
+	}
+	if len(trees) == 0 {
 		return nil
 	}
 	var out []Sentence
 	var ws []string
 	var outs []*Output
 	emit := func() bool {
-		s := Sentence{Words: append([]string(nil), ws...), Intent: in.Name}
+		s := Sentence{Words: append([]string(nil), ws...), Intent: intent}
 		s.Text = join(c.Language, s.Words)
 		if len(outs) > 0 {
 			s.Slots = make(map[string]any, len(outs))
@@ -102,7 +108,7 @@ func (c *Context) IntentSentences(intent string, limit int) []Sentence {
 		}
 		return true
 	}
-	for _, tree := range in.trees {
+	for _, tree := range trees {
 		if !expand(tree, 0, emit) {
 			break
 		}

@@ -22,6 +22,7 @@ import (
 type evalCfg struct {
 	model, work, script, fsdd, langs string
 	fsddSpk                          string
+	wake                             bool
 	falseAct                         bool
 	n                                int
 	seed                             uint64
@@ -88,6 +89,7 @@ func eval(cfg evalCfg) error {
 			langs = append(langs, intent.Language(l))
 		}
 		utts := map[intent.Language][]utt{}
+		wakeUtts := map[intent.Language][]utt{}
 		for _, lang := range langs {
 			c := loadCar(lang)
 			sents := c.Sentences(0)
@@ -103,6 +105,29 @@ func eval(cfg evalCfg) error {
 				return err
 			}
 			utts[lang] = us
+			if cfg.wake {
+				// The same requests after a wake phrase, and wake
+				// phrases alone, by other held-out voices.
+				wakes := c.IntentSentences(intent.WakeIntent, 0)
+				var wj []job
+				for i, u := range us {
+					w := wakes[rng.IntN(len(wakes))]
+					v := langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+					wj = append(wj, job{ID: fmt.Sprintf("ew-%s-%d", lang, i), Voice: v, Rate: u.Rate, Pitch: u.Pitch,
+						Text: c.Pronounce(w.Text) + ", " + u.Text, Lang: lang, Intent: u.Intent, Slots: u.Slots})
+				}
+				for i := 0; i < cfg.n/2; i++ {
+					w := wakes[rng.IntN(len(wakes))]
+					v := langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+					wj = append(wj, job{ID: fmt.Sprintf("ewa-%s-%d", lang, i), Voice: v, Rate: 120 + rng.IntN(100),
+						Pitch: 20 + rng.IntN(60), Text: c.Pronounce(w.Text), Lang: lang, Intent: intent.WakeIntent})
+				}
+				ws, err := synth(cfg.script, filepath.Join(cfg.work, "eval"), wj)
+				if err != nil {
+					return err
+				}
+				wakeUtts[lang] = ws
+			}
 		}
 		noisy := aug{Warp: 1, SNR: 5, Noise: 3, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
 		fmt.Printf("| lang | clean | 5 dB cabin noise | foreign speech accepted | ms/utt | RTF |\n|---|---|---|---|---|---|\n")
@@ -153,6 +178,54 @@ func eval(cfg evalCfg) error {
 				float64(dur.Milliseconds())/float64(len(clean)), dur.Seconds()/sec)
 			log.Printf("%s confidence: correct %s; foreign %s", lang, pct(confs(clean, true)), pct(neg))
 			log.Printf("%s modulation (dB), clean utterances: %s", lang, pct(speeches))
+		}
+		if cfg.wake {
+			fmt.Printf("\nWake phrase (held-out voices):\n| lang | wake phrase + request, clean | 5 dB cabin noise | wake phrase alone | requests without it accepted | ms/utt |\n|---|---|---|---|---|---|\n")
+			for _, lang := range langs {
+				c := loadCar(lang)
+				lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
+				if err != nil {
+					return err
+				}
+				base, err := asr.NewRecognizer(c, lex, m)
+				if err != nil {
+					return err
+				}
+				rec, err := base.Wake()
+				if err != nil {
+					return err
+				}
+				var clean, noise, alone []outcome
+				var dur time.Duration
+				for _, u := range wakeUtts[lang] {
+					r, _, d := run(rec, u.Samples)
+					dur += d
+					ok := r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots)
+					if !ok {
+						log.Printf("wake miss %s %q → %v %s %v %v (conf %.2f, wake %.2f)", lang, u.Text, r.Understood, r.Intent, r.Slots, r.Words, r.Confidence, r.WakeConfidence)
+					}
+					if u.Intent == intent.WakeIntent {
+						alone = append(alone, outcome{ok: ok, conf: r.WakeConfidence})
+						continue
+					}
+					clean = append(clean, outcome{ok: ok, conf: r.WakeConfidence})
+					y, _, _ := noisy.apply(rng, u.Samples)
+					r, _, _ = run(rec, y)
+					noise = append(noise, outcome{ok: r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots), conf: r.WakeConfidence})
+				}
+				acc := 0
+				var neg []float64
+				for _, u := range utts[lang] {
+					r, _, _ := run(rec, u.Samples)
+					neg = append(neg, r.WakeConfidence)
+					if r.Understood {
+						acc++
+					}
+				}
+				fmt.Printf("| %s | %s | %s | %s | %d/%d | %.1f |\n", lang, rate(clean), rate(noise), rate(alone), acc, len(utts[lang]),
+					float64(dur.Milliseconds())/float64(max(len(wakeUtts[lang]), 1)))
+				log.Printf("%s wake confidence: with the phrase %s; requests without it %s", lang, pct(confs(clean, true)), pct(neg))
+			}
 		}
 	}
 	if cfg.falseAct {

@@ -36,7 +36,11 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 		return err
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed+2000, 13))
-	fmt.Printf("\nFalse activations, always listening (understood turns per hour):\n| lang | prose | word salad | speech | per hour of speech | cabin noise alone |\n|---|---|---|---|---|---|\n")
+	trig := "always listening"
+	if cfg.wake {
+		trig = "wake phrase"
+	}
+	fmt.Printf("\nFalse activations, %s (understood turns per hour):\n| lang | prose | word salad | speech | per hour of speech | cabin noise alone |\n|---|---|---|---|---|---|\n", trig)
 	for _, lang := range langs {
 		c := loadCar(lang)
 		voc := c.Vocabulary()
@@ -111,7 +115,13 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 			stream[i] += g * nz[i]
 		}
 		speechH := float64(len(stream)) / asr.SampleRate / 3600
-		prose, salad, _ := countFalse(rec, stream, func(start int) string {
+		var wake *asr.Recognizer
+		if cfg.wake {
+			if wake, err = rec.Wake(); err != nil {
+				return err
+			}
+		}
+		prose, salad, _ := countFalse(rec, wake, stream, func(start int) string {
 			kind := ""
 			for _, mk := range marks {
 				if mk.start <= start+asr.SampleRate/2 {
@@ -138,7 +148,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 				noiseOnly = append(noiseOnly, x...)
 			}
 		}
-		_, _, nAct := countFalse(rec, noiseOnly, func(int) string { return "noise" })
+		_, _, nAct := countFalse(rec, wake, noiseOnly, func(int) string { return "noise" })
 		fmt.Printf("| %s | %d of %d utterances | %d of %d | %.2f h | %.1f | %d in 1 h |\n", lang, prose, nProse, salad, len(us)-nProse,
 			speechH, float64(prose+salad)/speechH, nAct)
 	}
@@ -148,11 +158,15 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 // countFalse runs the always-listening loop over x (16 kHz) and counts
 // understood turns by the kind of speech they fell on; heard is all
 // understood turns.
-func countFalse(rec *asr.Recognizer, x []float32, kindAt func(start int) string) (prose, salad, heard int) {
+func countFalse(rec, wake *asr.Recognizer, x []float32, kindAt func(start int) string) (prose, salad, heard int) {
 	d := &falseDialog{}
 	var mods []float64
 	defer func() { log.Printf("modulation of false activations: %s", pct(mods)) }()
-	a, err := assistant.New(assistant.Config{Trigger: assistant.Always}, rec, d, nil, func(t assistant.Turn) {
+	cfg := assistant.Config{Trigger: assistant.Always}
+	if wake != nil {
+		cfg = assistant.Config{Trigger: assistant.Wake, WakeRecognizer: wake}
+	}
+	a, err := assistant.New(cfg, rec, d, nil, func(t assistant.Turn) {
 		if !t.Result.Understood {
 			return
 		}

@@ -56,6 +56,7 @@ func main() {
 	align := flag.String("align", "models/voice", "train: model that aligns the real speech")
 	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	falseAct := flag.Bool("falseact", false, "eval: also count false activations of the always-listening loop on speech not meant for the car and on cabin noise")
+	wake := flag.Bool("wake", false, "eval: also score the wake phrase (wake phrase + request, wake phrase alone, requests without it) and, with -falseact, count false activations with the wake trigger")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -64,7 +65,7 @@ func main() {
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
 			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align})
 	case "eval":
-		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp})
+		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp})
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
