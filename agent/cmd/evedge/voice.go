@@ -18,7 +18,7 @@ func cmdVoice(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	usage := func() {
 		fmt.Fprintln(stderr, `Usage:
   evedge voice build --context FILE.yaml --out DIR   prepare a context for recognition (espeak-ng pronounces its words)
-  evedge voice infer --model DIR WAV...              recognise WAV files, one JSON line each`)
+  evedge voice infer --model DIR [--wake] WAV...     recognise WAV files, one JSON line each`)
 	}
 	if len(args) == 0 {
 		usage()
@@ -74,6 +74,7 @@ func voiceInfer(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("voice infer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("model", "", "`folder` written by evedge voice build")
+	wake := fs.Bool("wake", false, "the recordings start with the context's wake phrase (intent Wake when said alone)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -84,6 +85,11 @@ func voiceInfer(args []string, stdout, stderr io.Writer) error {
 	rec, err := asr.Open(*dir)
 	if err != nil {
 		return err
+	}
+	if *wake {
+		if rec, err = rec.Wake(); err != nil {
+			return err
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	var failed int

@@ -26,7 +26,7 @@ type evalCfg struct {
 	falseAct                         bool
 	n                                int
 	seed                             uint64
-	pw, wp                           float64 // overrides when not NaN
+	pw, wp, wt                       float64 // overrides when not NaN
 }
 
 func loadModel(dir string) (*asr.Model, error) {
@@ -75,6 +75,9 @@ func eval(cfg evalCfg) error {
 	}
 	if !math.IsNaN(cfg.wp) {
 		m.Meta.WordPenalty = float32(cfg.wp)
+	}
+	if !math.IsNaN(cfg.wt) {
+		m.Meta.WakeThreshold = cfg.wt
 	}
 	thr := m.Meta.Threshold
 	rng := rand.New(rand.NewPCG(cfg.seed+1000, 11))

@@ -50,6 +50,7 @@ func main() {
 	langs := flag.String("langs", "en,zh,de,es,fr", "eval: languages")
 	pw := flag.Float64("pw", math.NaN(), "eval: prior weight (default: the model's)")
 	wp := flag.Float64("wp", math.NaN(), "eval: word penalty (default: the model's)")
+	wt := flag.Float64("wt", math.NaN(), "eval: wake threshold (default: the model's)")
 	real := flag.String("real", "", "train: FSDD recordings folder to add real speech from")
 	realSpk := flag.String("real-speakers", "george,jackson,nicolas,theo", "train: FSDD speakers used in training (the others are held out)")
 	realCopies := flag.Int("real-copies", 6, "train: augmented copies of each real utterance")
@@ -65,7 +66,7 @@ func main() {
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
 			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align})
 	case "eval":
-		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp})
+		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt})
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
