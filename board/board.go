@@ -129,6 +129,11 @@ type Voice struct {
 	// VSS paths, gate thresholds, command messages), relative to the
 	// profile file; default the built-in one, made for the sim car's DBC.
 	Dialog string `toml:"dialog"`
+	// EarlyEnd is the pause that ends a complete, understood sentence
+	// (assistant Config.EarlyEnd): default 80ms; "-1s" turns it off (the
+	// VAD's 300 ms hangover ends every utterance, and the recogniser
+	// runs once per utterance instead of at each pause: for slow CPUs).
+	EarlyEnd config.Duration `toml:"early_end"`
 }
 
 // Watchdog is the board's hardware watchdog. The agent's own liveness
@@ -362,6 +367,8 @@ func (p *Profile) validate(buses map[int]bool) error {
 			return fmt.Errorf("voice.ptt %q: expected a VSS path such as Vehicle.Private.SteeringWheel.VoiceButton", v.PTT)
 		case v.Enabled && len(p.Audio.Capture) == 0:
 			return fmt.Errorf("voice.enabled: no [[audio.capture]] device to listen with")
+		case v.EarlyEnd.Duration > 0 && (v.EarlyEnd.Duration < 40*time.Millisecond || v.EarlyEnd.Duration > 300*time.Millisecond):
+			return fmt.Errorf("voice.early_end %v: expected 40ms..300ms, or negative to turn it off", v.EarlyEnd.Duration)
 		}
 	}
 	if d := p.Watchdog.Device; d != "" && !filepath.IsAbs(d) {

@@ -133,6 +133,7 @@ func TestValidateFields(t *testing.T) {
 		{"clock", "name = \"x\"\n[clock]\nmin_time = 1970-01-02T00:00:00Z\n", "clock.min_time 1970-01-02T00:00:00Z"},
 		{"voice language", "name = \"x\"\n[voice]\nlanguage = \"n \"\n", `voice.language "n "`},
 		{"voice trigger", "name = \"x\"\n[voice]\ntrigger = \"wakeword\"\n", `voice.trigger "wakeword"`},
+		{"voice early end", "name = \"x\"\n[voice]\ntrigger = \"wake\"\nearly_end = \"10ms\"\n", "voice.early_end 10ms"},
 		{"voice ptt", "name = \"x\"\n[voice]\nptt = \"SWC_VoiceButton\"\n", `voice.ptt "SWC_VoiceButton"`},
 		{"voice without capture", "name = \"x\"\n[voice]\nenabled = true\n", "voice.enabled: no [[audio.capture]]"},
 		{"detect glob", "name = \"x\"\n[detect]\nmodel = [\"Pi[\"]\n", "detect.model[0]: pattern \"Pi[\""},

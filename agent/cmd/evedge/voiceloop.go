@@ -246,7 +246,7 @@ func openVoiceLoop(ctx context.Context, o voiceOptions, wav *audio.WAV, dl *dial
 		}
 		wake = w
 	}
-	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones, WakeRecognizer: wake}, rec,
+	as, err := assistant.New(assistant.Config{Trigger: o.trigger, Zones: zones, WakeRecognizer: wake, EarlyEnd: o.board.Voice.EarlyEnd.Duration}, rec,
 		dialogAdapter{dl: dl, lang: o.lang}, spk, turns.record)
 	if err != nil {
 		stop()

@@ -152,7 +152,9 @@ type Config struct {
 	// sentence: one no template of the context goes on from (asr
 	// Result.Complete; "open the window" may still get "please", "twenty"
 	// may still get "one", and those wait for the hangover). Recognition
-	// starts after half of it, so that the intent is ready when it ends.
+	// starts after a quarter of it (20 ms), so that the intent is ready
+	// when it ends; a speaker who goes on makes it run again at the next
+	// pause.
 	// 80 ms by default; negative turns it off.
 	EarlyEnd time.Duration
 }
@@ -345,14 +347,14 @@ func (a *Assistant) Run(ctx context.Context, src audio.Source) error {
 	return nil
 }
 
-// earlyEnd looks at the open segment during a pause: after EarlyEnd/2 of
+// earlyEnd looks at the open segment during a pause: after EarlyEnd/4 of
 // silence it recognises what was said so far; after EarlyEnd, if that was
 // an understood, complete sentence, it ends the utterance there.
 func (a *Assistant) earlyEnd(ctx context.Context, vad *audio.VAD, mono, multi *ring, srcRate int) {
 	cur, _ := vad.Current()
 	silence := mono.pos - cur.End
 	full := int64(a.cfg.EarlyEnd.Seconds() * Rate)
-	if silence < full/2 {
+	if silence < full/4 {
 		return
 	}
 	if !a.specTried || a.specStart != cur.Start || a.specEnd != cur.End {
