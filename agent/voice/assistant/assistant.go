@@ -357,6 +357,11 @@ func (a *Assistant) earlyEnd(ctx context.Context, vad *audio.VAD, mono, multi *r
 	if silence < full/4 {
 		return
 	}
+	if a.cfg.Trigger == Wake && a.armed(cur) {
+		// After the wake phrase alone, the request is read both with and
+		// without the wake phrase (handle): wait for the hangover.
+		return
+	}
 	if !a.specTried || a.specStart != cur.Start || a.specEnd != cur.End {
 		a.specStart, a.specEnd, a.specTried, a.specOK = cur.Start, cur.End, true, false
 		x, rec, ok := a.admissible(cur, mono)
@@ -459,6 +464,15 @@ func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ri
 		t1 := time.Now()
 		res = rec.Recognize(x)
 		recog = time.Since(t1)
+	}
+	if a.cfg.Trigger == Wake && armed {
+		// Asked after the wake phrase, the speaker may say it again
+		// ("hey car, open my window"): the better of the two readings.
+		t1 := time.Now()
+		if r2 := a.cfg.WakeRecognizer.Recognize(x); r2.Understood && (!res.Understood || r2.Confidence > res.Confidence) {
+			res, listenWake = r2, true
+		}
+		recog += time.Since(t1)
 	}
 	if listenWake && res.Understood && res.Intent == intent.WakeIntent {
 		a.pressAt = s.End // the wake phrase alone: listen for the request
