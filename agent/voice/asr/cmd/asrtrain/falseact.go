@@ -172,7 +172,7 @@ func countFalse(rec, wake *asr.Recognizer, x []float32, kindAt func(start int) s
 		}
 		heard++
 		mods = append(mods, assistant.Modulation(x[int(t.Start*asr.SampleRate):int(t.End*asr.SampleRate)]))
-		log.Printf("false activation (%s) at %.1f s: %s %v %q conf %.2f speech %.2f len %.2f s", kindAt(int(t.Start*asr.SampleRate)), t.Start, t.Result.Intent, t.Result.Slots, t.Result.Words, t.Result.Confidence, t.Result.Speech, t.End-t.Start)
+		log.Printf("false activation (%s) at %.1f s: %s %v %q conf %.2f wake conf %.2f speech %.2f len %.2f s", kindAt(int(t.Start*asr.SampleRate)), t.Start, t.Result.Intent, t.Result.Slots, t.Result.Words, t.Result.Confidence, t.Result.WakeConfidence, t.Result.Speech, t.End-t.Start)
 		switch kindAt(int(t.Start * asr.SampleRate)) {
 		case "prose":
 			prose++
