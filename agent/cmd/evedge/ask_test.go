@@ -138,6 +138,7 @@ var everyIntent = []askCase{
 	{"en", "turn off the interior lights", "LightsOff", "Turning off the interior lights.", fDomeOff},
 	{"en", "say that again", "Repeat", "I said: Turning off the interior lights.", ""},
 	{"en", "never mind", "Cancel", "OK, cancelled.", fDomeOn},
+	{"en", "Hey car!", "Wake", "Yes?", ""},
 
 	{"de", "Wie weit komme ich noch?", "GetRange", "Akku bei 76 Prozent, etwa 310 Kilometer Reichweite.", ""},
 	{"de", "Wie voll ist der Akku?", "GetBatteryLevel", "Der Akku ist bei 76 Prozent.", ""},
@@ -156,6 +157,7 @@ var everyIntent = []askCase{
 	{"de", "schalte die Innenbeleuchtung aus", "LightsOff", "Ich schalte die Innenbeleuchtung aus.", fDomeOff},
 	{"de", "Wie bitte?", "Repeat", "Ich sagte: Ich schalte die Innenbeleuchtung aus.", ""},
 	{"de", "Vergiss es.", "Cancel", "Okay, abgebrochen.", fDomeOn},
+	{"de", "Hallo Auto", "Wake", "Ja?", ""},
 
 	{"es", "¿Cuánta autonomía me queda?", "GetRange", "Batería al 76 por ciento, unos 310 kilómetros de autonomía.", ""},
 	{"es", "¿Cuál es el nivel de batería?", "GetBatteryLevel", "La batería está al 76 por ciento.", ""},
@@ -174,6 +176,7 @@ var everyIntent = []askCase{
 	{"es", "Apaga la luz interior", "LightsOff", "Apago la luz interior.", fDomeOff},
 	{"es", "dilo otra vez", "Repeat", "He dicho: Apago la luz interior.", ""},
 	{"es", "Cancela.", "Cancel", "Vale, cancelado.", fDomeOn},
+	{"es", "Oye, coche.", "Wake", "¿Sí?", ""},
 
 	{"fr", "Quelle est mon autonomie ?", "GetRange", "Batterie à 76 pour cent, environ 310 kilomètres d'autonomie.", ""},
 	{"fr", "Quel est le niveau de la batterie ?", "GetBatteryLevel", "La batterie est à 76 pour cent.", ""},
@@ -192,6 +195,7 @@ var everyIntent = []askCase{
 	{"fr", "Éteins le plafonnier", "LightsOff", "J'éteins l'éclairage intérieur.", fDomeOff},
 	{"fr", "Tu peux répéter ?", "Repeat", "J'ai dit : J'éteins l'éclairage intérieur.", ""},
 	{"fr", "Annule.", "Cancel", "D'accord, c'est annulé.", fDomeOn},
+	{"fr", "Dis voiture", "Wake", "Oui ?", ""},
 
 	{"zh", "还能开多远？", "GetRange", "电量百分之76，大约还能行驶310公里。", ""},
 	{"zh", "电池还有多少电", "GetBatteryLevel", "电池电量百分之76。", ""},
@@ -210,6 +214,7 @@ var everyIntent = []askCase{
 	{"zh", "关掉室内灯", "LightsOff", "正在关闭车内灯。", fDomeOff},
 	{"zh", "请再说一遍", "Repeat", "我刚才说：正在关闭车内灯。", ""},
 	{"zh", "取消", "Cancel", "好的，已取消。", fDomeOn},
+	{"zh", "你好汽车", "Wake", "我在", ""},
 }
 
 // checkTurns compares the JSON lines with the cases.

@@ -177,7 +177,7 @@ func startVoice(ctx context.Context, o voiceOptions, a *agent.Agent, db *signals
 		rt.ptt.set(as)
 		err = as.Run(ctx, capture)
 		st := as.Stats()
-		log.Info("voice: listening ended", "utterances", st.Utterances, "understood", st.Understood, "not_understood", st.NotUnderstood, "ignored", st.Ignored, "err", err)
+		log.Info("voice: listening ended", "utterances", st.Utterances, "understood", st.Understood, "not_understood", st.NotUnderstood, "ignored", st.Ignored, "early_end", st.Early, "not_speech", st.NotSpeech, "err", err)
 		if err != nil {
 			log.Error("voice: the listening loop stopped; the agent goes on", "err", err)
 		}

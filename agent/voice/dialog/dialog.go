@@ -311,7 +311,12 @@ func (d *Dialogue) Ask(text string, lang intent.Language, zone audio.Zone) Reply
 		if c == nil {
 			continue
 		}
-		if r, ok := c.Match(text); ok {
+		r, ok := c.Match(text)
+		if !ok {
+			// A transcript that kept the wake phrase.
+			r, ok = c.MatchWake(text)
+		}
+		if ok {
 			req.Lang, req.Understood, req.Result = l, true, r
 			break
 		}

@@ -152,10 +152,16 @@ func TestAnswers(t *testing.T) {
 		{"what are the tyre pressures", "Tyre pressures in bar: front left 2.4, front right 2.4, rear left 2.5, rear right 2.6."},
 		{"what's the pressure in the rear right tyre", "The rear right tyre is at 2.6 bar."},
 		{"what's the cabin temperature", "It's 22 degrees inside."},
+		// A transcript that kept the wake phrase, and the phrase alone.
+		{"hey car, what's my range", "Battery at 76 percent, about 310 kilometres of range."},
+		{"Hello car", "Yes?"},
 	} {
 		if got := fx.ask(t, intent.English, c.text).Answer; got != c.want {
 			t.Errorf("%q: %q, want %q", c.text, got, c.want)
 		}
+	}
+	if got, want := fx.ask(t, intent.German, "hallo Auto").Answer, "Ja?"; got != want {
+		t.Errorf("wake de: %q, want %q", got, want)
 	}
 	// Charging: 7.36 kW of AC shows one decimal, 48.7 kW none.
 	fx.set("Vehicle.Powertrain.TractionBattery.Charging.IsCharging", 1)

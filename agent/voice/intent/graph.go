@@ -115,6 +115,9 @@ func (c *Context) compile() {
 		c.wakeGraph = w.g
 	}
 	c.m = newMatcher(c.graph)
+	if c.wakeGraph != nil {
+		c.wm = newMatcher(c.wakeGraph)
+	}
 	c.pinyin = map[string]string{}
 	for w, py := range c.Lexicon {
 		c.pinyin[w] = py

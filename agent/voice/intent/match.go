@@ -24,6 +24,16 @@ func (c *Context) Match(text string) (Result, bool) {
 	return c.m.match(c.Language, text)
 }
 
+// MatchWake matches text against the WakeGraph: the wake phrase then a
+// sentence ("hey car, what's my range" is GetRange), or the wake phrase
+// alone (WakeIntent). False when the context has no wake phrase.
+func (c *Context) MatchWake(text string) (Result, bool) {
+	if c.wm == nil {
+		return Result{}, false
+	}
+	return c.wm.match(c.Language, text)
+}
+
 // matcher is the graph compiled for matching: words are interned, Chinese
 // words split into characters, arcs sorted by word.
 type matcher struct {

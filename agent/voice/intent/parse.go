@@ -59,6 +59,7 @@ type Context struct {
 	intentIdx map[string]int
 	graph     *Graph
 	m         *matcher
+	wm        *matcher          // wakeGraph's
 	pinyin    map[string]string // Lexicon plus the number words of ranges
 	maxWord   int               // longest pinyin key, in runes
 }
