@@ -194,6 +194,11 @@ func (v *VAD) Flush(dst []Segment) []Segment {
 // InSpeech reports whether a segment is open; Current returns it so far.
 func (v *VAD) InSpeech() bool { return v.inSpeech }
 
+// Pos is the stream position (samples) up to which the VAD has analysed
+// the audio: the end of the last frame's hop, on the scale of Segment
+// bounds. Samples fed but not yet making up a frame are not counted.
+func (v *VAD) Pos() int64 { return v.frame*v.hop + v.offset }
+
 // Cut ends the open segment now without reporting it: the caller has
 // taken it already (an early end of utterance). Speech that follows starts
 // a new segment, with the usual onset.

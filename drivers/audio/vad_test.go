@@ -520,6 +520,11 @@ func TestVADCut(t *testing.T) {
 			if !ok || math.Abs(float64(cur.End-1200*ms))/ms > 20 {
 				t.Fatalf("open segment at 1250 ms: %v %v", cur, ok)
 			}
+			// Analysed up to the samples fed, less at most a frame's
+			// window still being filled.
+			if fed := int64(i + 160); v.Pos() > fed || v.Pos() < fed-400 {
+				t.Fatalf("Pos %d after %d samples", v.Pos(), fed)
+			}
 			v.Cut()
 			cut = true
 			if v.InSpeech() {

@@ -330,13 +330,20 @@ func openRecognizer(ctx context.Context, dir string, lang intent.Language, log *
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, nil, err
 		}
+		// The source is kept under its name only once the build has
+		// succeeded, so that a failed rebuild is tried again next start.
 		p := filepath.Join(dir, "source-car."+string(lang)+".yaml")
-		if err := os.WriteFile(p, src, 0o644); err != nil {
+		tmp := p + ".building"
+		if err := os.WriteFile(tmp, src, 0o644); err != nil {
 			return nil, nil, err
 		}
 		t0 := time.Now()
-		if _, err := asr.Build(ctx, asr.Espeak{}, p, voicemodel.AM, voicemodel.Meta, dir); err != nil {
+		if _, err := asr.Build(ctx, asr.Espeak{}, tmp, voicemodel.AM, voicemodel.Meta, dir); err != nil {
+			os.Remove(tmp)
 			return nil, nil, fmt.Errorf("building the recogniser in %s: %w", dir, err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return nil, nil, err
 		}
 		log.Info("voice: recogniser built", "dir", dir, "lang", lang, "took", time.Since(t0).Round(time.Millisecond))
 	}

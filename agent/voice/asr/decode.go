@@ -54,6 +54,10 @@ type Decoder struct {
 	pool             []histEntry
 	filler           float64
 	frames           int
+	// complete's scratch: node sets and visit marks.
+	setA, setB []int32
+	mark       []uint32
+	gen        uint32
 }
 
 // NewDecoder prepares a decoder for n.
@@ -191,15 +195,11 @@ func (d *Decoder) Result() Decoding {
 	if r.Final < 0 {
 		return r
 	}
-	r.Complete = true
 	r.WakeConfidence = math.Inf(-1)
 	for h := d.nodeH[r.Final]; h >= 0; h = d.pool[h].prev {
 		e := d.pool[h]
 		it := e.item
 		if it >= 0 {
-			if len(r.Words) == 0 {
-				r.Complete = !n.extends[n.chains[it].to]
-			}
 			if int(n.chains[it].to) < n.g.WakeNodes && math.IsInf(r.WakeConfidence, -1) && e.frame > 0 {
 				r.WakeConfidence = float64(e.gap) / float64(e.frame) // the wake phrase's last word
 			}
@@ -210,7 +210,54 @@ func (d *Decoder) Result() Decoding {
 	}
 	reverse(r.Words)
 	reverse(r.Outs)
+	r.Complete = d.complete(r.Words)
 	return r
+}
+
+// complete says whether no sentence of the graph goes on from words: it
+// follows them from the start along every reading (the graph is not
+// deterministic: "stop" may end Cancel and begin "stop heating my seat")
+// and checks that no node reached can take another word.
+func (d *Decoder) complete(words []string) bool {
+	g, n := d.n.g, d.n
+	if len(d.mark) != len(g.Nodes) {
+		d.mark = make([]uint32, len(g.Nodes))
+	}
+	closure := func(set []int32) []int32 {
+		for i := 0; i < len(set); i++ {
+			for _, a := range g.Nodes[set[i]].Arcs {
+				if a.Word == "" && d.mark[a.To] != d.gen {
+					d.mark[a.To] = d.gen
+					set = append(set, int32(a.To))
+				}
+			}
+		}
+		return set
+	}
+	d.gen++
+	d.mark[g.Start] = d.gen
+	cur := closure(append(d.setA[:0], int32(g.Start)))
+	for _, w := range words {
+		d.gen++
+		next := d.setB[:0]
+		for _, v := range cur {
+			for _, a := range g.Nodes[v].Arcs {
+				if a.Word == w && d.mark[a.To] != d.gen {
+					d.mark[a.To] = d.gen
+					next = append(next, int32(a.To))
+				}
+			}
+		}
+		next = closure(next)
+		d.setA, d.setB = next, cur
+		cur = next
+	}
+	for _, v := range cur {
+		if n.extends[v] {
+			return false
+		}
+	}
+	return true
 }
 
 func reverse[T any](s []T) {

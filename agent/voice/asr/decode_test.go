@@ -135,9 +135,9 @@ func TestDecoderStepNoAlloc(t *testing.T) {
 }
 
 // TestDecoderComplete checks Decoding.Complete against the grammar worked
-// by hand: a sentence is complete when no template goes on from its last
-// word ("[please]" may follow "window" in OpenWindow, nothing follows
-// "window" in Close or a digit).
+// by hand: a sentence is complete when no template goes on from its words
+// ("[please]" may follow "window" in OpenWindow, nothing follows "window"
+// in Close or a digit; "stop" ends Cancel but begins "stop the window").
 func TestDecoderComplete(t *testing.T) {
 	const ctx = `language: en
 intents:
@@ -147,6 +147,10 @@ intents:
     templates: ["close [the] window"]
   Digit:
     templates: ["{digit}"]
+  Cancel:
+    templates: ["stop"]
+  StopWindow:
+    templates: ["stop the window"]
 slots:
   window: [front left, rear left, rear]
   digit: {from: 1, to: 3}
@@ -155,7 +159,7 @@ slots:
 	if err != nil {
 		t.Fatal(err)
 	}
-	lex := Lexicon{"please": ParseIPA("p_l_i_z"), "close": ParseIPA("k_l_o_ʊ_z")}
+	lex := Lexicon{"please": ParseIPA("p_l_i_z"), "close": ParseIPA("k_l_o_ʊ_z"), "stop": ParseIPA("s_t_ɑ_p")}
 	for w, p := range testLex {
 		lex[w] = p
 	}
@@ -174,6 +178,9 @@ slots:
 		{[]string{"close", "the", "window"}, true},
 		{[]string{"close", "window"}, true},
 		{[]string{"three"}, true},
+		// Cancel ends at "stop", StopWindow goes on: not complete.
+		{[]string{"stop"}, false},
+		{[]string{"stop", "the", "window"}, true},
 	} {
 		var ph []Class
 		for _, w := range tc.words {

@@ -352,7 +352,12 @@ func (a *Assistant) Run(ctx context.Context, src audio.Source) error {
 // an understood, complete sentence, it ends the utterance there.
 func (a *Assistant) earlyEnd(ctx context.Context, vad *audio.VAD, mono, multi *ring, srcRate int) {
 	cur, _ := vad.Current()
-	silence := mono.pos - cur.End
+	if cur.Len() < int64(vad.Config().MinSpeech.Seconds()*Rate) {
+		return // the VAD would drop it as a click
+	}
+	// Silence as far as the VAD has looked (mono.pos runs up to a
+	// frame's window ahead of it).
+	silence := vad.Pos() - cur.End
 	full := int64(a.cfg.EarlyEnd.Seconds() * Rate)
 	if silence < full/4 {
 		return
@@ -374,7 +379,6 @@ func (a *Assistant) earlyEnd(ctx context.Context, vad *audio.VAD, mono, multi *r
 		a.specDur = time.Since(t0)
 		a.specOK = true
 		a.stats.spec.Add(1)
-		silence = mono.pos - cur.End
 	}
 	if a.specOK && silence >= full && a.spec.Understood && a.spec.Complete {
 		vad.Cut()

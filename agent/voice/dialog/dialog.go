@@ -348,7 +348,7 @@ func (d *Dialogue) Handle(req Request) Reply {
 	rep.Intent, rep.Slots = req.Result.Intent, req.Result.Slots
 	t := turn{d: d, c: c, r: req.Result, zone: zone, now: d.now(), rep: &rep}
 	t.handle()
-	if rep.Intent != "Repeat" {
+	if rep.Intent != "Repeat" && (rep.Intent != intent.WakeIntent || len(c.Wake) == 0) {
 		d.last = rep.Answer
 	}
 	return rep
@@ -446,8 +446,14 @@ func (t *turn) handle() {
 	case "Cancel":
 		t.cancel()
 	case intent.WakeIntent:
-		// The wake phrase alone: the assistant listens for the request.
-		t.rep.Answer = t.say("wake", nil)
+		if len(t.c.Wake) > 0 {
+			// The wake phrase alone: the assistant listens for the
+			// request.
+			t.rep.Answer = t.say("wake", nil)
+			return
+		}
+		// A context without a wake phrase may name an intent Wake.
+		t.rep.Answer = t.respond(nil)
 	default:
 		// An intent of another context: its response with the slots.
 		t.rep.Answer = t.respond(nil)

@@ -500,6 +500,9 @@ func TestCancelRepeat(t *testing.T) {
 		t.Errorf("repeat: %q, want %q", got, want)
 	}
 	fx.ask(t, intent.German, "wie voll ist der akku")
+	// The answer to the wake phrase alone ("Ja?") is not what repeat
+	// says.
+	fx.ask(t, intent.German, "hallo auto")
 	if got, want := fx.ask(t, intent.German, "wie bitte").Answer, "Ich sagte: Der Akku ist bei 76 Prozent."; got != want {
 		t.Errorf("repeat de: %q, want %q", got, want)
 	}

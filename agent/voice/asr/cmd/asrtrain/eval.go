@@ -112,6 +112,9 @@ func eval(cfg evalCfg) error {
 				// The same requests after a wake phrase, and wake
 				// phrases alone, by other held-out voices.
 				wakes := c.IntentSentences(intent.WakeIntent, 0)
+				if len(wakes) == 0 {
+					return fmt.Errorf("-wake: the %s car context has no wake phrase", lang)
+				}
 				var wj []job
 				for i, u := range us {
 					w := wakes[rng.IntN(len(wakes))]
