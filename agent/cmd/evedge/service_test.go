@@ -53,7 +53,10 @@ func TestServiceCLI(t *testing.T) {
 	var derr bytes.Buffer
 	go func() {
 		var o bytes.Buffer
-		done <- run([]string{"run", "--view", "off", "--for", "12s", "--sim-speed", "20", "--data", data, "--service", addr, "--tls-dir", tls}, nil, &o, &derr)
+		// 40 s: under qemu on a loaded machine the report alone took
+		// longer than the 12 s this used to run for, and the log pull
+		// found the daemon gone.
+		done <- run([]string{"run", "--view", "off", "--for", "40s", "--sim-speed", "20", "--data", data, "--service", addr, "--tls-dir", tls}, nil, &o, &derr)
 	}()
 	agentURL := "https://" + addr
 	ws := []string{"--agent", agentURL, "--cert", filepath.Join(tls, service.WorkshopCert), "--key", filepath.Join(tls, service.WorkshopKeyFile), "--ca", filepath.Join(tls, service.CAFile)}

@@ -221,13 +221,38 @@ type Assistant struct {
 		utt, ignored, understood, not, interrupted, long, noise, early, spec atomic.Int64
 	}
 
-	// spec is the recognition run during the pause after the open
-	// segment [specStart, specEnd) (loop only).
-	spec               asr.Result
-	specStart, specEnd int64
-	specTried, specOK  bool // tried this segment; recognised it
-	specDur            time.Duration
-	specWake           bool // recognised with the wake phrase recogniser
+	// Speculative recognition during pauses runs on its own goroutine
+	// (the loop keeps reading the microphones meanwhile): one job at a
+	// time. recMu serialises the recognisers between it and handle.
+	recMu   sync.Mutex
+	jobs    chan specJob
+	results chan specResult
+	// Loop only: the job in flight, the last result, the last segment
+	// tried.
+	inFlight  *specKey
+	spec      specResult
+	specOK    bool
+	specTried specKey
+	tried     bool
+}
+
+// specKey names a speculative recognition: the open segment's bounds and
+// whether the wake phrase recogniser read it.
+type specKey struct {
+	start, end int64
+	wake       bool
+}
+
+type specJob struct {
+	key specKey
+	rec Recognizer
+	x   []float32
+}
+
+type specResult struct {
+	key specKey
+	res asr.Result
+	dur time.Duration
 }
 
 // New makes an assistant. rec and dlg are required; spk may be nil (answers
@@ -314,6 +339,21 @@ func (a *Assistant) Run(ctx context.Context, src audio.Source) error {
 	var mix, mix16 []float32
 	var segs []audio.Segment
 	defer a.waitSpeech()
+	if a.cfg.EarlyEnd > 0 {
+		a.jobs, a.results = make(chan specJob, 1), make(chan specResult, 1)
+		done := make(chan struct{})
+		go a.speculate(done)
+		defer func() {
+			close(a.jobs)
+			for {
+				select {
+				case <-a.results:
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
 	for src.Receive() {
 		if ctx.Err() != nil {
 			break
@@ -334,8 +374,11 @@ func (a *Assistant) Run(ctx context.Context, src audio.Source) error {
 		for _, s := range segs {
 			a.handle(ctx, s, mono, multi, f.SampleRate, mono.pos-s.End, false)
 		}
-		if a.cfg.EarlyEnd > 0 && vad.InSpeech() {
-			a.earlyEnd(ctx, vad, mono, multi, f.SampleRate)
+		if a.cfg.EarlyEnd > 0 {
+			a.collect(false)
+			if vad.InSpeech() {
+				a.earlyEnd(ctx, vad, mono, multi, f.SampleRate)
+			}
 		}
 	}
 	if err := src.Err(); err != nil {
@@ -367,24 +410,62 @@ func (a *Assistant) earlyEnd(ctx context.Context, vad *audio.VAD, mono, multi *r
 		// without the wake phrase (handle): wait for the hangover.
 		return
 	}
-	if !a.specTried || a.specStart != cur.Start || a.specEnd != cur.End {
-		a.specStart, a.specEnd, a.specTried, a.specOK = cur.Start, cur.End, true, false
-		x, rec, ok := a.admissible(cur, mono)
-		if !ok {
-			return
+	key := specKey{cur.Start, cur.End, a.cfg.Trigger == Wake && !a.armed(cur)}
+	if (!a.tried || a.specTried != key) && a.inFlight == nil {
+		a.specTried, a.tried = key, true
+		if x, rec, ok := a.admissible(cur, mono); ok {
+			k := key
+			a.inFlight = &k
+			a.jobs <- specJob{key: key, rec: rec, x: append([]float32(nil), x...)}
+			a.stats.spec.Add(1)
 		}
-		t0 := time.Now()
-		a.specWake = a.cfg.Trigger == Wake && !a.armed(cur)
-		a.spec = rec.Recognize(x)
-		a.specDur = time.Since(t0)
-		a.specOK = true
-		a.stats.spec.Add(1)
 	}
-	if a.specOK && silence >= full && a.spec.Understood && a.spec.Complete {
+	if a.specOK && a.spec.key == key && silence >= full && a.spec.res.Understood && a.spec.res.Complete {
 		vad.Cut()
 		a.stats.early.Add(1)
 		a.handle(ctx, cur, mono, multi, srcRate, silence, true)
 	}
+}
+
+// speculate runs the recognitions earlyEnd asks for, one at a time,
+// until jobs is closed.
+func (a *Assistant) speculate(done chan<- struct{}) {
+	defer close(done)
+	for j := range a.jobs {
+		a.recMu.Lock()
+		t0 := time.Now()
+		res := j.rec.Recognize(j.x)
+		dur := time.Since(t0)
+		a.recMu.Unlock()
+		a.results <- specResult{key: j.key, res: res, dur: dur}
+	}
+}
+
+// collect takes the speculative result, if one is ready (or, with wait,
+// waits for the job in flight).
+func (a *Assistant) collect(wait bool) {
+	if a.inFlight == nil {
+		return
+	}
+	var r specResult
+	if wait {
+		r = <-a.results
+	} else {
+		select {
+		case r = <-a.results:
+		default:
+			return
+		}
+	}
+	a.inFlight = nil
+	a.spec, a.specOK = r, true
+}
+
+// recognize runs rec on x, serialised with the speculative recognitions.
+func (a *Assistant) recognize(rec Recognizer, x []float32) asr.Result {
+	a.recMu.Lock()
+	defer a.recMu.Unlock()
+	return rec.Recognize(x)
 }
 
 // admissible says whether segment s would be recognised (the checks of
@@ -462,18 +543,22 @@ func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ri
 	}
 	var res asr.Result
 	var recog time.Duration
-	if a.specOK && a.specStart == s.Start && a.specEnd == s.End && a.specWake == listenWake {
-		res, recog = a.spec, a.specDur // recognised during the pause
+	key := specKey{s.Start, s.End, listenWake}
+	if a.inFlight != nil && *a.inFlight == key {
+		a.collect(true) // being recognised: wait for it
+	}
+	if a.specOK && a.spec.key == key {
+		res, recog = a.spec.res, a.spec.dur // recognised during the pause
 	} else {
 		t1 := time.Now()
-		res = rec.Recognize(x)
+		res = a.recognize(rec, x)
 		recog = time.Since(t1)
 	}
 	if a.cfg.Trigger == Wake && armed {
 		// Asked after the wake phrase, the speaker may say it again
 		// ("hey car, open my window"): the better of the two readings.
 		t1 := time.Now()
-		if r2 := a.cfg.WakeRecognizer.Recognize(x); r2.Understood && (!res.Understood || r2.Confidence > res.Confidence) {
+		if r2 := a.recognize(a.cfg.WakeRecognizer, x); r2.Understood && (!res.Understood || r2.Confidence > res.Confidence) {
 			res, listenWake = r2, true
 		}
 		recog += time.Since(t1)
@@ -481,7 +566,7 @@ func (a *Assistant) handle(ctx context.Context, s audio.Segment, mono, multi *ri
 	if listenWake && res.Understood && res.Intent == intent.WakeIntent {
 		a.pressAt = s.End // the wake phrase alone: listen for the request
 	}
-	a.specTried, a.specOK = false, false
+	a.specOK, a.tried = false, false
 	zone, margin := audio.ZoneDriver, 0.0
 	if a.cfg.Zones != nil {
 		// The segment at the source rate, in the multi-channel ring.

@@ -471,15 +471,26 @@ func TestEarlyEnd(t *testing.T) {
 			i, tu.Result.Intent, tu.Result.Slots, tu.Early, tu.End, tu.Wait, tu.Recognition, tu.Latency, live)
 	}
 	t0, t1 := d.turns[0], d.turns[1]
-	if t0.Result.Intent != "GetBatteryLevel" || !t0.Early || t0.Wait < 80*time.Millisecond || t0.Wait > 100*time.Millisecond {
-		t.Errorf("battery level: intent %q early %v wait %v, want GetBatteryLevel taken 80..100 ms into the pause", t0.Result.Intent, t0.Early, t0.Wait)
+	// Recognition runs beside the loop from 20 ms into the pause: the
+	// sentence is taken at 80 ms, or when the recognition is done if that
+	// is later. When the recognition takes longer than the hangover
+	// (under the race detector or emulation: seconds), the hangover ends
+	// the utterance first.
+	slow := 20*time.Millisecond+t0.Recognition > 280*time.Millisecond
+	switch {
+	case t0.Result.Intent != "GetBatteryLevel":
+		t.Errorf("battery level: intent %q", t0.Result.Intent)
+	case !slow && (!t0.Early || t0.Wait < 80*time.Millisecond || t0.Wait > max(100*time.Millisecond, 20*time.Millisecond+t0.Recognition+30*time.Millisecond)):
+		t.Errorf("battery level: early %v wait %v (recognition %v), want it taken 80 ms into the pause or when recognised", t0.Early, t0.Wait, t0.Recognition)
+	case slow && t0.Early:
+		t.Errorf("battery level taken early (wait %v) although its recognition took %v", t0.Wait, t0.Recognition)
 	}
 	if t1.Result.Intent != "SetTemperature" || t1.Result.Slots["temperature"] != 21 || t1.Early || t1.Wait < 290*time.Millisecond {
 		t.Errorf("temperature: intent %q slots %v early %v wait %v, want SetTemperature 21 after the hangover", t1.Result.Intent, t1.Result.Slots, t1.Early, t1.Wait)
 	}
 	st := a.Stats()
-	if st.Early != 1 {
-		t.Errorf("stats %+v: want 1 early end", st)
+	if want := map[bool]int64{false: 1, true: 0}[slow]; st.Early != want {
+		t.Errorf("stats %+v: want %d early end", st, want)
 	}
 	t.Logf("recognitions during pauses: %d for 2 utterances", st.Speculated)
 }
