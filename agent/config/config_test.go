@@ -18,6 +18,8 @@ func TestParse(t *testing.T) {
 func TestErrorsNameFileAndField(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"[agent]\nlog_level = \"loud\"\n", "agent.log_level"},
+		{"[agent]\ngc_percent = 5\n", "agent.gc_percent 5"},
+		{"[agent]\ngc_percent = -1\n", "agent.gc_percent -1"},
 		{"[sim]\nspeed = -1\n", "sim.speed"},
 		{"[sim]\nscenario = \"moon\"\n", "sim.scenario"},
 		{"[agent]\nbaord = \"sim\"\n", `e.toml:2: unknown field "agent.baord"`},

@@ -146,6 +146,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if os.Getenv("GOMEMLIMIT") == "" && cfg.Agent.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.Agent.MemoryLimit))
 	}
+	if os.Getenv("GOGC") == "" && cfg.Agent.GCPercent > 0 {
+		debug.SetGCPercent(cfg.Agent.GCPercent)
+	}
 
 	prof, err := board.Load(cfg.Agent.Board, boardDirs())
 	if err != nil {

@@ -2,6 +2,7 @@ package asr
 
 import (
 	"math"
+	"sort"
 )
 
 // Decoding is the outcome of one Viterbi search.
@@ -34,10 +35,18 @@ func (d Decoding) Confidence() float64 {
 }
 
 type histEntry struct {
-	item  int32 // chain index >= 0, or -(eps code)-1
-	prev  int32
-	frame int32   // words: the frame the word ended on (1-based)
-	gap   float32 // words: path score minus filler score at that frame
+	item int32 // chain index >= 0, or -(eps code)-1
+	prev int32
+}
+
+// wakeMark is where a word of the wake phrase ended, for the history
+// entry h: the frame (1-based) and the path score minus the filler score
+// there. Kept apart from the history (which holds every word end of every
+// frame) so that the history stays 8 bytes an entry.
+type wakeMark struct {
+	h     int32
+	frame int32
+	gap   float32
 }
 
 // Decoder runs Viterbi searches over one Net. It reuses its buffers: after
@@ -52,6 +61,7 @@ type Decoder struct {
 	nodeH, nodeHPrev []int32
 	bestChain        []int32
 	pool             []histEntry
+	wake             []wakeMark
 	filler           float64
 	frames           int
 	// complete's scratch: node sets and visit marks.
@@ -85,6 +95,7 @@ func (d *Decoder) Reset() {
 		d.nodeH[i] = -1
 	}
 	d.pool = d.pool[:0]
+	d.wake = d.wake[:0]
 	d.node[d.n.start] = 0
 	d.epsilon()
 	d.filler, d.frames = 0, 0
@@ -96,8 +107,11 @@ func (d *Decoder) push(item, prev int32) int32 {
 }
 
 func (d *Decoder) pushWord(chain, prev int32, score float32) int32 {
-	d.pool = append(d.pool, histEntry{item: chain, prev: prev, frame: int32(d.frames), gap: score - float32(d.filler)})
-	return int32(len(d.pool) - 1)
+	h := d.push(chain, prev)
+	if int(d.n.chains[chain].to) < d.n.g.WakeNodes {
+		d.wake = append(d.wake, wakeMark{h: h, frame: int32(d.frames), gap: score - float32(d.filler)})
+	}
+	return h
 }
 
 // epsilon propagates node scores along epsilon arcs, in topological order.
@@ -197,11 +211,14 @@ func (d *Decoder) Result() Decoding {
 	}
 	r.WakeConfidence = math.Inf(-1)
 	for h := d.nodeH[r.Final]; h >= 0; h = d.pool[h].prev {
-		e := d.pool[h]
-		it := e.item
+		it := d.pool[h].item
 		if it >= 0 {
-			if int(n.chains[it].to) < n.g.WakeNodes && math.IsInf(r.WakeConfidence, -1) && e.frame > 0 {
-				r.WakeConfidence = float64(e.gap) / float64(e.frame) // the wake phrase's last word
+			if int(n.chains[it].to) < n.g.WakeNodes && math.IsInf(r.WakeConfidence, -1) {
+				// The wake phrase's last word; marks are in h order.
+				k := sort.Search(len(d.wake), func(i int) bool { return d.wake[i].h >= h })
+				if k < len(d.wake) && d.wake[k].h == h && d.wake[k].frame > 0 {
+					r.WakeConfidence = float64(d.wake[k].gap) / float64(d.wake[k].frame)
+				}
 			}
 			r.Words = append(r.Words, n.chains[it].word)
 		} else {

@@ -71,7 +71,37 @@ const WakeIntent = "Wake"
 // phrase, then either nothing (intent WakeIntent: the speaker waits to be
 // asked) or any sentence of the context. Nil when the context has no
 // wake phrase. Shared: do not modify it.
-func (c *Context) WakeGraph() *Graph { return c.wakeGraph }
+func (c *Context) WakeGraph() *Graph {
+	c.wakeOnce.Do(c.buildWake)
+	return c.wakeGraph
+}
+
+// buildWake compiles the wake graph and its matcher, on first use: most
+// listeners never need it, and it repeats the whole context graph.
+func (c *Context) buildWake() {
+	if len(c.wakeTrees) == 0 {
+		return
+	}
+	w := &builder{c: c, g: &Graph{Language: c.Language}}
+	w.g.Start = w.node()
+	heard := w.node() // the wake phrase was said
+	for _, tree := range c.wakeTrees {
+		w.eps(w.seq(tree, w.g.Start), heard, nil)
+	}
+	w.g.WakeNodes = len(w.g.Nodes)
+	alone := w.node()
+	w.g.Nodes[alone].Intent = WakeIntent
+	w.eps(heard, alone, nil)
+	for _, in := range c.Intents {
+		final := w.node()
+		w.g.Nodes[final].Intent = in.Name
+		for _, tree := range in.trees {
+			w.eps(w.seq(tree, heard), final, nil)
+		}
+	}
+	c.wakeGraph = w.g
+	c.wm = newMatcher(c.wakeGraph)
+}
 
 // Intent returns the intent named name, or nil.
 func (c *Context) Intent(name string) *Intent {
@@ -94,30 +124,7 @@ func (c *Context) compile() {
 		}
 	}
 	c.graph = b.g
-	if len(c.wakeTrees) > 0 {
-		w := &builder{c: c, g: &Graph{Language: c.Language}}
-		w.g.Start = w.node()
-		heard := w.node() // the wake phrase was said
-		for _, tree := range c.wakeTrees {
-			w.eps(w.seq(tree, w.g.Start), heard, nil)
-		}
-		w.g.WakeNodes = len(w.g.Nodes)
-		alone := w.node()
-		w.g.Nodes[alone].Intent = WakeIntent
-		w.eps(heard, alone, nil)
-		for _, in := range c.Intents {
-			final := w.node()
-			w.g.Nodes[final].Intent = in.Name
-			for _, tree := range in.trees {
-				w.eps(w.seq(tree, heard), final, nil)
-			}
-		}
-		c.wakeGraph = w.g
-	}
 	c.m = newMatcher(c.graph)
-	if c.wakeGraph != nil {
-		c.wm = newMatcher(c.wakeGraph)
-	}
 	c.pinyin = map[string]string{}
 	for w, py := range c.Lexicon {
 		c.pinyin[w] = py
@@ -232,7 +239,7 @@ func (b *builder) slot(l *SlotList, name string, s int) int {
 // sorted.
 func (c *Context) Vocabulary() []string {
 	set := map[string]bool{}
-	for _, g := range []*Graph{c.graph, c.wakeGraph} {
+	for _, g := range []*Graph{c.graph, c.WakeGraph()} {
 		if g == nil {
 			continue
 		}

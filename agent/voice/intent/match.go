@@ -28,7 +28,7 @@ func (c *Context) Match(text string) (Result, bool) {
 // sentence ("hey car, what's my range" is GetRange), or the wake phrase
 // alone (WakeIntent). False when the context has no wake phrase.
 func (c *Context) MatchWake(text string) (Result, bool) {
-	if c.wm == nil {
+	if c.WakeGraph() == nil {
 		return Result{}, false
 	}
 	return c.wm.match(c.Language, text)

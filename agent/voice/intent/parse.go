@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -54,6 +55,7 @@ type Context struct {
 	Wake []string
 
 	wakeTrees [][]item
+	wakeOnce  sync.Once // builds wakeGraph and wm
 	wakeGraph *Graph
 
 	intentIdx map[string]int
