@@ -330,6 +330,21 @@ func (p *parser) parse(data []byte) *Context {
 	return c
 }
 
+// template reads and parses one template string, reporting errors
+// against field.
+func (p *parser) template(c *Context, n *yaml.Node, field string) (string, []item, bool) {
+	s, ok := p.str(n, field)
+	if !ok {
+		return "", nil, false
+	}
+	tree, err := parseTemplate(c.Language, s)
+	if err != nil {
+		p.errorf(n, field, "%v in %q", err, s)
+		return "", nil, false
+	}
+	return s, tree, true
+}
+
 // wake reads the wake phrase templates: words, alternatives and optional
 // parts, no slots.
 func (p *parser) wake(c *Context, n *yaml.Node) {
@@ -342,13 +357,8 @@ func (p *parser) wake(c *Context, n *yaml.Node) {
 	}
 	for j, t := range n.Content {
 		tf := fmt.Sprintf("wake[%d]", j)
-		s, ok := p.str(t, tf)
+		s, tree, ok := p.template(c, t, tf)
 		if !ok {
-			continue
-		}
-		tree, err := parseTemplate(c.Language, s)
-		if err != nil {
-			p.errorf(t, tf, "%v in %q", err, s)
 			continue
 		}
 		slots := false
@@ -411,13 +421,8 @@ func (p *parser) intents(c *Context, n *yaml.Node) {
 		}
 		for j, t := range tn.Content {
 			tf := fmt.Sprintf("%s.templates[%d]", field, j)
-			s, ok := p.str(t, tf)
+			s, tree, ok := p.template(c, t, tf)
 			if !ok {
-				continue
-			}
-			tree, err := parseTemplate(c.Language, s)
-			if err != nil {
-				p.errorf(t, tf, "%v in %q", err, s)
 				continue
 			}
 			p.checkTemplate(c, in, t, tf, tree)
