@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/evedge/evedge/agent/store"
 	"github.com/evedge/evedge/agent/uplink"
 	"github.com/evedge/evedge/agent/uplink/brokertest"
 )
@@ -69,7 +71,21 @@ func TestRunUplinkOutage(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	b.Kill()
 	outageStart := time.Now()
-	time.Sleep(3 * time.Second)
+	// Fixed sleeps are not enough here: under -race on a loaded 2-core
+	// machine the sim ran far slower than 30x and only 2 reports were made
+	// in an 8 s outage. Each phase lasts at least its nominal time and until
+	// the agent has queued 2 more health reports in its own outbox.
+	waitQueued := func(min time.Duration, n int) {
+		start := time.Now()
+		for deadline := start.Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if time.Since(start) >= min && queuedHealth(t, data) >= n {
+				return
+			}
+		}
+		t.Logf("after 30 s, %d health reports queued (wanted %d)", queuedHealth(t, data), n)
+	}
+	waitQueued(3*time.Second, 2)
+	queued1 := queuedHealth(t, data)
 	agent1.Process.Signal(syscall.SIGKILL)
 	agent1.Wait()
 	if os.Getenv("EVEDGE_DEBUG_OUTBOX") != "" {
@@ -77,7 +93,7 @@ func TestRunUplinkOutage(t *testing.T) {
 		t.Logf("outbox after SIGKILL:\n%s", out)
 	}
 	agent2, _, log2 := startAgent(t, args...)
-	time.Sleep(5 * time.Second)
+	waitQueued(5*time.Second, queued1+2)
 	statuses := func() int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -155,6 +171,21 @@ func TestRunUplinkOutage(t *testing.T) {
 	total := len(msgs)
 	mu.Unlock()
 	t.Logf("%d health reports in order (seq 1..%d), %d made during the outage, %d messages received with duplicates", len(got), len(got), during, total)
+}
+
+// queuedHealth counts the health reports waiting in the agent's outbox,
+// read from its database while it runs (WAL: readers do not block it).
+func queuedHealth(t *testing.T, data string) int {
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, store.FileName)+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM outbox WHERE kind = ?", uplink.KindHealth).Scan(&n); err != nil {
+		return 0 // not created yet
+	}
+	return n
 }
 
 func seqs(es []uplink.Envelope) []int64 {
