@@ -520,3 +520,46 @@ func BenchmarkRun64x64x32x12(b *testing.B) {
 		}
 	}
 }
+
+// TestSparseRows: rows with leading and trailing zero weights (a merged
+// ensemble is block-diagonal; Run skips the zeros) give the fake-quant
+// reference's outputs, and an all-zero row gives its bias alone.
+func TestSparseRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 1))
+	n := randomNet(rng, 24, 32, 16, 4)
+	for li, l := range n.layers {
+		for c, row := range l.W {
+			lo, hi := rng.IntN(len(row)), rng.IntN(len(row)+1)
+			if li == 1 && c == 3 {
+				lo, hi = 0, 0 // all zero
+			}
+			for i := range row {
+				if i < lo || i >= hi {
+					row[i] = 0
+				}
+			}
+		}
+	}
+	var calib [][]float32
+	for range 256 {
+		calib = append(calib, n.sample(rng))
+	}
+	m, err := Quantize("sparse", "test-1", n.inputs, n.layers, calib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.NewRunner()
+	out := make([]float32, m.NumOutputs())
+	for range 100 {
+		in := n.sample(rng)
+		if err := r.Run(in, out); err != nil {
+			t.Fatal(err)
+		}
+		fq := m.RunFloatRef(in)
+		for c := range out {
+			if d := math.Abs(float64(out[c] - fq[c])); d > 1e-3*math.Abs(float64(fq[c]))+1e-6 {
+				t.Fatalf("output %d: int8 %v, fake-quant %v", c, out[c], fq[c])
+			}
+		}
+	}
+}

@@ -9,11 +9,15 @@ import (
 // Run does not allocate. A Runner is not safe for concurrent use; make one
 // per goroutine (they share the model, which they never modify).
 type Runner struct {
-	m      *Model
-	inMul  []float64 // 1/(std*inScale) per input
-	mul    [][]float64
-	acc    [][]int32 // last accumulators per layer, after the activation
-	a, b   []int8    // ping-pong activations
+	m     *Model
+	inMul []float64 // 1/(std*inScale) per input
+	mul   [][]float64
+	acc   [][]int32 // last accumulators per layer, after the activation
+	// span[l][c] is the range of row c of layer l's weights outside which
+	// they are all 0 (a merged ensemble is block-diagonal): Run multiplies
+	// only inside it, with the same result.
+	span   [][][2]int32
+	a, b   []int8 // ping-pong activations
 	nOut   int
 	finalL int
 }
@@ -31,6 +35,7 @@ func (m *Model) NewRunner() *Runner {
 	inScale := float64(m.InScale)
 	r.mul = make([][]float64, len(m.Layers))
 	r.acc = make([][]int32, len(m.Layers))
+	r.span = make([][][2]int32, len(m.Layers))
 	for li, l := range m.Layers {
 		if len(l.W) != l.In*l.Out || len(l.WScale) != l.Out || len(l.Bias) != l.Out {
 			panic(fmt.Sprintf("int8nn: layer %d is malformed", li))
@@ -38,7 +43,17 @@ func (m *Model) NewRunner() *Runner {
 		width = max(width, l.Out)
 		r.mul[li] = make([]float64, l.Out)
 		r.acc[li] = make([]int32, l.Out)
+		r.span[li] = make([][2]int32, l.Out)
 		for c := range l.Out {
+			row := l.W[c*l.In : (c+1)*l.In]
+			lo, hi := 0, len(row)
+			for lo < hi && row[lo] == 0 {
+				lo++
+			}
+			for hi > lo && row[hi-1] == 0 {
+				hi--
+			}
+			r.span[li][c] = [2]int32{int32(lo), int32(hi)}
 			s := inScale * float64(l.WScale[c])
 			if li != r.finalL {
 				s /= float64(l.OutScale)
@@ -109,9 +124,10 @@ func (r *Runner) Run(in, out []float32) error {
 	for li := range m.Layers {
 		l := &m.Layers[li]
 		acc, mul := r.acc[li][:l.Out], r.mul[li][:l.Out]
-		bias := l.Bias[:l.Out]
+		bias, span := l.Bias[:l.Out], r.span[li][:l.Out]
 		for c := range acc {
-			s := dot(l.W[c*l.In:(c+1)*l.In], x) + bias[c]
+			lo, hi := int(span[c][0]), int(span[c][1])
+			s := dot(l.W[c*l.In+lo:c*l.In+hi], x[lo:]) + bias[c]
 			if l.Act == ActReLU && s < 0 {
 				s = 0
 			}
