@@ -420,6 +420,8 @@ const (
 	LLVMean                  // EWMA of FLVMean, V
 	LLVMin                   // EWMA of FLVMin, V
 	LLVLow                   // lowest FLVMin so far in the run, V
+	LCellSameSOCRise         // average - lowest cell at rest now minus at the first visit of the same SOC (2.5 % bins), mV: a short's self-discharge, whatever the OCV curve
+	LCellSameSOCRate         // that rise per hour since the first visit, mV/h (EWMA over windows at least 20 min after it)
 	LStuck                   // largest movement of a coupled signal (Stream) since a model input last changed, in typical steps
 	LLost                    // inputs present earlier in the run and missing for the whole window (Stream)
 	NumLongFeatures
@@ -431,7 +433,7 @@ var LongFeatureNames = [NumLongFeatures]string{
 	"cell_dev_current_mv_100a", "cell_high_soc_mv_10pct", "ew_cell_spread_mv", "ew_heat_residual",
 	"ew_temp_over_coolant_c", "ew_temp_over_coolant_rise_c", "ew_coolant_delta_c", "ew_cool_ratio_duty",
 	"ew_cool_seen", "ew_motor_over_coolant_c", "ew_idle_current_a", "ew_lv_mean_v", "ew_lv_min_v",
-	"lv_min_run_v", "stuck_steps", "inputs_lost",
+	"lv_min_run_v", "cell_same_soc_rise_mv", "cell_same_soc_rate_mv_h", "stuck_steps", "inputs_lost",
 }
 
 // LongAlpha is the EWMA weight of a new window: a time constant of about
@@ -520,7 +522,21 @@ type LongFeatures struct {
 	overMin          float64
 	lvLow            float64
 	reg              ewReg
+	// socGap is the rest gap (FCellLowDev0) at the first visit of each
+	// sameSOCBin-wide SOC bin, socAt the window count then (0: not yet).
+	socGap [sameSOCBins]float32
+	socAt  [sameSOCBins]int32
 }
+
+// sameSOCBin is the SOC bin width, %, of the same-SOC comparison, and
+// sameSOCMin the SOC below which it is not made (the OCV knee: a 0.5 %
+// SOC step moves the gap by tens of mV there).
+const (
+	sameSOCBin  = 2.5
+	sameSOCBins = 41
+	sameSOCMin  = 8
+	sameSOCAge  = 20 // windows after the first visit before the rate counts
+)
 
 // Reset forgets the run.
 func (l *LongFeatures) Reset() { *l = LongFeatures{} }
@@ -571,6 +587,18 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 	l.ew[LCellLowDevRise] = l.ew[LCellLowDev0] - l.lowDevMin
 	l.ew[LTempOverRise] = l.ew[LTempOverCoolant] - l.overMin
 	l.ew[LLVLow] = l.lvLow
+	if soc := float64(f[FSOC]); soc >= sameSOCMin && soc <= 100 && f[FChargingShare] < 0.5 {
+		b := int(soc / sameSOCBin)
+		gap := f[FCellLowDev0]
+		if l.socAt[b] == 0 {
+			l.socGap[b], l.socAt[b] = gap, int32(l.n)
+		}
+		rise := float64(gap - l.socGap[b])
+		if l.n-int(l.socAt[b]) >= sameSOCAge {
+			ew(LCellSameSOCRise, rise)
+			ew(LCellSameSOCRate, rise/(float64(l.n-int(l.socAt[b]))*WindowLength.Hours()))
+		}
+	}
 	l.reg.add([3]float64{float64(f[FSOC]) / 10, hours, float64(f[FCurrentMean]) / 100},
 		[2]float64{float64(f[FCellLowDev]), float64(f[FCellHighDev])})
 	clip := func(v float64) float64 { return max(-100, min(100, v)) }

@@ -190,6 +190,58 @@ func TestCellDevTime(t *testing.T) {
 	}
 }
 
+// TestCellSameSOC: the rest gap is compared with its value at the first
+// visit of the same SOC. A car cycling 40..80 % SOC every hour (a small
+// cell: the gap follows SOC only) shows no rise; the same car whose gap
+// also grows 6 mV/h (a short) shows a rate near 6 mV/h and a rise that
+// grows with the hours since each bin's first visit.
+func TestCellSameSOC(t *testing.T) {
+	run := func(perHour float64) [NumLongFeatures]float32 {
+		var l LongFeatures
+		var f [NumFeatures]float32
+		var out [NumLongFeatures]float32
+		for k := range 240 { // 4 h
+			soc := 40 + 40*math.Abs(math.Mod(float64(k)/30, 2)-1)
+			f[FSOC] = float32(soc)
+			f[FCellLowDev0] = float32(10 + 0.3*(80-soc) + perHour*float64(k)/60)
+			l.Update(&f, &out)
+		}
+		return out
+	}
+	small := run(0)
+	// The gap moves 0.75 mV across a 2.5 % bin: the rise stays within that.
+	if r := small[LCellSameSOCRise]; math.Abs(float64(r)) > 0.8 {
+		t.Errorf("small cell: same-SOC rise %v mV, want about 0", r)
+	}
+	short := run(6)
+	if r := short[LCellSameSOCRate]; math.Abs(float64(r)-6) > 1.5 {
+		t.Errorf("short: same-SOC rate %v mV/h, want about 6", r)
+	}
+	// Every bin was first visited in the first 30 min, going down. The last
+	// ten windows (k = 230..239, going up at SOC 73..80 %) are 220..238
+	// windows after those visits (k0 = 239 - k + 1 .. 10): 6 mV/h times
+	// 3.7..4.0 h = 22..24 mV; the EWMA lags a little.
+	if r := short[LCellSameSOCRise]; r < 20 || r > 24 {
+		t.Errorf("short: same-SOC rise %v mV, want 20..24", r)
+	}
+	// Below sameSOCMin (the OCV knee) and while charging nothing is compared.
+	for _, c := range []struct {
+		name          string
+		soc, charging float32
+	}{{"at 5 % SOC", 5, 0}, {"charging at 50 % SOC", 50, 1}} {
+		var l LongFeatures
+		var f [NumFeatures]float32
+		var out [NumLongFeatures]float32
+		for k := range 120 {
+			f[FSOC], f[FChargingShare], f[FCellLowDev0] = c.soc, c.charging, float32(k)
+			l.Update(&f, &out)
+		}
+		if out[LCellSameSOCRise] != 0 || out[LCellSameSOCRate] != 0 {
+			t.Errorf("%s: rise %v, rate %v, want 0", c.name, out[LCellSameSOCRise], out[LCellSameSOCRate])
+		}
+	}
+}
+
 // TestStreamStuckAndLost: a reading that stops changing while its partner
 // moves counts as stuck; an input that disappears counts as lost; Push
 // does not allocate.

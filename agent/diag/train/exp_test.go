@@ -74,7 +74,7 @@ func TestExperiment(t *testing.T) {
 		var idx int
 		fmt.Sscan(v, &idx)
 		names := InputNames()
-		sel := []string{"cell_low_dev_mv", "cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct", "soc_pct", "current_mean_a", "charging_share",
+		sel := []string{"cell_low_dev_mv", "cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct", "cell_same_soc_rise_mv", "cell_same_soc_rate_mv_h", "soc_pct", "current_mean_a", "charging_share",
 			"pump_duty_pct", "cool_ratio", "cool_ratio_duty", "cool_valid", "ew_cool_ratio_duty", "temp_over_coolant_c", "coolant_delta_c", "motor_over_coolant_c", "motor_over_load_c", "ambient_c"}
 		var cols []int
 		for _, n := range sel {
@@ -105,12 +105,31 @@ func TestExperiment(t *testing.T) {
 		}
 		return
 	}
-	if os.Getenv("EVEDGE_EXP") == "committed" {
-		m, err := int8nn.Load(modelPath)
+	// loadModel loads the committed model or EVEDGE_MODEL (for instance
+	// /tmp/evexp/last.evnn, the harness's last model) with its threshold.
+	loadModel := func() (*int8nn.Model, float64) {
+		path, thr := modelPath, Threshold
+		if p := os.Getenv("EVEDGE_MODEL"); p != "" {
+			path = p
+		}
+		m, err := int8nn.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		met, err := evaluate(m, escs, eruns, Threshold)
+		if path != modelPath {
+			vmax, _ := validationMax(m, vruns)
+			thr = vmax + ThresholdMargin
+		}
+		return m, thr
+	}
+	if os.Getenv("EVEDGE_EXP") == "horizons" {
+		m, _ := loadModel()
+		expHorizons(m, vruns, vfscs, vfruns, escs, eruns)
+		return
+	}
+	if os.Getenv("EVEDGE_EXP") == "committed" {
+		m, thr := loadModel()
+		met, err := evaluate(m, escs, eruns, thr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +148,13 @@ func TestExperiment(t *testing.T) {
 			}
 		}
 		fmt.Printf("AUROC on level >= %.1f windows: %.4f\n", LabelLevel, auroc(pos, neg))
+		if os.Getenv("EVEDGE_RUNS") != "" {
+			listRuns(m, thr, escs, eruns)
+		}
 		return
+	}
+	if v := os.Getenv("EVEDGE_ENS"); v != "" {
+		fmt.Sscan(v, &EnsembleSize)
 	}
 	if v := os.Getenv("EVEDGE_EPOCHS"); v != "" {
 		fmt.Sscan(v, &opts.Epochs)
@@ -144,6 +169,19 @@ func TestExperiment(t *testing.T) {
 	m, err := quantize(net, inputs, raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var golden [][]float32
+	for _, r := range vfruns[:16] {
+		golden = append(golden, append([]float32(nil), r.Windows[len(r.Windows)/2].F[:]...))
+	}
+	if err := m.SetGolden(golden, 1e-3, 1e-3); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.Create(filepath.Join(dir, "last.evnn")); err == nil {
+		if err := int8nn.Write(f, m); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
 	}
 	vmax, _ := validationMax(m, vruns)
 	thr := vmax + ThresholdMargin
@@ -208,25 +246,38 @@ func TestExperiment(t *testing.T) {
 	}
 	met.Markdown(os.Stdout)
 	if os.Getenv("EVEDGE_RUNS") != "" {
-		for i, r := range eruns {
-			sc := escs[i]
-			if sc.Fault == nil {
-				continue
-			}
-			s, _ := runScores(m, r)
-			best, vis := math.Inf(-1), 0
-			for k, w := range r.Windows {
-				if w.End > sc.Fault.Start {
-					best = max(best, s[k])
-				}
-				if w.Class != 0 {
-					vis++
-				}
-			}
-			fmt.Printf("  run %d %s sev %.2f start %.0f ramp %.0f h %.1f vis %d/%d max %.2f\n", i, sc.Fault.Kind, sc.Fault.Severity, sc.Fault.Start.Minutes(), sc.Fault.Ramp.Minutes(), sc.Hours, vis, len(r.Windows), best)
-		}
+		listRuns(m, thr, escs, eruns)
 	}
 	if os.Getenv("EVEDGE_EXP") == "write" {
 		t.Log("not writing from the harness")
+	}
+}
+
+func listRuns(m *int8nn.Model, thr float64, escs []Scenario, eruns []Run) {
+	for i, r := range eruns {
+		sc := escs[i]
+		if sc.Fault == nil {
+			continue
+		}
+		s, _ := runScores(m, r)
+		best, vis := math.Inf(-1), 0
+		for k, w := range r.Windows {
+			if w.End > sc.Fault.Start {
+				best = max(best, s[k])
+			}
+			if w.Class != 0 {
+				vis++
+			}
+		}
+		det, firstVis := -1.0, -1.0
+		for k, w := range r.Windows {
+			if w.End > sc.Fault.Start && s[k] >= thr && det < 0 {
+				det = w.End.Minutes()
+			}
+			if w.Class != 0 && firstVis < 0 {
+				firstVis = w.End.Minutes()
+			}
+		}
+		fmt.Printf("  run %d %s sev %.2f start %.0f ramp %.0f h %.1f vis %d/%d max %.2f firstvis %.0f det %.0f rule %.0f\n", i, sc.Fault.Kind, sc.Fault.Severity, sc.Fault.Start.Minutes(), sc.Fault.Ramp.Minutes(), sc.Hours, vis, len(r.Windows), best, firstVis, det, r.RuleTrip.Minutes())
 	}
 }

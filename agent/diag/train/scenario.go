@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/evedge/evedge/agent/diag"
@@ -295,7 +296,9 @@ type Window struct {
 type Run struct {
 	Windows []Window
 	// RuleTrip is when the first of the rules the fault should trip
-	// (RulesFor) reached level 1 or more; -1 when none did.
+	// (RulesFor) reached level 1 or more after the fault's onset while
+	// it did not in a fault-free twin of the run (simulate); -1 when none
+	// did.
 	RuleTrip time.Duration
 	Duration time.Duration
 }
@@ -394,23 +397,43 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 	}
 	total := time.Duration(sc.Hours * float64(time.Hour)).Truncate(time.Minute)
 	run := Run{RuleTrip: -1, Duration: total}
-	var rules *diag.Rules
+	// The lead-time metric needs the trip the fault causes, not one the car
+	// would have had anyway (a healthy pack near empty trips the cell
+	// consistency and under-voltage items too): the rules also run on a
+	// fault-free twin of the run (same car, seed and drive), and a trip
+	// counts only after the fault's onset while the twin's rule is quiet.
+	var rules, twinRules *diag.Rules
+	var twin *sim.Sim
 	var watch []diag.Item
 	if sc.Fault != nil {
 		watch = RulesFor(sc.Class)
 		if watch != nil {
-			rules = diag.NewRules(nil)
+			rules, twinRules = diag.NewRules(nil), diag.NewRules(nil)
+			if twin, err = sim.New(sc.Config); err != nil {
+				return Run{}, err
+			}
 		}
 	}
 	var stream diag.Stream
-	var cur diag.Sample
-	read := func(path string) (float64, bool) {
-		for i, p := range diag.ModelInputPaths {
-			if p == path {
-				return cur[i], !math.IsNaN(cur[i])
+	var cur, twinCur diag.Sample
+	reader := func(x *diag.Sample) func(string) (float64, bool) {
+		return func(path string) (float64, bool) {
+			for i, p := range diag.ModelInputPaths {
+				if p == path {
+					return x[i], !math.IsNaN(x[i])
+				}
+			}
+			return 0, false
+		}
+	}
+	read, twinRead := reader(&cur), reader(&twinCur)
+	tripped := func(r *diag.Rules) bool {
+		for _, a := range r.Active() {
+			if a.Level >= 1 && slices.Contains(watch, a.Item) {
+				return true
 			}
 		}
-		return 0, false
+		return false
 	}
 	var in [NumInputs]float32
 	var held float64
@@ -440,13 +463,14 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		}
 		q.apply(&cur)
 		if rules != nil && run.RuleTrip < 0 {
+			twin.Step(time.Second)
+			tst := twin.State()
+			twinCur = sample(&tst)
+			q.apply(&twinCur)
 			rules.Step(st.Time, read)
-			for _, a := range rules.Active() {
-				for _, it := range watch {
-					if a.Item == it && a.Level >= 1 {
-						run.RuleTrip = st.Elapsed
-					}
-				}
+			twinRules.Step(tst.Time, twinRead)
+			if st.Elapsed >= sc.Fault.Start && tripped(rules) && !tripped(twinRules) {
+				run.RuleTrip = st.Elapsed
 			}
 		}
 		if ok, _ := stream.Push(cur, in[:]); !ok {

@@ -2,6 +2,8 @@ package train
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -154,6 +156,45 @@ func TestVisible(t *testing.T) {
 		}
 		if w.Class != want {
 			t.Errorf("cooling loss window %d: class %d, want %d", k, w.Class, want)
+		}
+	}
+}
+
+// TestMergeEnsemble: the merged network's logits are the mean of its
+// members' logits, computed by each member on its own.
+func TestMergeEnsemble(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ms []*mlp
+	for range 3 {
+		m := newMLP(rng, 5, 4, 3, 2)
+		for l := range m.b {
+			for i := range m.b[l] {
+				m.b[l][i] = rng.NormFloat64()
+			}
+		}
+		ms = append(ms, m)
+	}
+	merged := mergeEnsemble(ms)
+	if want := []int{5, 12, 9, 2}; !slices.Equal(merged.sizes, want) {
+		t.Fatalf("sizes %v, want %v", merged.sizes, want)
+	}
+	acts := merged.newActs()
+	for range 20 {
+		x := make([]float64, 5)
+		for i := range x {
+			x[i] = 2 * rng.NormFloat64()
+		}
+		want := make([]float64, 2)
+		for _, m := range ms {
+			for i, v := range m.forward(x, m.newActs()) {
+				want[i] += v / 3
+			}
+		}
+		got := merged.forward(x, acts)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-9 {
+				t.Fatalf("x %v: logits %v, want %v", x, got, want)
+			}
 		}
 	}
 }
