@@ -243,7 +243,7 @@ func (m Metrics) Markdown(w io.Writer) error {
 		{"faulty runs detected", fmt.Sprintf("%.1f %% (%d/%d)", 100*det, m.Detected, m.FaultRuns), ">= 95 %", yes(det >= 0.95)},
 		{"faulty runs detected, of those where the fault became visible (relabel)", fmt.Sprintf("%d/%d", m.VisibleDetected, m.VisibleRuns), "", ""},
 		{"class accuracy, detected fault windows", fmt.Sprintf("%.1f %% (%d windows; by run %d/%d)", 100*m.ClassAccuracy, m.ClassWindows, m.ClassRunsOK, m.ClassRuns), ">= 90 %", yes(m.ClassAccuracy >= 0.9)},
-		{"median lead before GB/T rule (cell_short, cooling_loss)", fmt.Sprintf("%.1f min (%d runs where the rule tripped, %d of them late or missed; rule never tripped in %d runs of >= %.0f h past the ramp)", m.LeadMedian.Minutes(), m.LeadRuns, m.LeadLate, m.LeadNeverTipped, m.SlowFaultHours), ">= 10 min", yes(m.LeadRuns > 0 && m.LeadMedian >= 10*time.Minute)},
+		{"median lead before the GB/T rule trip the fault causes (cell_short, cooling_loss)", fmt.Sprintf("%.1f min (%d runs where the fault tripped the rule, %d of them late or missed; it never did in %d runs of >= %.0f h past the ramp)", m.LeadMedian.Minutes(), m.LeadRuns, m.LeadLate, m.LeadNeverTipped, m.SlowFaultHours), ">= 10 min", yes(m.LeadRuns > 0 && m.LeadMedian >= 10*time.Minute)},
 	}
 	if _, err := fmt.Fprintf(w, "| metric | value | target | met |\n|---|---|---|---|\n"); err != nil {
 		return err
