@@ -2,14 +2,13 @@ package asr
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/evedge/evedge/agent/voice/contexts"
-	"github.com/evedge/evedge/drivers/audio"
 	voicemodel "github.com/evedge/evedge/models/voice"
-	"os"
 )
 
 // BenchmarkRecognizeCar is one utterance, WAV samples to intent, on the
@@ -37,19 +36,7 @@ func BenchmarkRecognizeCar(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wav := filepath.Join(dir, "x.wav")
-	if out, err := exec.Command("espeak-ng", "-v", "en-us+m3", "-s", "150", "-w", wav, "what is the battery level").CombinedOutput(); err != nil {
-		b.Fatalf("espeak-ng: %v: %s", err, out)
-	}
-	w, err := audio.ReadWAVFile(wav)
-	if err != nil {
-		b.Fatal(err)
-	}
-	buf, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, SampleRate)
-	if err != nil {
-		b.Fatal(err)
-	}
-	x := Trim(buf.Data)
+	x := Trim(speak(b, dir, "en-us+m3", "what is the battery level"))
 	if r := rec.Recognize(x); r.Intent != "GetBatteryLevel" {
 		b.Fatalf("recognised %+v", r)
 	}

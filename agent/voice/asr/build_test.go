@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evedge/evedge/drivers/audio"
 	voicemodel "github.com/evedge/evedge/models/voice"
 )
 
@@ -59,19 +58,7 @@ func TestBuildInfer(t *testing.T) {
 		{"two", "Digit", "2"},
 	}
 	for i, tc := range cases {
-		wav := filepath.Join(dir, "t.wav")
-		if err := exec.Command("espeak-ng", "-v", "en-us+Andrea", "-s", "150", "-w", wav, tc.text).Run(); err != nil {
-			t.Fatal(err)
-		}
-		w, err := audio.ReadWAVFile(wav)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, SampleRate)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := rec.Recognize(Trim(b.Data))
+		r := rec.Recognize(Trim(speak(t, dir, "en-us+Andrea", tc.text)))
 		t.Logf("%d %q → %+v", i, tc.text, r)
 		var slot string
 		for _, v := range r.Slots {
