@@ -229,11 +229,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("config: %s: agent.log_level %q: expected debug, info, warn or error", c.File, c.Agent.LogLevel)
 	}
-	if c.Agent.GCPercent < 0 || c.Agent.GCPercent > 1000 {
-		return fmt.Errorf("config: %s: agent.gc_percent %d: expected 10..1000 (0: Go's default)", c.File, c.Agent.GCPercent)
-	}
-	if c.Agent.GCPercent > 0 && c.Agent.GCPercent < 10 {
-		return fmt.Errorf("config: %s: agent.gc_percent %d: expected 10..1000 (0: Go's default)", c.File, c.Agent.GCPercent)
+	if g := c.Agent.GCPercent; g != 0 && (g < 10 || g > 1000) {
+		return fmt.Errorf("config: %s: agent.gc_percent %d: expected 10..1000 (0: Go's default)", c.File, g)
 	}
 	if c.Sim.Speed <= 0 || c.Sim.Speed > 100000 {
 		return fmt.Errorf("config: %s: sim.speed %v: expected a factor above 0 and at most 100000", c.File, c.Sim.Speed)
