@@ -117,7 +117,10 @@ func TestExperiment(t *testing.T) {
 			t.Fatal(err)
 		}
 		if path != modelPath {
-			vmax, _ := validationMax(m, vruns)
+			vmax, err := validationMax(m, vruns)
+			if err != nil {
+				t.Fatal(err)
+			}
 			thr = vmax + ThresholdMargin
 		}
 		return m, thr
@@ -137,7 +140,10 @@ func TestExperiment(t *testing.T) {
 		// AUROC on the previous window set (level ≥ LabelLevel).
 		var pos, neg []float64
 		for i, r := range eruns {
-			sc, _ := runScores(m, r)
+			sc, err := runScores(m, r)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for k, w := range r.Windows {
 				switch {
 				case escs[i].Fault == nil:
@@ -149,7 +155,7 @@ func TestExperiment(t *testing.T) {
 		}
 		fmt.Printf("AUROC on level >= %.1f windows: %.4f\n", LabelLevel, auroc(pos, neg))
 		if os.Getenv("EVEDGE_RUNS") != "" {
-			listRuns(m, thr, escs, eruns)
+			listRuns(t, m, thr, escs, eruns)
 		}
 		return
 	}
@@ -183,7 +189,10 @@ func TestExperiment(t *testing.T) {
 		}
 		f.Close()
 	}
-	vmax, _ := validationMax(m, vruns)
+	vmax, err := validationMax(m, vruns)
+	if err != nil {
+		t.Fatal(err)
+	}
 	thr := vmax + ThresholdMargin
 	fmt.Printf("loss %.4f fit %v; validation max %.3f threshold %.3f\n", loss, time.Since(t0).Round(time.Second), vmax, thr)
 	// Which classes make the healthy validation tail.
@@ -246,20 +255,23 @@ func TestExperiment(t *testing.T) {
 	}
 	met.Markdown(os.Stdout)
 	if os.Getenv("EVEDGE_RUNS") != "" {
-		listRuns(m, thr, escs, eruns)
+		listRuns(t, m, thr, escs, eruns)
 	}
 	if os.Getenv("EVEDGE_EXP") == "write" {
 		t.Log("not writing from the harness")
 	}
 }
 
-func listRuns(m *int8nn.Model, thr float64, escs []Scenario, eruns []Run) {
+func listRuns(t *testing.T, m *int8nn.Model, thr float64, escs []Scenario, eruns []Run) {
 	for i, r := range eruns {
 		sc := escs[i]
 		if sc.Fault == nil {
 			continue
 		}
-		s, _ := runScores(m, r)
+		s, err := runScores(m, r)
+		if err != nil {
+			t.Fatal(err)
+		}
 		best, vis := math.Inf(-1), 0
 		for k, w := range r.Windows {
 			if w.End > sc.Fault.Start {
