@@ -135,6 +135,13 @@ func slope(ys []float64) float64 {
 // window's features does not allocate.
 type FeatureScratch struct {
 	a, b []float64
+	// avg0 is the average cell at rest (mV), an estimate of the pack's
+	// open-circuit voltage; avg0OK says the window was at rest and not
+	// charging. Not a model input: its level
+	// is the chemistry's, only its slope against SOC is used
+	// (LongFeatures).
+	avg0   float64
+	avg0OK bool
 }
 
 func (s *FeatureScratch) buf(n int) ([]float64, []float64) {
@@ -260,6 +267,15 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 			f[FCellLowDevR] = float32(b)
 		}
 	}
+	// The average cell at rest (pack current under 12 A RMS: standing,
+	// auxiliaries only) is the pack's open-circuit voltage per cell, up
+	// to a little polarisation. Under load the polarisation (tens of mV,
+	// with time constants of a minute) hides the OCV's slope.
+	irms := rms(InPackI)
+	s.avg0OK = false
+	if v, ok := mean(InCellAvg); ok && present[InPackI] && irms < 12 {
+		s.avg0, s.avg0OK = v*1000, true
+	}
 	f[FTempSpread] = float32(diffMean(InTempMax, InTempMin, 1))
 	tslope := slope(col(InTempMax, series)) * 60
 	f[FTempMaxSlope] = float32(tslope)
@@ -290,7 +306,6 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 			f[FCoolValid] = 1
 		}
 	}
-	irms := rms(InPackI)
 	f[FCurrentRMS] = float32(irms)
 	if v, ok := mean(InPackI); ok {
 		f[FCurrentMean] = float32(v)
@@ -382,6 +397,9 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 	}
 	if v, ok := mean(InCharging); ok {
 		f[FChargingShare] = float32(v)
+		if v >= 0.5 {
+			s.avg0OK = false
+		}
 	}
 	f[FAmbient] = float32(amb)
 	np := 0
@@ -422,6 +440,11 @@ const (
 	LLVLow                   // lowest FLVMin so far in the run, V
 	LCellSameSOCRise         // average - lowest cell at rest now minus at the first visit of the same SOC (2.5 % bins), mV: a short's self-discharge, whatever the OCV curve
 	LCellSameSOCRate         // that rise per hour since the first visit, mV/h (EWMA over windows at least 20 min after it)
+	LCellDeficit             // EWMA of the lowest cell's charge deficit, % of SOC: rest gap over the OCV slope the run has learnt (cellDeficit)
+	LCellDeficitRise         // LCellDeficit minus its lowest value so far in the run, %
+	LCellDeficitTime         // d(deficit)/dt at constant SOC and current, % per hour (a short's self-discharge)
+	LCellDeficitSOC          // d(deficit)/dSOC, % per 10 % SOC (a capacity outlier)
+	LCellSurplusSOC          // d(highest cell's surplus)/dSOC, % per 10 % SOC
 	LStuck                   // largest movement of a coupled signal (Stream) since a model input last changed, in typical steps
 	LLost                    // inputs present earlier in the run and missing for the whole window (Stream)
 	NumLongFeatures
@@ -433,7 +456,9 @@ var LongFeatureNames = [NumLongFeatures]string{
 	"cell_dev_current_mv_100a", "cell_high_soc_mv_10pct", "ew_cell_spread_mv", "ew_heat_residual",
 	"ew_temp_over_coolant_c", "ew_temp_over_coolant_rise_c", "ew_coolant_delta_c", "ew_cool_ratio_duty",
 	"ew_cool_seen", "ew_motor_over_coolant_c", "ew_idle_current_a", "ew_lv_mean_v", "ew_lv_min_v",
-	"lv_min_run_v", "cell_same_soc_rise_mv", "cell_same_soc_rate_mv_h", "stuck_steps", "inputs_lost",
+	"lv_min_run_v", "cell_same_soc_rise_mv", "cell_same_soc_rate_mv_h", "ew_cell_deficit_pct",
+	"ew_cell_deficit_rise_pct", "cell_deficit_time_pct_h", "cell_deficit_soc_pct_10pct", "cell_surplus_soc_pct_10pct",
+	"stuck_steps", "inputs_lost",
 }
 
 // LongAlpha is the EWMA weight of a new window: a time constant of about
@@ -448,15 +473,20 @@ const regWindows = 90
 // on three regressors, with a ridge that keeps a coefficient at 0 until
 // its regressor has varied.
 type ewReg struct {
-	w    float64
-	sx   [3]float64
-	sxx  [3][3]float64
-	sy   [2]float64
-	sxy  [2][3]float64
-	beta [2][3]float64
+	ridge *[3]float64 // nil: regRidge
+	w     float64
+	sx    [3]float64
+	sxx   [3][3]float64
+	sy    [2]float64
+	sxy   [2][3]float64
+	beta  [2][3]float64
 }
 
 var regRidge = [3]float64{0.3, 0.05, 0.1} // (SOC/10)², h², (I/100)²
+
+// defRidge is the deficit fit's ridge: a smaller one on SOC, whose
+// swings the deficit's SOC coefficient is about.
+var defRidge = [3]float64{0.05, 0.05, 0.1}
 
 func (r *ewReg) add(x [3]float64, y [2]float64) {
 	d := 1 - 1.0/regWindows
@@ -481,7 +511,11 @@ func (r *ewReg) add(x [3]float64, y [2]float64) {
 		for j := range 3 {
 			a[i][j] = r.sxx[i][j]/r.w - mi*r.sx[j]/r.w
 		}
-		a[i][i] += regRidge[i]
+		if r.ridge != nil {
+			a[i][i] += r.ridge[i]
+		} else {
+			a[i][i] += regRidge[i]
+		}
 		for k := range 2 {
 			b[k][i] = r.sxy[k][i]/r.w - mi*r.sy[k]/r.w
 		}
@@ -526,6 +560,17 @@ type LongFeatures struct {
 	// sameSOCBin-wide SOC bin, socAt the window count then (0: not yet).
 	socGap [sameSOCBins]float32
 	socAt  [sameSOCBins]int32
+	// avg0 and avg0OK: the window's average cell at rest (set by
+	// Stream from FeatureScratch before Update).
+	avg0   float64
+	avg0OK bool
+	// ocv is the run's learnt open-circuit voltage per cell (mV) in 1 %
+	// SOC bins (EWMA of avg0), ocvN how many windows fed each bin.
+	ocv    [101]float32
+	ocvN   [101]uint8
+	defReg ewReg
+	defOK  bool
+	defMin float64
 }
 
 // sameSOCBin is the SOC bin width, %, of the same-SOC comparison, and
@@ -599,6 +644,7 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 			ew(LCellSameSOCRate, rise/(float64(l.n-int(l.socAt[b]))*WindowLength.Hours()))
 		}
 	}
+	l.cellDeficit(f, hours)
 	l.reg.add([3]float64{float64(f[FSOC]) / 10, hours, float64(f[FCurrentMean]) / 100},
 		[2]float64{float64(f[FCellLowDev]), float64(f[FCellHighDev])})
 	clip := func(v float64) float64 { return max(-100, min(100, v)) }
@@ -609,6 +655,80 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 	for k, v := range l.ew {
 		out[k] = float32(v)
 	}
+}
+
+// Deficit settings: the OCV slope is taken between rest bins at least
+// ocvSpan and at most ocvReach % of SOC apart (a chord: rests at
+// different SOC are hours apart), and is at least
+// minOCVSlope mV per % (a flat plateau would blow the deficit up).
+const (
+	ocvSpan     = 5
+	ocvReach    = 40
+	minOCVSlope = 1.0
+	maxDeficit  = 50.0
+)
+
+// cellDeficit turns the cell gaps from mV into % of SOC: the gap between
+// the average and the lowest cell at rest is (SOC difference) × (OCV
+// slope), and the OCV slope changes several times across the SOC range
+// (steep near empty and full, flat in the middle), so a healthy offset
+// cell's mV gap changes with SOC while its SOC gap does not. The slope
+// comes from the car itself: the average cell at zero current against
+// the pack SOC, learnt over the run in 1 % bins, so no chemistry's curve
+// is built in. A short's deficit grows with time, a small cell's with
+// the SOC swing; both are fitted like the mV gaps (ewReg). The features
+// stay 0 until the run has seen enough SOC to know a slope.
+func (l *LongFeatures) cellDeficit(f *[NumFeatures]float32, hours float64) {
+	soc := float64(f[FSOC])
+	if !l.avg0OK || !(soc >= sameSOCMin && soc <= 100) {
+		return
+	}
+	b := int(soc + 0.5)
+	if l.ocvN[b] == 0 {
+		l.ocv[b] = float32(l.avg0)
+	} else {
+		l.ocv[b] += float32(0.2 * (l.avg0 - float64(l.ocv[b])))
+	}
+	l.ocvN[b] = min(255, l.ocvN[b]+1)
+	lo, hi := -1, -1
+	for k := b - ocvSpan; k >= max(0, b-ocvReach); k-- {
+		if l.ocvN[k] > 0 {
+			lo = k
+			break
+		}
+	}
+	for k := b + ocvSpan; k <= min(100, b+ocvReach); k++ {
+		if l.ocvN[k] > 0 {
+			hi = k
+			break
+		}
+	}
+	var sl float64
+	switch {
+	case lo >= 0 && hi >= 0:
+		sl = float64(l.ocv[hi]-l.ocv[lo]) / float64(hi-lo)
+	case lo >= 0:
+		sl = float64(l.ocv[b]-l.ocv[lo]) / float64(b-lo)
+	case hi >= 0:
+		sl = float64(l.ocv[hi]-l.ocv[b]) / float64(hi-b)
+	default:
+		return
+	}
+	sl = max(sl, minOCVSlope)
+	clip := func(v float64) float64 { return max(-maxDeficit, min(maxDeficit, v)) }
+	low, high := clip(float64(f[FCellLowDev0])/sl), clip(float64(f[FCellHighDev])/sl)
+	if !l.defOK {
+		l.defReg.ridge = &defRidge
+		l.ew[LCellDeficit], l.defMin, l.defOK = low, low, true
+	} else {
+		l.ew[LCellDeficit] += LongAlpha * (low - l.ew[LCellDeficit])
+	}
+	l.defMin = math.Min(l.defMin, l.ew[LCellDeficit])
+	l.ew[LCellDeficitRise] = l.ew[LCellDeficit] - l.defMin
+	l.defReg.add([3]float64{soc / 10, hours, float64(f[FCurrentMean]) / 100}, [2]float64{low, high})
+	l.ew[LCellDeficitSOC] = clip(l.defReg.beta[0][0])
+	l.ew[LCellDeficitTime] = clip(l.defReg.beta[0][1])
+	l.ew[LCellSurplusSOC] = clip(l.defReg.beta[1][0])
 }
 
 // NumInputs is the fault model's input count: the window features then
@@ -700,6 +820,7 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 	}
 	// A full window ends at the ring's end: ring is in time order.
 	np := Features(s.ring, &s.wf, &s.scratch)
+	s.long.avg0, s.long.avg0OK = s.scratch.avg0, s.scratch.avg0OK
 	s.long.Update(&s.wf, &s.lf)
 	stuck, lost := 0.0, 0
 	for _, m := range s.moved {

@@ -118,6 +118,20 @@ func FuzzFeatures(f *testing.F) {
 				t.Fatalf("%s is NaN", FeatureNames[i])
 			}
 		}
+		// The long-horizon state takes the window three times at SOCs 10 %
+		// apart (so the cell deficit finds an OCV slope).
+		var l LongFeatures
+		var long [NumLongFeatures]float32
+		for k := range 3 {
+			l.avg0, l.avg0OK = sc.avg0+float64(k), sc.avg0OK
+			out[FSOC] = float32(20 + 10*k)
+			l.Update(&out, &long)
+		}
+		for i, v := range long {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("%s is %v", LongFeatureNames[i], v)
+			}
+		}
 	})
 }
 
@@ -284,5 +298,143 @@ func TestStreamStuckAndLost(t *testing.T) {
 	push(60, nil)
 	if in[NumFeatures+LStuck] > 1 || in[NumFeatures+LLost] != 0 {
 		t.Errorf("after Reset: stuck %v, lost %v", in[NumFeatures+LStuck], in[NumFeatures+LLost])
+	}
+}
+
+// TestCellDeficit: the cell gap in mV divided by the OCV slope the run
+// learns. The test's OCV curve (the average cell at zero current, as
+// Stream would set it) is twice as steep at 60 % SOC as at 30 %; the
+// expected deficits are worked by hand from the gaps put in.
+func TestCellDeficit(t *testing.T) {
+	// Slope 4 mV/% at 30 % rising linearly to 8 at 60 %: V = 3600 +
+	// 4(s-30) + (s-30)²/15.
+	ocv := func(soc float64) float64 { return 3600 + 4*(soc-30) + (soc-30)*(soc-30)/15 }
+	slopeAt := func(soc float64) float64 { return 4 + 2*(soc-30)/15 }
+	// Discharge 60 → 30 % SOC in 3 h at 50 A, then 2 h parked at 30 %;
+	// the features at the end of the discharge and at the end.
+	run := func(deficit func(soc, h float64) float64) (drive, end [NumLongFeatures]float32) {
+		var l LongFeatures
+		var f [NumFeatures]float32
+		var out [NumLongFeatures]float32
+		for k := range 300 {
+			h := float64(k) / 60
+			soc, cur := 60-10*h, 50.0
+			if h >= 3 {
+				soc, cur = 30, 0
+			}
+			f[FSOC], f[FCurrentMean] = float32(soc), float32(cur)
+			f[FCellLowDev0] = float32(deficit(soc, h) * slopeAt(soc))
+			l.avg0, l.avg0OK = ocv(soc), true
+			l.Update(&f, &out)
+			if k == 179 {
+				drive = out
+			}
+		}
+		return drive, out
+	}
+	// A healthy cell 2 % below the others: 16 mV at 60 % SOC and 8 mV at
+	// 30 %; in mV it "falls", in % it stays. Parked at 30 % the slope
+	// comes from the 30 and 35 % bins, (ocv(35)-ocv(30))/5 = 4.33 mV/%
+	// against the true 4: 2·4/4.33 = 1.85 %.
+	_, offset := run(func(soc, h float64) float64 { return 2 })
+	if d := offset[LCellDeficit]; math.Abs(float64(d)-1.85) > 0.1 {
+		t.Errorf("offset cell: deficit %v %%, want 1.85", d)
+	}
+	if r := offset[LCellDeficitRise]; r > 0.2 {
+		t.Errorf("offset cell: deficit rise %v %%, want about 0", r)
+	}
+	if c := offset[LCellDeficitTime]; math.Abs(float64(c)) > 0.1 {
+		t.Errorf("offset cell: time coefficient %v %%/h, want about 0", c)
+	}
+	// A short losing 1.5 % of SOC an hour: deficit 2 + 1.5 h. While
+	// driving, SOC/10 = 6 - h: time and SOC cannot be told apart, the
+	// equal ridge splits the slope, β_time - β_SOC = 1.5 times the chord
+	// slope's bias (the slope from s to s+5 %: 4.33 for 4 at 30 %, 8.33
+	// for 8 at 60 %), about 1.35. Parked, the
+	// deficit keeps growing at constant SOC and the fit moves it to time.
+	// At the end: 9.5 % · 4/4.33 = 8.77 %, less the EWMA's lag of 10 min
+	// (0.23 %).
+	sDrive, short := run(func(soc, h float64) float64 { return 2 + 1.5*h })
+	if d := sDrive[LCellDeficitTime] - sDrive[LCellDeficitSOC]; math.Abs(float64(d)-1.35) > 0.1 {
+		t.Errorf("short, driving: time - SOC coefficient %v, want about 1.35", d)
+	}
+	if c := short[LCellDeficitTime]; c < 1 || c > 1.6 {
+		t.Errorf("short, parked: time coefficient %v %%/h, want 1..1.5", c)
+	}
+	if d := short[LCellDeficit]; math.Abs(float64(d)-8.54) > 0.3 {
+		t.Errorf("short: deficit %v %%, want about 8.5", d)
+	}
+	// The first deficit comes 5 % of SOC into the run (no slope before),
+	// at 55 %: 2.75 · 8/8.33 = 2.64 %, the run's lowest; 8.54 - 2.64.
+	if r := short[LCellDeficitRise]; math.Abs(float64(r)-5.9) > 0.3 {
+		t.Errorf("short: deficit rise %v %%, want about 5.9", r)
+	}
+	// A cell with 10 % less capacity: its SOC falls 1.1 % for each 1 % of
+	// the pack's (1/0.9), its deficit 2 + 0.11(60 - SOC) grows 1.1 % an
+	// hour while driving (β_time - β_SOC = 1.1, about 1.0 with the chord
+	// slope's bias) and not at all parked:
+	// the fit moves it to SOC.
+	cDrive, small := run(func(soc, h float64) float64 { return 2 + 0.11*(60-soc) })
+	if d := cDrive[LCellDeficitTime] - cDrive[LCellDeficitSOC]; math.Abs(float64(d)-1.0) > 0.1 {
+		t.Errorf("small cell, driving: time - SOC coefficient %v, want about 1.0", d)
+	}
+	if c := small[LCellDeficitTime]; math.Abs(float64(c)) > 0.15 {
+		t.Errorf("small cell, parked: time coefficient %v %%/h, want about 0", c)
+	}
+	if c := small[LCellDeficitSOC]; c > -0.6 || c < -1.1 {
+		t.Errorf("small cell, parked: SOC coefficient %v %% per 10 %%, want -0.6..-1.1", c)
+	}
+	// No slope yet (one SOC), below 8 % SOC or charging: nothing.
+	for _, c := range []struct {
+		name string
+		soc  float32
+		ok   bool
+	}{{"one SOC", 50, true}, {"at 5 % SOC", 5, true}, {"charging", 50, false}} {
+		var l LongFeatures
+		var f [NumFeatures]float32
+		var out [NumLongFeatures]float32
+		for k := range 60 {
+			f[FSOC], f[FCellLowDev0] = c.soc, 20
+			if c.name == "charging" {
+				f[FSOC] = 50 + float32(k)/2
+			}
+			l.avg0, l.avg0OK = ocv(float64(f[FSOC])), c.ok
+			l.Update(&f, &out)
+		}
+		if out[LCellDeficit] != 0 || out[LCellDeficitTime] != 0 {
+			t.Errorf("%s: deficit %v, time coefficient %v, want 0", c.name, out[LCellDeficit], out[LCellDeficitTime])
+		}
+	}
+}
+
+// TestAvg0: the average cell at rest (under 12 A RMS) is the pack's OCV
+// estimate; not while driving or charging.
+func TestAvg0(t *testing.T) {
+	var f [NumFeatures]float32
+	var sc FeatureScratch
+	window := func(cur func(i int) float64, charging float64) []Sample {
+		w := make([]Sample, 60)
+		for i := range w {
+			for k := range w[i] {
+				w[i][k] = math.NaN()
+			}
+			w[i][InPackI] = cur(i)
+			w[i][InCellAvg] = 3.7 - 0.0005*cur(i)
+			w[i][InCharging] = charging
+		}
+		return w
+	}
+	Features(window(func(i int) float64 { return 2 + 8*math.Sin(float64(i)/5) }, 0), &f, &sc)
+	if !sc.avg0OK || math.Abs(sc.avg0-3699) > 0.1 { // 3.7 V - 0.5 mΩ · 2 A mean
+		t.Errorf("standing: avg0 %v (ok %v), want 3699 mV", sc.avg0, sc.avg0OK)
+	}
+	for name, w := range map[string][]Sample{
+		"driving":  window(func(i int) float64 { return 50 + 40*math.Sin(float64(i)/5) }, 0),
+		"charging": window(func(i int) float64 { return -5 + 2*math.Sin(float64(i)) }, 1),
+	} {
+		Features(w, &f, &sc)
+		if sc.avg0OK {
+			t.Errorf("%s: avg0 %v measured, want none", name, sc.avg0)
+		}
 	}
 }

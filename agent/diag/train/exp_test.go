@@ -62,8 +62,13 @@ func TestExperiment(t *testing.T) {
 	vruns := load("valid", vscs)
 	// Faulty validation runs (their own seeds) for model selection: the
 	// evaluation seeds are only reported.
-	vfscs := scenarios(db, validFaultSeedBase, 0, span{}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours})
-	vfruns := load("validf", vfscs)
+	nvf, vfname := opts.EvalRunsPerFault, "validf"
+	if v := os.Getenv("EVEDGE_VF"); v != "" {
+		fmt.Sscan(v, &nvf)
+		vfname = fmt.Sprintf("validf%d", nvf)
+	}
+	vfscs := scenarios(db, validFaultSeedBase, 0, span{}, nvf, span{1, 3, slowEvalHours})
+	vfruns := load(vfname, vfscs)
 	nNormal := int(math.Ceil(opts.NormalHours / normalRunH))
 	escs := scenarios(db, evalSeedBase, nNormal, span{normalRunH, normalRunH, 0}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours})
 	eruns := load("eval", escs)
@@ -74,7 +79,7 @@ func TestExperiment(t *testing.T) {
 		var idx int
 		fmt.Sscan(v, &idx)
 		names := InputNames()
-		sel := []string{"cell_low_dev_mv", "cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct", "cell_same_soc_rise_mv", "cell_same_soc_rate_mv_h", "soc_pct", "current_mean_a", "charging_share",
+		sel := []string{"cell_low_dev_mv", "cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct", "cell_same_soc_rise_mv", "ew_cell_deficit_pct", "ew_cell_deficit_rise_pct", "cell_deficit_time_pct_h", "cell_deficit_soc_pct_10pct", "soc_pct", "current_mean_a", "charging_share",
 			"pump_duty_pct", "cool_ratio", "cool_ratio_duty", "cool_valid", "ew_cool_ratio_duty", "temp_over_coolant_c", "coolant_delta_c", "motor_over_coolant_c", "motor_over_load_c", "ambient_c"}
 		var cols []int
 		for _, n := range sel {
@@ -84,7 +89,10 @@ func TestExperiment(t *testing.T) {
 				}
 			}
 		}
-		sc := escs[idx]
+		sc, run := escs[idx], eruns[idx]
+		if os.Getenv("EVEDGE_FEATSET") == "validf" {
+			sc, run = vfscs[idx], vfruns[idx]
+		}
 		if sc.Fault != nil {
 			fmt.Printf("%s sev %.2f start %v ramp %v\n", sc.Fault.Kind, sc.Fault.Severity, sc.Fault.Start, sc.Fault.Ramp)
 		}
@@ -93,7 +101,7 @@ func TestExperiment(t *testing.T) {
 			fmt.Printf("%s ", n)
 		}
 		fmt.Println()
-		for k, w := range eruns[idx].Windows {
+		for k, w := range run.Windows {
 			if k%10 != 9 {
 				continue
 			}
@@ -154,7 +162,36 @@ func TestExperiment(t *testing.T) {
 			}
 		}
 		fmt.Printf("AUROC on level >= %.1f windows: %.4f\n", LabelLevel, auroc(pos, neg))
+		// AUROC of each kind's visible windows against the healthy ones.
+		byKind := map[string][]float64{}
+		for i, r := range eruns {
+			if escs[i].Fault == nil {
+				continue
+			}
+			sc, _ := runScores(m, r)
+			for k, w := range r.Windows {
+				if w.Class != 0 {
+					byKind[string(escs[i].Fault.Kind)] = append(byKind[string(escs[i].Fault.Kind)], sc[k])
+				}
+			}
+		}
+		var kinds []string
+		for k := range byKind {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		var all []float64
+		for _, v := range byKind {
+			all = append(all, v...)
+		}
+		fmt.Printf("  all %d windows AUROC %.4f (eval: %d)\n", len(all), auroc(all, neg), met.FaultWindows)
+		for _, k := range kinds {
+			fmt.Printf("  %-16s %6d windows AUROC %.4f\n", k, len(byKind[k]), auroc(byKind[k], neg))
+		}
 		if os.Getenv("EVEDGE_RUNS") != "" {
+			fmt.Println("validation faulty runs:")
+			listRuns(t, m, thr, vfscs, vfruns)
+			fmt.Println("evaluation faulty runs:")
 			listRuns(t, m, thr, escs, eruns)
 		}
 		return

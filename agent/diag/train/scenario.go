@@ -290,6 +290,14 @@ type Window struct {
 	Class int     // ground truth: the fault's class once it is visible (relabel), else 0
 	Level float64 // fault level at the window's end
 	End   time.Duration
+	// Exercised says the car's operation has let the fault show (from the
+	// plant's state, see exercise): a precharge fault once a contactor
+	// close has failed, a weak 12 V battery once it carried the 12 V bus
+	// with the DC-DC off, a small cell while its SOC is 1 % or more away
+	// from where the fault's onset left it, a resistive cell while the
+	// current makes its extra drop 5 mV or more. Always true for the
+	// other kinds.
+	Exercised bool
 }
 
 // Run is the outcome of simulating a scenario.
@@ -438,6 +446,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 	var in [NumInputs]float32
 	var held float64
 	haveHeld := false
+	var ex exerciser
 	n := int(total / time.Second)
 	for k := 1; k <= n; k++ {
 		s.Step(time.Second)
@@ -462,6 +471,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			}
 		}
 		q.apply(&cur)
+		ex.step(sc, &st, level)
 		if rules != nil && run.RuleTrip < 0 {
 			twin.Step(time.Second)
 			tst := twin.State()
@@ -476,8 +486,68 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		if ok, _ := stream.Push(cur, in[:]); !ok {
 			continue
 		}
-		run.Windows = append(run.Windows, Window{F: in, Level: level, End: st.Elapsed})
+		run.Windows = append(run.Windows, Window{F: in, Level: level, End: st.Elapsed, Exercised: ex.window(sc, &in, level)})
 	}
 	relabel(sc, run)
 	return run, nil
+}
+
+// Exercise thresholds: a small cell's SOC must have moved exerciseSOC
+// (fraction) away from where the onset left it relative to the pack (1 %:
+// 5..9 mV on an NMC curve's flat middle); a resistive cell's extra drop at
+// the window's RMS current must reach exerciseDrop volts.
+const (
+	exerciseSOC  = 0.01
+	exerciseDrop = 0.005
+)
+
+// exerciser follows, second by second, whether the car's operation lets
+// a fault show (Window.Exercised): ground truth from the plant's state,
+// for the labels only, never a model input.
+type exerciser struct {
+	latched  bool    // precharge, weak_12v: shown once, shown for the run
+	soc0     float64 // cell_capacity: the cell's SOC minus the pack's at the onset
+	haveSOC0 bool
+	socMoved bool // at the last second
+}
+
+func (e *exerciser) step(sc Scenario, st *sim.State, level float64) {
+	f := sc.Fault
+	if f == nil || level <= 0 {
+		return
+	}
+	switch f.Kind {
+	case sim.FaultPrecharge:
+		e.latched = e.latched || (Visible(sc, st.Elapsed) && st.Contactor == sim.ContactorFault)
+	case sim.FaultWeak12V:
+		e.latched = e.latched || (Visible(sc, st.Elapsed) && st.DCDC == sim.DCDCOff)
+	case sim.FaultCellCapacity:
+		if f.Target < 0 || f.Target >= len(st.CellSOC) {
+			return
+		}
+		d := st.CellSOC[f.Target] - st.TrueSOC/100
+		if !e.haveSOC0 {
+			e.soc0, e.haveSOC0 = d, true
+		}
+		e.socMoved = math.Abs(d-e.soc0) >= exerciseSOC
+	}
+}
+
+// window says whether the window that ends now counts as exercised; in
+// holds its inputs.
+func (e *exerciser) window(sc Scenario, in *[NumInputs]float32, level float64) bool {
+	f := sc.Fault
+	if f == nil {
+		return false
+	}
+	switch f.Kind {
+	case sim.FaultPrecharge, sim.FaultWeak12V:
+		return e.latched
+	case sim.FaultCellCapacity:
+		return e.socMoved
+	case sim.FaultCellResistance:
+		extra := sc.Config.CellR0 * 4 * f.Severity * level
+		return extra*float64(in[diag.FCurrentRMS]) >= exerciseDrop
+	}
+	return true
 }

@@ -146,6 +146,7 @@ func TestVisible(t *testing.T) {
 	r := Run{Windows: make([]Window, 30)}
 	for k := range r.Windows {
 		r.Windows[k].End = time.Duration(k+1) * time.Minute
+		r.Windows[k].Exercised = true
 	}
 	r.Windows[5].F[diag.FCoolValid] = 1
 	relabel(cool, r)
@@ -156,6 +157,66 @@ func TestVisible(t *testing.T) {
 		}
 		if w.Class != want {
 			t.Errorf("cooling loss window %d: class %d, want %d", k, w.Class, want)
+		}
+	}
+}
+
+// TestExercised: the plant state that lets each conditional fault show.
+func TestExercised(t *testing.T) {
+	st := &sim.State{Elapsed: time.Hour, Contactor: sim.ContactorClosed, DCDC: sim.DCDCActive}
+	var in [NumInputs]float32
+	pre := Scenario{Fault: &sim.FaultSpec{Kind: sim.FaultPrecharge, Severity: 1}}
+	var e exerciser
+	e.step(pre, st, 1)
+	if e.window(pre, &in, 1) {
+		t.Error("precharge: exercised before a contactor close failed")
+	}
+	st.Contactor = sim.ContactorFault
+	e.step(pre, st, 1)
+	st.Contactor = sim.ContactorOpen
+	e.step(pre, st, 1)
+	if !e.window(pre, &in, 1) {
+		t.Error("precharge: not exercised after a failed close")
+	}
+	lv := Scenario{Fault: &sim.FaultSpec{Kind: sim.FaultWeak12V, Severity: 1}}
+	e = exerciser{}
+	e.step(lv, st, 1)
+	if e.window(lv, &in, 1) {
+		t.Error("weak 12 V: exercised while the DC-DC held the bus")
+	}
+	st.DCDC = sim.DCDCOff
+	e.step(lv, st, 1)
+	if !e.window(lv, &in, 1) {
+		t.Error("weak 12 V: not exercised with the DC-DC off")
+	}
+	// Cell 1 of 2 lost capacity: at the onset it sits 0.25 % below the
+	// pack mean (0.495 against 0.4975). Down 1.8 % it is 0.9 % further
+	// from the mean (which moves half as much): not enough; down 2.2 %,
+	// 1.1 %: enough.
+	small := Scenario{Fault: &sim.FaultSpec{Kind: sim.FaultCellCapacity, Severity: 1, Target: 1}}
+	e = exerciser{}
+	for _, c := range []struct {
+		cell float64
+		want bool
+	}{{0.495, false}, {0.495 - 0.018, false}, {0.495 - 0.022, true}} {
+		st.CellSOC = []float64{0.5, c.cell}
+		st.TrueSOC = (0.5 + c.cell) / 2 * 100
+		e.step(small, st, 1)
+		if got := e.window(small, &in, 1); got != c.want {
+			t.Errorf("small cell at SOC %v: exercised %v, want %v", c.cell, got, c.want)
+		}
+	}
+	// A cell of 0.2 mΩ at level 0.5 of severity 1: 0.4 mΩ extra, 5 mV at
+	// 12.5 A RMS.
+	res := Scenario{Fault: &sim.FaultSpec{Kind: sim.FaultCellResistance, Severity: 1}}
+	res.Config.CellR0 = 0.0002
+	for _, c := range []struct {
+		irms float32
+		want bool
+	}{{12, false}, {13, true}} {
+		in[diag.FCurrentRMS] = c.irms
+		if got := e.window(res, &in, 0.5); got != c.want {
+			t.Errorf("resistive cell at %v A RMS: exercised %v, want %v", c.irms, got, c.want)
 		}
 	}
 }
