@@ -248,6 +248,14 @@ func (c *Capture) Receive() bool {
 		c.free <- c.raw
 		c.raw = nil
 	}
+	// Closed first: with a period still queued the select below would
+	// pick at random between it and done, and a Receive after Close could
+	// return true.
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
 	var b []byte
 	select {
 	case b = <-c.data:

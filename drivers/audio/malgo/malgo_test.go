@@ -104,6 +104,26 @@ func TestCaptureNull(t *testing.T) {
 	}
 }
 
+// TestCaptureReceiveAfterCloseQueued: with periods still queued when the
+// capture is closed, Receive returns false every time (it used to pick at
+// random between a queued period and the closed signal).
+func TestCaptureReceiveAfterCloseQueued(t *testing.T) {
+	for range 20 {
+		c, err := OpenCapture(Config{Backend: BackendNull, PeriodMs: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Receive() {
+			t.Fatalf("first Receive: %v", c.Err())
+		}
+		time.Sleep(50 * time.Millisecond) // the null device queues more periods
+		c.Close()
+		if c.Receive() {
+			t.Fatal("Receive after Close returned true with periods queued")
+		}
+	}
+}
+
 func TestCaptureCloseUnblocksReceive(t *testing.T) {
 	c, err := OpenCapture(Config{Backend: BackendNull, PeriodMs: 500})
 	if err != nil {
