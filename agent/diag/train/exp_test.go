@@ -24,9 +24,14 @@ func TestExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, _ := Options{DBC: db}.withDefaults()
+	opts, err := Options{DBC: db}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := "/tmp/evexp"
-	os.MkdirAll(dir, 0o755)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	load := func(name string, scs []Scenario) []Run {
 		p := filepath.Join(dir, name+".gob")
 		if f, err := os.Open(p); err == nil {
@@ -42,9 +47,18 @@ func TestExperiment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, _ := os.Create(p)
-		gob.NewEncoder(f).Encode(runs)
-		f.Close()
+		// A missing or stale cache (above) is simulated again; one that
+		// cannot be written fails the experiment.
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gob.NewEncoder(f).Encode(runs); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 		t.Logf("simulated %s in %v", name, time.Since(t0))
 		return runs
 	}
@@ -168,7 +182,10 @@ func TestExperiment(t *testing.T) {
 			if escs[i].Fault == nil {
 				continue
 			}
-			sc, _ := runScores(m, r)
+			sc, err := runScores(m, r)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for k, w := range r.Windows {
 				if w.Class != 0 {
 					byKind[string(escs[i].Fault.Kind)] = append(byKind[string(escs[i].Fault.Kind)], sc[k])
@@ -220,11 +237,15 @@ func TestExperiment(t *testing.T) {
 	if err := m.SetGolden(golden, 1e-3, 1e-3); err != nil {
 		t.Fatal(err)
 	}
-	if f, err := os.Create(filepath.Join(dir, "last.evnn")); err == nil {
-		if err := int8nn.Write(f, m); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+	f, err := os.Create(filepath.Join(dir, "last.evnn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := int8nn.Write(f, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 	vmax, err := validationMax(m, vruns)
 	if err != nil {

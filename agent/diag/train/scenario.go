@@ -291,12 +291,12 @@ type Window struct {
 	Level float64 // fault level at the window's end
 	End   time.Duration
 	// Exercised says the car's operation has let the fault show (from the
-	// plant's state, see exercise): a precharge fault once a contactor
+	// plant's state, see exerciser): a precharge fault once a contactor
 	// close has failed, a weak 12 V battery once it carried the 12 V bus
 	// with the DC-DC off, a small cell while its SOC is 1 % or more away
 	// from where the fault's onset left it, a resistive cell while the
-	// current makes its extra drop 5 mV or more. Always true for the
-	// other kinds.
+	// window's RMS pack current makes its extra drop 5 mV or more. Always
+	// true for the other kinds.
 	Exercised bool
 }
 
@@ -502,8 +502,9 @@ const (
 )
 
 // exerciser follows, second by second, whether the car's operation lets
-// a fault show (Window.Exercised): ground truth from the plant's state,
-// for the labels only, never a model input.
+// a fault show (Window.Exercised): ground truth from the plant's state
+// (for the resistive cell, the window's RMS pack current with the fault's
+// known resistance), for the labels only, never a model input.
 type exerciser struct {
 	latched  bool    // precharge, weak_12v: shown once, shown for the run
 	soc0     float64 // cell_capacity: the cell's SOC minus the pack's at the onset

@@ -55,7 +55,7 @@ type Options struct {
 	Workers int               // parallel simulations; default GOMAXPROCS
 
 	// Training.
-	HealthyRuns     int     // healthy training scenarios (default 160)
+	HealthyRuns     int     // healthy training scenarios (default 300)
 	RunsPerFault    int     // training scenarios per fault kind (default 60)
 	Epochs          int     // default 60
 	ValidationHours float64 // healthy validation driving that sets the threshold (default 2000)
@@ -362,8 +362,8 @@ var EnsembleSize = 5
 // mergeEnsemble returns one network whose logits are the mean of the
 // members' (all of the same sizes): hidden layers side by side, the
 // second block-diagonal, the output layer averaging. It runs as one
-// dense int8 network; the zeros off the blocks cost multiplications but
-// no accuracy.
+// int8 network; the runner skips the zeros at the ends of each weight
+// row (int8nn.Runner), so the blocks cost no more than the members.
 func mergeEnsemble(ms []*mlp) *mlp {
 	if len(ms) == 1 {
 		return ms[0]
