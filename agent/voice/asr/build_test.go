@@ -2,6 +2,9 @@ package asr
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,4 +84,45 @@ func fmtAny(v any) string {
 		return string(rune('0' + v%10))
 	}
 	return ""
+}
+
+// TestModelOffsets: a model's meta may name its frame offsets; they must
+// match the network's input width, and a meta without them must have the
+// default context.
+func TestModelOffsets(t *testing.T) {
+	var meta map[string]any
+	if err := json.Unmarshal(voicemodel.Meta, &meta); err != nil {
+		t.Fatal(err)
+	}
+	with := func(k string, v any) []byte {
+		m := maps.Clone(meta)
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		b, _ := json.Marshal(m)
+		return b
+	}
+	// The committed model stacks -5..5: 11 frames of 40 bands.
+	for _, offs := range [][]int{{-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5}, {-7, -5, -3, -2, -1, 0, 1, 2, 3, 5, 7}} {
+		m, err := ParseModel(voicemodel.AM, with("offsets", offs))
+		if err != nil || fmt.Sprint(m.Meta.Offsets) != fmt.Sprint(offs) {
+			t.Errorf("offsets %v: %v", offs, err)
+		}
+	}
+	for _, c := range []struct {
+		k    string
+		v    any
+		want string
+	}{
+		{"offsets", []int{-6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5}, "440 inputs"},
+		{"offsets", []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, "lack the current frame"},
+		{"offsets", []int{-40, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5}, "outside"},
+		{"context", 7, "context 7 without offsets"},
+	} {
+		if _, err := ParseModel(voicemodel.AM, with(c.k, c.v)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: %v, want an error with %q", c.k, c.v, err, c.want)
+		}
+	}
 }

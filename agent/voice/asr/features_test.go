@@ -1,6 +1,7 @@
 package asr
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -40,4 +41,53 @@ func TestFeaturesNorm(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestParseOffsets(t *testing.T) {
+	got, err := ParseOffsets("-12,-9,-7,-5..5,7,9,12")
+	want := []int{-12, -9, -7, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 7, 9, 12}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ParseOffsets = %v, %v; want %v", got, err, want)
+	}
+	if got, err := ParseOffsets(" -2 .. 1 "); err != nil || fmt.Sprint(got) != "[-2 -1 0 1]" {
+		t.Errorf("ParseOffsets(spaced range) = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "1..3", "0,0", "-31,0", "0,31", "-2000000000..2000000000", "a", "3..1", "-1..", "0,,1", "2,0"} {
+		if o, err := ParseOffsets(bad); err == nil {
+			t.Errorf("ParseOffsets(%q) = %v, want an error", bad, o)
+		}
+	}
+}
+
+// TestStackAt: three frames of two bands each, stacked at offsets -2, 0,
+// +2 around frame 1: frame 0 (clamped from -1), frame 1, frame 2 (clamped
+// from 3).
+func TestStackAt(t *testing.T) {
+	frames := make([]float32, 3*Bands)
+	for i := range 3 {
+		frames[i*Bands] = float32(10 * (i + 1))
+		frames[i*Bands+Bands-1] = float32(-(i + 1))
+	}
+	dst := make([]float32, 3*Bands)
+	StackAt(dst, frames, 3, 1, []int{-2, 0, 2})
+	for k, want := range []float32{10, 20, 30} {
+		if dst[k*Bands] != want || dst[k*Bands+Bands-1] != -want/10 {
+			t.Errorf("slot %d: %v %v, want %v %v", k, dst[k*Bands], dst[k*Bands+Bands-1], want, -want/10)
+		}
+	}
+}
+
+func FuzzParseOffsets(f *testing.F) {
+	for _, s := range []string{"-5..5", "-12,-9,-7,-5..5,7,9,12", "0", "1..3", "-31..0", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := ParseOffsets(s)
+		if err != nil {
+			return
+		}
+		if CheckOffsets(o) != nil || len(o) > 2*MaxOffset+1 {
+			t.Fatalf("ParseOffsets(%q) = %v accepted", s, o)
+		}
+	})
 }

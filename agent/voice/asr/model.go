@@ -12,9 +12,12 @@ import (
 // Meta describes an acoustic model: its classes and front end, and the
 // decoder settings tuned with it. It is stored as JSON beside the model.
 type Meta struct {
-	Version     string    `json:"version"`
-	Classes     []string  `json:"classes"`
-	Context     int       `json:"context"`
+	Version string   `json:"version"`
+	Classes []string `json:"classes"`
+	Context int      `json:"context"`
+	// Offsets are the frames stacked into the model's input, relative to
+	// the current one; absent: DefaultOffsets (-Context..Context).
+	Offsets     []int     `json:"offsets,omitempty"`
 	Bands       int       `json:"bands"`
 	LogPrior    []float32 `json:"log_prior"`    // log class frequency in training
 	PriorWeight float32   `json:"prior_weight"` // emission = log posterior - PriorWeight*LogPrior
@@ -52,12 +55,20 @@ func ParseModel(am, meta []byte) (*Model, error) {
 	switch {
 	case len(md.Classes) != NumClasses:
 		return nil, fmt.Errorf("asr: model meta: %d classes, this build has %d", len(md.Classes), NumClasses)
-	case md.Context != Context || md.Bands != Bands:
-		return nil, fmt.Errorf("asr: model meta: context %d bands %d, this build has %d and %d", md.Context, md.Bands, Context, Bands)
+	case len(md.Offsets) == 0 && md.Context != Context:
+		return nil, fmt.Errorf("asr: model meta: context %d without offsets, this build has %d", md.Context, Context)
+	case md.Bands != Bands:
+		return nil, fmt.Errorf("asr: model meta: %d bands, this build has %d", md.Bands, Bands)
 	case len(md.LogPrior) != NumClasses:
 		return nil, fmt.Errorf("asr: model meta: %d priors, want %d", len(md.LogPrior), NumClasses)
-	case len(m.Inputs) != Inputs || m.NumOutputs() != NumClasses:
-		return nil, fmt.Errorf("asr: acoustic model: %d inputs %d outputs, want %d and %d", len(m.Inputs), m.NumOutputs(), Inputs, NumClasses)
+	}
+	if len(md.Offsets) == 0 {
+		md.Offsets = DefaultOffsets
+	} else if err := CheckOffsets(md.Offsets); err != nil {
+		return nil, fmt.Errorf("asr: model meta: %w", err)
+	}
+	if in := len(md.Offsets) * Bands; len(m.Inputs) != in || m.NumOutputs() != NumClasses {
+		return nil, fmt.Errorf("asr: acoustic model: %d inputs %d outputs, its meta's %d frame offsets want %d and %d", len(m.Inputs), m.NumOutputs(), len(md.Offsets), in, NumClasses)
 	}
 	for i, c := range md.Classes {
 		if c != Classes[i] {
@@ -80,13 +91,13 @@ type Emitter struct {
 
 // NewEmitter prepares a runner for m.
 func NewEmitter(m *Model) *Emitter {
-	return &Emitter{m: m, run: m.AM.NewRunner(), in: make([]float32, Inputs), out: make([]float32, NumClasses)}
+	return &Emitter{m: m, run: m.AM.NewRunner(), in: make([]float32, len(m.AM.Inputs)), out: make([]float32, NumClasses)}
 }
 
 // Emit writes the emission log-likelihoods of frame i (log posterior minus
 // weighted log prior) into em (len NumClasses).
 func (e *Emitter) Emit(em, frames []float32, t, i int) {
-	Stack(e.in, frames, t, i)
+	StackAt(e.in, frames, t, i, e.m.Meta.Offsets)
 	if err := e.run.Run(e.in, e.out); err != nil {
 		panic(err) // the input width is fixed by construction
 	}

@@ -297,6 +297,7 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 	var sec float64
 	var dur time.Duration
 	var confOK, confBad, speechOK []float64
+	confusions := map[string]int{} // "true→recognised" of the errors
 	for _, f := range files {
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), ".wav"), "_")
 		if len(parts) != 3 {
@@ -325,6 +326,13 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 		a.n++
 		all.n++
 		ok := r.Understood && fmt.Sprint(r.Slots["digit"]) == strconv.Itoa(digit)
+		if !ok {
+			got := "rejected"
+			if r.Understood {
+				got = fmt.Sprint(r.Slots["digit"])
+			}
+			confusions[fmt.Sprintf("%d→%s", digit, got)]++
+		}
 		if ok {
 			speechOK = append(speechOK, assistant.Modulation(asr.Trim(b.Data)))
 			a.ok++
@@ -354,6 +362,20 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 	}
 	fmt.Printf("| all | %d/%d (%.1f%%) | %d |\nms/utt %.1f, RTF %.4f\n", all.ok, all.n, 100*float64(all.ok)/float64(max(all.n, 1)), all.rej,
 		float64(dur.Milliseconds())/float64(max(all.n, 1)), dur.Seconds()/sec)
+	type conf struct {
+		k string
+		n int
+	}
+	var cs []conf
+	for k, n := range confusions {
+		cs = append(cs, conf{k, n})
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].n > cs[j].n || cs[i].n == cs[j].n && cs[i].k < cs[j].k })
+	var top []string
+	for _, c := range cs[:min(len(cs), 12)] {
+		top = append(top, fmt.Sprintf("%s %d", c.k, c.n))
+	}
+	fmt.Printf("errors, spoken→recognised: %s\n", strings.Join(top, ", "))
 	log.Printf("FSDD confidence: best path right %s; wrong %s", pct(confOK), pct(confBad))
 	log.Printf("FSDD modulation (dB) of understood utterances: %s", pct(speechOK))
 	return nil

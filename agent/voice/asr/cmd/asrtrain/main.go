@@ -23,7 +23,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
@@ -55,6 +57,7 @@ func main() {
 	realSpk := flag.String("real-speakers", "george,jackson,nicolas,theo", "train: FSDD speakers used in training (the others are held out)")
 	realCopies := flag.Int("real-copies", 6, "train: augmented copies of each real utterance")
 	align := flag.String("align", "models/voice", "train: model that aligns the real speech")
+	offsets := flag.String("offsets", "-5..5", "train: frames stacked into the model's input, relative to the current one (comma-separated, a..b ranges)")
 	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	falseAct := flag.Bool("falseact", false, "eval: also count false activations of the always-listening loop on speech not meant for the car and on cabin noise")
 	wake := flag.Bool("wake", false, "eval: also score the wake phrase (wake phrase + request, wake phrase alone, requests without it) and, with -falseact, count false activations with the wake trigger")
@@ -62,7 +65,11 @@ func main() {
 	var err error
 	switch *mode {
 	case "train":
-		err = train(trainCfg{out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
+		var offs []int
+		if offs, err = asr.ParseOffsets(*offsets); err != nil {
+			break
+		}
+		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
 			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align})
 	case "eval":
@@ -82,6 +89,7 @@ type trainCfg struct {
 	seed                               uint64
 	real, realSpk, align               string
 	realCopies                         int
+	offs                               []int
 }
 
 // example is one augmented utterance's features and frame labels.
@@ -199,7 +207,8 @@ func train(cfg trainCfg) error {
 		}
 	}
 	var inputs []int8nn.Input
-	for k := -asr.Context; k <= asr.Context; k++ {
+	nIn := len(cfg.offs) * asr.Bands
+	for _, k := range cfg.offs {
 		for b := 0; b < asr.Bands; b++ {
 			m := mean[b] / float64(nFrames)
 			sd := math.Sqrt(max(sq[b]/float64(nFrames)-m*m, 1e-6))
@@ -213,7 +222,7 @@ func train(cfg trainCfg) error {
 	log.Printf("%d examples, %d frames; class counts %v (%v)", len(ex), nFrames, counts, time.Since(t0))
 
 	m := &mlp{layers: []*layer{
-		newLayer(rng, asr.Inputs, cfg.hidden, true),
+		newLayer(rng, nIn, cfg.hidden, true),
 		newLayer(rng, cfg.hidden, cfg.hidden, true),
 		newLayer(rng, cfg.hidden, asr.NumClasses, false),
 	}}
@@ -229,7 +238,7 @@ func train(cfg trainCfg) error {
 	const batch = 256
 	xs := make([][]float32, batch)
 	for i := range xs {
-		xs[i] = make([]float32, asr.Inputs)
+		xs[i] = make([]float32, nIn)
 	}
 	ys := make([]int, batch)
 	stdz := func(x []float32) {
@@ -243,7 +252,7 @@ func train(cfg trainCfg) error {
 			f := rng.IntN(nFrames)
 			e := sort.SearchInts(cum, f+1) - 1
 			j := f - cum[e]
-			asr.Stack(xs[i], ex[e].frames, ex[e].t, j)
+			asr.StackAt(xs[i], ex[e].frames, ex[e].t, j, cfg.offs)
 			stdz(xs[i])
 			ys[i] = int(ex[e].lab[j])
 		}
@@ -259,15 +268,15 @@ func train(cfg trainCfg) error {
 			}
 			n := float64(cfg.perEpoch)
 			log.Printf("step %d/%d lr %.5f train loss %.3f acc %.3f val acc %.3f (%v)", s, steps, lr, loss/n, float64(right)/n,
-				valAcc(m, ws[0], vex, stdz), time.Since(t0).Round(time.Second))
+				valAcc(m, ws[0], vex, stdz, cfg.offs), time.Since(t0).Round(time.Second))
 		}
 	}
 	// quantise
 	var calib [][]float32
 	for range 3000 {
 		e := ex[rng.IntN(len(ex))]
-		x := make([]float32, asr.Inputs)
-		asr.Stack(x, e.frames, e.t, rng.IntN(e.t))
+		x := make([]float32, nIn)
+		asr.StackAt(x, e.frames, e.t, rng.IntN(e.t), cfg.offs)
 		calib = append(calib, x)
 	}
 	q, err := int8nn.Quantize("evedge-voice-am", "1", inputs, m.floatDense(), calib)
@@ -277,7 +286,7 @@ func train(cfg trainCfg) error {
 	if err := q.SetGolden(calib[:4], 1e-3, 1e-3); err != nil {
 		return err
 	}
-	acc8 := valAccInt8(q, vex)
+	acc8 := valAccInt8(q, vex, cfg.offs)
 	log.Printf("int8 val frame acc %.3f", acc8)
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return err
@@ -293,21 +302,24 @@ func train(cfg trainCfg) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	meta := asr.Meta{Version: "1", Classes: asr.Classes, Context: asr.Context, Bands: asr.Bands, LogPrior: logPrior,
+	meta := asr.Meta{Version: "1", Classes: asr.Classes, Context: max(-cfg.offs[0], cfg.offs[len(cfg.offs)-1]), Bands: asr.Bands, LogPrior: logPrior,
 		PriorWeight: 0.3, WordPenalty: 0, Threshold: -1.5, Durations: asr.DefaultDurations,
-		Trained: fmt.Sprintf("asrtrain -mode train -car %d -num %d -copies %d -hidden %d -epochs %d -frames %d -seed %d: %d utterances of espeak-ng speech%s, %d frames, int8 held-out-voice frame accuracy %.3f",
-			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, len(us), realNote, nFrames, acc8)}
+		Trained: fmt.Sprintf("asrtrain -mode train -car %d -num %d -copies %d -hidden %d -epochs %d -frames %d -seed %d -offsets %s: %d utterances of espeak-ng speech%s, %d frames, int8 held-out-voice frame accuracy %.3f",
+			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, offsetsString(cfg.offs), len(us), realNote, nFrames, acc8)}
+	if !slices.Equal(cfg.offs, asr.DefaultOffsets) {
+		meta.Offsets = cfg.offs
+	}
 	b, _ := json.MarshalIndent(meta, "", "  ")
 	log.Printf("done in %v", time.Since(t0).Round(time.Second))
 	return os.WriteFile(filepath.Join(cfg.out, "am.json"), append(b, '\n'), 0o644)
 }
 
-func valAcc(m *mlp, w *worker, vex []example, stdz func([]float32)) float64 {
-	x := make([]float32, asr.Inputs)
+func valAcc(m *mlp, w *worker, vex []example, stdz func([]float32), offs []int) float64 {
+	x := make([]float32, len(offs)*asr.Bands)
 	var n, right int
 	for _, e := range vex {
 		for j := 0; j < e.t; j += 3 {
-			asr.Stack(x, e.frames, e.t, j)
+			asr.StackAt(x, e.frames, e.t, j, offs)
 			stdz(x)
 			z := m.forward(w, x)
 			if argmax(z) == int(e.lab[j]) {
@@ -319,14 +331,14 @@ func valAcc(m *mlp, w *worker, vex []example, stdz func([]float32)) float64 {
 	return float64(right) / float64(max(n, 1))
 }
 
-func valAccInt8(q *int8nn.Model, vex []example) float64 {
+func valAccInt8(q *int8nn.Model, vex []example, offs []int) float64 {
 	r := q.NewRunner()
-	x := make([]float32, asr.Inputs)
+	x := make([]float32, len(offs)*asr.Bands)
 	z := make([]float32, asr.NumClasses)
 	var n, right int
 	for _, e := range vex {
 		for j := 0; j < e.t; j += 3 {
-			asr.Stack(x, e.frames, e.t, j)
+			asr.StackAt(x, e.frames, e.t, j, offs)
 			r.Run(x, z)
 			if argmax(z) == int(e.lab[j]) {
 				right++
@@ -335,6 +347,27 @@ func valAccInt8(q *int8nn.Model, vex []example) float64 {
 		}
 	}
 	return float64(right) / float64(max(n, 1))
+}
+
+// offsetsString writes offs as ParseOffsets reads them.
+func offsetsString(offs []int) string {
+	var b strings.Builder
+	for i := 0; i < len(offs); {
+		j := i
+		for j+1 < len(offs) && offs[j+1] == offs[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d..%d", offs[i], offs[j])
+		} else {
+			fmt.Fprintf(&b, "%d", offs[i])
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 func argmax(z []float32) int {
