@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/diag/detect"
 	"github.com/evedge/evedge/agent/signals"
@@ -40,8 +41,9 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	format := fs.String("format", "", "log format: candump, gvret (csv) or asc; detected when empty")
 	modelFile := fs.String("model", "", "fault model `file` (.evnn) instead of the built-in one")
 	noModel := fs.Bool("no-model", false, "run the rules only")
+	cfgPath := fs.String("config", "", "agent configuration `file`: its [diag] limits (per-vehicle alarm thresholds) replace the GB/T defaults")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--format F] LOG...")
+		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--config FILE] [--format F] LOG...")
 		fmt.Fprintln(stderr, "Runs the GB/T 32960.3 alarm rules and the fault model over recorded logs; one JSON line per alarm")
 		fmt.Fprintln(stderr, "raised (kind \"rule\") or fault detected (kind \"model\"). The model runs when the signal map provides")
 		fmt.Fprintln(stderr, "all of its inputs (listed in the README); otherwise stderr says which are missing.")
@@ -61,6 +63,16 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *format != "" {
 		if f, err = can.ParseFormat(*format); err != nil {
 			return usageError{err}
+		}
+	}
+	var limits diag.Limits
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if limits, err = diag.ParseLimits(cfg.Diag.Limits); err != nil {
+			return fmt.Errorf("%s: [diag] limits: %w", *cfgPath, err)
 		}
 	}
 	db, err := loadVehicle(*dbcPath, *mapPath)
@@ -87,7 +99,7 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return err
 			}
 		}
-		n, err := diagnoseFile(ctx, db, det, path, f, out)
+		n, err := diagnoseFile(ctx, db, det, limits, path, f, out)
 		if err != nil {
 			return err
 		}
@@ -98,14 +110,14 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // diagnoseFile replays one log into a fresh table and evaluates the rules
 // at every second of log time.
-func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detector, path string, f can.Format, out *bufio.Writer) (int, error) {
+func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detector, limits diag.Limits, path string, f can.Format, out *bufio.Writer) (int, error) {
 	r, closer, err := can.OpenLog(path, f)
 	if err != nil {
 		return 0, err
 	}
 	defer closer.Close()
 	table := signals.NewTable(db)
-	rules := diag.NewRules(nil)
+	rules := diag.NewRules(limits)
 	vals := make([]signals.Value, 0, 256)
 	var next int64
 	var now time.Time

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,44 @@ func TestDiagnoseSimHealthy(t *testing.T) {
 	}
 	for _, d := range diagnoseLines(t, simLog(t, 31337, 40*time.Minute)) {
 		t.Errorf("healthy car: %+v", d)
+	}
+}
+
+// TestDiagnoseConfigLimits: --config's [diag.limits] replace the GB/T
+// thresholds: with the high-temperature item set to 5/6/7 °C, a healthy
+// car at 20 °C raises it at level 3; without, nothing. A bad limits table
+// is refused with the file's name.
+func TestDiagnoseConfigLimits(t *testing.T) {
+	log := simLog(t, 4242, 3*time.Minute)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "car.toml")
+	os.WriteFile(good, []byte("[diag.limits]\nbattery_high_temperature = [5, 6, 7]\n"), 0o644)
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[diag.limits]\nbattery_high_temperature = [5, 6]\n"), 0o644)
+	args := []string{"diagnose", "--no-model", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml"}
+	count := func(extra ...string) (int, int, string) {
+		var out, errb bytes.Buffer
+		code := run(append(append(slices.Clone(args), extra...), log), nil, &out, &errb)
+		n, lvl := 0, 0
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var d diagnoseLine
+			if json.Unmarshal([]byte(l), &d) == nil && d.Fault == "battery_high_temperature" {
+				n++
+				lvl = max(lvl, d.Severity)
+			}
+		}
+		if code != 0 {
+			return -1, 0, errb.String()
+		}
+		return n, lvl, errb.String()
+	}
+	if n, _, e := count(); n != 0 {
+		t.Errorf("GB/T defaults: %d high-temperature lines (%s)", n, e)
+	}
+	if n, lvl, e := count("--config", good); n == 0 || lvl != 3 {
+		t.Errorf("limits 5/6/7 °C: %d lines, highest level %d, want level 3 (%s)", n, lvl, e)
+	}
+	if n, _, e := count("--config", bad); n != -1 || !strings.Contains(e, "bad.toml") {
+		t.Errorf("bad limits: lines %d, stderr %q; want a refusal naming bad.toml", n, e)
 	}
 }

@@ -151,21 +151,31 @@ func (d *Detector) Reset() {
 
 // Step samples the model inputs through read at now (call it once a second
 // of data time, in order) and returns the change a completed window
-// brings, or nil. It does not allocate unless it returns a change.
+// brings, or nil. A second with no input present is skipped: it is not a
+// sample, and data resuming after more than Gap starts a new run. It does
+// not allocate unless it returns a change.
 func (d *Detector) Step(now time.Time, read diag.Read) (*Change, error) {
+	present := 0
+	for i, p := range diag.ModelInputPaths {
+		if v, ok := read(p); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			d.x[i] = v
+			present++
+		} else {
+			d.x[i] = math.NaN()
+		}
+	}
+	if present == 0 {
+		// No input at all: the car is asleep or its bus silent. Not a
+		// sample (it would read as every sensor lost); a silence longer
+		// than Gap starts a new run when data comes back.
+		return nil, nil
+	}
 	if !d.last.IsZero() && (now.Sub(d.last) > d.opts.Gap || now.Before(d.last)) {
 		d.Reset()
 	}
 	d.last = now
 	if d.vss == nil {
 		d.vss = make([]diag.Sample, int(diag.WindowLength/time.Second))
-	}
-	for i, p := range diag.ModelInputPaths {
-		if v, ok := read(p); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-			d.x[i] = v
-		} else {
-			d.x[i] = math.NaN()
-		}
 	}
 	d.vss[d.nvss%len(d.vss)] = d.x
 	d.nvss++

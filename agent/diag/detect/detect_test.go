@@ -239,6 +239,56 @@ func TestGapStartsRun(t *testing.T) {
 	}
 }
 
+// TestSilentBusStartsRun: stepped every second through a silent bus (as
+// diagnose and the agent's clock do), the seconds without any input are
+// no samples, and a silence longer than Gap starts a new run: no window
+// is made of the silence, and the first window after it needs 60 s of
+// new data.
+func TestSilentBusStartsRun(t *testing.T) {
+	det, err := New(loadModel(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := func(string) (float64, bool) { return 1, true }
+	silent := func(string) (float64, bool) { return 0, false }
+	t0 := time.Unix(1e9, 0)
+	sec := 0
+	for range 30 {
+		det.Step(t0.Add(time.Duration(sec)*time.Second), data)
+		sec++
+	}
+	for range 600 { // 10 min asleep
+		if c, _ := det.Step(t0.Add(time.Duration(sec)*time.Second), silent); c != nil || det.windows != 0 {
+			t.Fatalf("the silence made a window (%d) or a change %+v", det.windows, c)
+		}
+		sec++
+	}
+	for i := range 59 {
+		det.Step(t0.Add(time.Duration(sec)*time.Second), data)
+		sec++
+		if det.windows != 0 {
+			t.Fatalf("a window completed %d s after the bus woke", i+1)
+		}
+	}
+	det.Step(t0.Add(time.Duration(sec)*time.Second), data)
+	if det.windows != 1 {
+		t.Errorf("%d windows after 60 s of the new run, want 1", det.windows)
+	}
+	// A short silence (under Gap) does not restart the run: 20 s of data
+	// after 60 s of silence completes the next window at 60 samples.
+	for range 60 {
+		sec++
+		det.Step(t0.Add(time.Duration(sec)*time.Second), silent)
+	}
+	for range 60 {
+		sec++
+		det.Step(t0.Add(time.Duration(sec)*time.Second), data)
+	}
+	if det.windows != 2 {
+		t.Errorf("%d windows after a short silence and 60 more samples, want 2", det.windows)
+	}
+}
+
 // TestNewChecksModel: a model for other inputs or classes is refused with
 // the input it disagrees on.
 func TestNewChecksModel(t *testing.T) {
