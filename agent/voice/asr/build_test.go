@@ -88,41 +88,60 @@ func fmtAny(v any) string {
 
 // TestModelOffsets: a model's meta may name its frame offsets; they must
 // match the network's input width, and a meta without them must have the
-// default context.
+// default context and width.
 func TestModelOffsets(t *testing.T) {
 	var meta map[string]any
 	if err := json.Unmarshal(voicemodel.Meta, &meta); err != nil {
 		t.Fatal(err)
 	}
-	with := func(k string, v any) []byte {
+	m0, err := ParseModel(voicemodel.AM, voicemodel.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(m0.AM.Inputs) / Bands // frames the committed network takes
+	span := func(from, count int) []int {
+		o := make([]int, count)
+		for i := range o {
+			o[i] = from + i
+		}
+		return o
+	}
+	with := func(kv ...any) []byte {
 		m := maps.Clone(meta)
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(m, kv[i].(string))
+			} else {
+				m[kv[i].(string)] = kv[i+1]
+			}
 		}
 		b, _ := json.Marshal(m)
 		return b
 	}
-	// The committed model stacks -5..5: 11 frames of 40 bands.
-	for _, offs := range [][]int{{-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5}, {-7, -5, -3, -2, -1, 0, 1, 2, 3, 5, 7}} {
+	for _, offs := range [][]int{m0.Meta.Offsets, span(-n/2, n), span(-(n - 1), n)} {
 		m, err := ParseModel(voicemodel.AM, with("offsets", offs))
 		if err != nil || fmt.Sprint(m.Meta.Offsets) != fmt.Sprint(offs) {
 			t.Errorf("offsets %v: %v", offs, err)
 		}
 	}
+	outside := span(-n/2, n)
+	outside[0] = -40
 	for _, c := range []struct {
-		k    string
-		v    any
+		kv   []any
 		want string
 	}{
-		{"offsets", []int{-6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5}, "440 inputs"},
-		{"offsets", []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, "lack the current frame"},
-		{"offsets", []int{-40, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5}, "outside"},
-		{"context", 7, "context 7 without offsets"},
+		{[]any{"offsets", span(-n/2, n+1)}, fmt.Sprintf("%d inputs", n*Bands)},
+		{[]any{"offsets", span(1, n)}, "lack the current frame"},
+		{[]any{"offsets", outside}, "outside"},
+		{[]any{"offsets", nil, "context", 7}, "context 7 without offsets"},
+		{[]any{"offsets", nil, "context", Context}, fmt.Sprintf("want %d", Inputs)},
 	} {
-		if _, err := ParseModel(voicemodel.AM, with(c.k, c.v)); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s %v: %v, want an error with %q", c.k, c.v, err, c.want)
+		_, err := ParseModel(voicemodel.AM, with(c.kv...))
+		if n*Bands == Inputs && c.want == fmt.Sprintf("want %d", Inputs) {
+			continue // the committed model has the default width
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.kv, err, c.want)
 		}
 	}
 }
