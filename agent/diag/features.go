@@ -445,7 +445,7 @@ const (
 	LCellDeficitTime         // d(deficit)/dt at constant SOC and current, % per hour (a short's self-discharge)
 	LCellDeficitSOC          // d(deficit)/dSOC, % per 10 % SOC (a capacity outlier)
 	LCellSurplusSOC          // d(highest cell's surplus)/dSOC, % per 10 % SOC
-	LStuck                   // largest movement of a coupled signal (Stream) since a model input last changed, in typical steps
+	LStuck                   // widest range of a coupled signal (Stream) since a model input last changed, in typical steps
 	LLost                    // inputs present earlier in the run and missing for the whole window (Stream)
 	NumLongFeatures
 )
@@ -772,7 +772,12 @@ type Stream struct {
 	havePrv bool
 	seen    [NumModelInputs]bool
 	winSeen [NumModelInputs]bool
-	moved   [len(stuckPairs)]float64 // partner movement since the input last changed, in steps
+	// lo, hi: the partner's range since the input last changed (NaN: not
+	// tracking); its width in steps is how far the partner moved. A range,
+	// not a sum of steps: a noisy or coarsely quantised partner that
+	// toggles between two readings for an hour has moved one step, not
+	// thousands.
+	lo, hi [len(stuckPairs)]float64
 }
 
 // Reset forgets the run.
@@ -782,7 +787,13 @@ func (s *Stream) Reset() {
 	s.havePrv = false
 	s.seen = [NumModelInputs]bool{}
 	s.winSeen = [NumModelInputs]bool{}
-	s.moved = [len(stuckPairs)]float64{}
+	s.resetStuck()
+}
+
+func (s *Stream) resetStuck() {
+	for k := range stuckPairs {
+		s.lo[k], s.hi[k] = math.NaN(), math.NaN()
+	}
 }
 
 // Push adds one sample. When it completes a window it writes the model
@@ -793,6 +804,7 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 	if s.ring == nil {
 		s.ring = make([]Sample, size)
 		s.window = make([]Sample, size)
+		s.resetStuck()
 	}
 	for k, v := range x {
 		if !math.IsNaN(v) {
@@ -803,12 +815,16 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 		for k, p := range stuckPairs {
 			a, b, pa, pb := x[p.in], x[p.partner], s.prev[p.in], s.prev[p.partner]
 			switch {
-			case math.IsNaN(a) || math.IsNaN(pa):
-				s.moved[k] = 0
-			case a != pa:
-				s.moved[k] = 0
-			case !math.IsNaN(b) && !math.IsNaN(pb):
-				s.moved[k] = min(1000, s.moved[k]+math.Abs(b-pb)/p.step)
+			case math.IsNaN(a) || math.IsNaN(pa) || a != pa:
+				s.lo[k], s.hi[k] = math.NaN(), math.NaN()
+			case math.IsNaN(b):
+			case math.IsNaN(s.lo[k]):
+				s.lo[k], s.hi[k] = b, b
+				if !math.IsNaN(pb) {
+					s.lo[k], s.hi[k] = min(b, pb), max(b, pb)
+				}
+			default:
+				s.lo[k], s.hi[k] = min(s.lo[k], b), max(s.hi[k], b)
 			}
 		}
 	}
@@ -823,8 +839,10 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 	s.long.avg0, s.long.avg0OK = s.scratch.avg0, s.scratch.avg0OK
 	s.long.Update(&s.wf, &s.lf)
 	stuck, lost := 0.0, 0
-	for _, m := range s.moved {
-		stuck = max(stuck, m)
+	for k, p := range stuckPairs {
+		if !math.IsNaN(s.lo[k]) {
+			stuck = max(stuck, min(1000, (s.hi[k]-s.lo[k])/p.step))
+		}
 	}
 	for k := range s.seen {
 		if s.seen[k] && !s.winSeen[k] {

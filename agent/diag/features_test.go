@@ -299,6 +299,16 @@ func TestStreamStuckAndLost(t *testing.T) {
 	if in[NumFeatures+LStuck] > 1 || in[NumFeatures+LLost] != 0 {
 		t.Errorf("after Reset: stuck %v, lost %v", in[NumFeatures+LStuck], in[NumFeatures+LLost])
 	}
+	// A BMS that reports temperatures in whole degrees: the hottest module
+	// holds 25 °C for an hour while the coolest toggles between 21 and 22
+	// every few seconds. The partner's range is 1 °C, two steps of 0.5:
+	// log1p(2) = 1.10, however long it goes on (a sum of its steps would
+	// reach 2 every toggle, over 2 000 in the hour).
+	s.Reset()
+	push(3600, func(x *Sample) { x[InTempMax] = 25; x[InTempMin] = 21 + float64(i/3%2) })
+	if got, want := float64(in[NumFeatures+LStuck]), math.Log1p(2); math.Abs(got-want) > 1e-6 {
+		t.Errorf("toggling partner: stuck %v, want log1p(2) = %.4f", got, want)
+	}
 }
 
 // TestCellDeficit: the cell gap in mV divided by the OCV slope the run

@@ -71,6 +71,7 @@ type Config struct {
 	MotorTorque       float64 // peak motor torque, Nm
 	RegenPower        float64 // peak regenerative power, kW
 	AuxPower          float64 // HVAC and other high-voltage auxiliaries while on, W
+	ChillerSet        float64 // coolant temperature the chiller holds, °C (5 lower while DC charging)
 	LVLoad            float64 // 12 V loads while on, W
 	Odometer          float64 // km at start
 	Ambient           float64 // °C
@@ -117,6 +118,7 @@ func DefaultConfig() Config {
 		MotorTorque:       350,
 		RegenPower:        80,
 		AuxPower:          300,
+		ChillerSet:        30,
 		LVLoad:            350,
 		Odometer:          12000,
 		Ambient:           20,
@@ -170,6 +172,7 @@ func (c Config) withDefaults() Config {
 	fill(&c.MotorTorque, d.MotorTorque)
 	fill(&c.RegenPower, d.RegenPower)
 	fill(&c.AuxPower, d.AuxPower)
+	fill(&c.ChillerSet, d.ChillerSet)
 	fill(&c.LVLoad, d.LVLoad)
 	fill(&c.ACPower, d.ACPower)
 	fill(&c.DCPower, d.DCPower)
@@ -228,6 +231,7 @@ func (c *Config) validate() error {
 		{"MotorTorque", c.MotorTorque, 10, 5000, "Nm"},
 		{"RegenPower", c.RegenPower, 0, 1000, "kW"},
 		{"AuxPower", c.AuxPower, 0, 20000, "W"},
+		{"ChillerSet", c.ChillerSet, 10, 45, "°C"},
 		{"LVLoad", c.LVLoad, 0, 3000, "W"},
 		{"Odometer", c.Odometer, 0, 1.5e6, "km"},
 		{"Ambient", c.Ambient, -40, 55, "°C"},

@@ -337,9 +337,9 @@ func (s *Sim) thermal(h, dcdcLoss float64) {
 	qRad := radiatorUA * m.flow * (1 + math.Abs(m.v)/15) * (m.coolT - amb)
 	qChill := 0.0
 	if m.chillerOn {
-		set := 30.0
+		set := s.cfg.ChillerSet
 		if m.chargeState == ChargeDC {
-			set = 25
+			set -= 5
 		}
 		qChill = clamp(chillerGain*(m.coolT-set), 0, chillerMax) * clamp(m.flow/0.1, 0, 1)
 	}

@@ -52,9 +52,9 @@ func (s *Sim) tick(d time.Duration) {
 		m.pumpDuty = math.Min(m.pumpDuty, 1)
 	}
 	m.flow = m.pumpDuty * p.PumpFlow
-	set := 30.0
+	set := c.ChillerSet
 	if chargingNow && w.charge == ChargeDC {
-		set = 25
+		set -= 5
 	}
 	switch {
 	case !closed:

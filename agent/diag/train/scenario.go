@@ -177,6 +177,62 @@ type Scenario struct {
 	Fault  *sim.FaultSpec // nil: healthy
 	Input  int            // the input a sensor fault acts on
 	Class  int
+	View   Presentation
+}
+
+// Presentation is how the car's ECUs report what the sim computes. Other
+// cars' BMSs report temperatures in whole degrees and place their
+// thermistors where healthy modules read a degree or two apart; the model
+// must not take either for a fault.
+type Presentation struct {
+	TempStep float64 // resolution of the temperature inputs, °C (0: the DBC's)
+	// HotOffset is added to the hottest module's reading and ColdOffset
+	// taken from the coolest's, °C.
+	HotOffset, ColdOffset float64
+	// MotorOffset is added to the motor's and the inverter's readings, °C:
+	// cars whose drive unit has its own coolant loop run it warmer or
+	// colder than the battery's coolant that the sim's shared loop gives.
+	MotorOffset float64
+}
+
+var tempInputs = [...]int{diag.InTempMax, diag.InTempMin, diag.InCoolantIn, diag.InCoolantOut, diag.InMotorTemp, diag.InInverterTemp, diag.InAmbient}
+
+func (p Presentation) apply(s *diag.Sample) {
+	s[diag.InTempMax] += p.HotOffset
+	s[diag.InTempMin] -= p.ColdOffset
+	s[diag.InMotorTemp] += p.MotorOffset
+	s[diag.InInverterTemp] += p.MotorOffset
+	if p.TempStep > 0 {
+		for _, i := range tempInputs {
+			s[i] = math.Round(s[i]/p.TempStep) * p.TempStep // NaN stays NaN
+		}
+	}
+}
+
+// randomize draws the car's presentation and the parts of its climate
+// control that vary most between makes, from their own random stream (the
+// scenario's other draws stay as they were): the chiller's coolant set
+// point (15..32 °C; a cold set point keeps a fast-charging pack 10-15 K
+// above its coolant) and, below 10 °C, cabin and battery heating that
+// draws up to 8 kW more at -20 °C, also at a standstill.
+func randomize(sc *Scenario, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x9e5e17a7))
+	switch r := rng.Float64(); {
+	case r < 0.4:
+		sc.View.TempStep = 1
+	case r < 0.6:
+		sc.View.TempStep = 0.5
+	}
+	if rng.IntN(5) < 3 {
+		sc.View.HotOffset, sc.View.ColdOffset = 1.5*rng.Float64(), rng.Float64()
+	}
+	if rng.IntN(2) == 0 {
+		sc.View.MotorOffset = -10 + 50*rng.Float64()
+	}
+	sc.Config.ChillerSet = 15 + 17*rng.Float64()
+	if a := sc.Config.Ambient; a < 10 {
+		sc.Config.AuxPower += 8000 * (10 - a) / 30 * rng.Float64()
+	}
 }
 
 var scenarioMixes = []string{
@@ -249,6 +305,7 @@ func newScenario(db *signals.Database, seed uint64, kind sim.FaultKind, minH, ma
 func newScenarioSlow(db *signals.Database, seed uint64, kind sim.FaultKind, minH, maxH, slowH float64) Scenario {
 	rng := rand.New(rand.NewPCG(seed, 0x5ce7a210))
 	sc := Scenario{Config: randomConfig(db, rng, seed), Hours: minH + (maxH-minH)*rng.Float64()}
+	randomize(&sc, seed)
 	if kind == "" {
 		return sc
 	}
@@ -471,12 +528,14 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			}
 		}
 		q.apply(&cur)
+		sc.View.apply(&cur)
 		ex.step(sc, &st, level)
 		if rules != nil && run.RuleTrip < 0 {
 			twin.Step(time.Second)
 			tst := twin.State()
 			twinCur = sample(&tst)
 			q.apply(&twinCur)
+			sc.View.apply(&twinCur)
 			rules.Step(st.Time, read)
 			twinRules.Step(tst.Time, twinRead)
 			if st.Elapsed >= sc.Fault.Start && tripped(rules) && !tripped(twinRules) {

@@ -56,7 +56,7 @@ func TestSeparates(t *testing.T) {
 	}{
 		{"", false, ""},
 		{sim.FaultInsulation, true, ""},
-		{sim.FaultCoolingLoss, true, "cooling loss: 5 of 12 held-out runs detected (models/fault/README.md)"},
+		{sim.FaultCoolingLoss, true, "cooling loss: 1 of 12 held-out runs detected by version 4 (models/fault/README.md)"},
 	}
 	for _, c := range cases {
 		t.Run(name(c.kind), func(t *testing.T) {
