@@ -1843,6 +1843,8 @@ def main():
     g.add_argument("--only", default="")
     g.add_argument("--scale", type=float, default=1.0, help="scale phase durations (quick tests)")
     g.add_argument("--variant", default="", help="diagnostic variants: fine_temp, no_hvac (comma list)")
+    g.add_argument("--seed-offset", type=int, default=0,
+                   help="add to every scenario's seed: other routes, noise, car build and weather draws, same conditions")
     sub.add_parser("list")
     r = sub.add_parser("report")
     r.add_argument("--out", required=True)
@@ -1865,6 +1867,8 @@ def main():
     write_dbc(os.path.join(a.out, "indepsim.dbc"))
     write_map(os.path.join(a.out, "indepsim.toml"), "indepsim.dbc")
     scns = all_scenarios()
+    for scn in scns.values():
+        scn["seed"] += a.seed_offset
     todo = [n for n in scns if not a.only or n in a.only.split(",")]
     jobs = [(n, scns[n], a.out, a.scale, a.variant) for n in todo]
     t = _time.time()

@@ -3,6 +3,7 @@
 # the results table.  Usage: scripts/indepsim/run.sh [OUTDIR]   (default /tmp/indepsim)
 # Env: JOBS (parallel generators / diagnose runs, default 2), SCALE (phase
 # durations, default 1; e.g. 0.2 for a quick smoke run), ONLY (comma list),
+# SEED_OFFSET=N adds N to every seed (unseen draws of the same scenarios);
 # FEATURES=1 also replays each log through `evedge run` to collect the model's
 # feature z-scores (slower). VARIANT=fine_temp,no_hvac: diagnostic variants (see indepsim.py).
 set -euo pipefail
@@ -16,7 +17,7 @@ cd "$root"
 echo "building evedge ..." >&2
 go build -o "$out/evedge" ./agent/cmd/evedge
 t0=$(date +%s)
-python3 "$here/indepsim.py" gen --out "$out/data" --jobs "$jobs" --scale "$scale" ${ONLY:+--only "$ONLY"} ${VARIANT:+--variant "$VARIANT"}
+python3 "$here/indepsim.py" gen --out "$out/data" --jobs "$jobs" --scale "$scale" ${ONLY:+--only "$ONLY"} ${VARIANT:+--variant "$VARIANT"} ${SEED_OFFSET:+--seed-offset "$SEED_OFFSET"}
 t1=$(date +%s)
 rm -rf "$out/data/results"
 mkdir -p "$out/data/results"
