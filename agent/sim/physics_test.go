@@ -362,6 +362,7 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Tick = 2 * time.Second }, "sim: Tick 2s: expected 1ms..1s"},
 		{func(c *Config) { c.SOH = 40 }, "sim: SOH 40: expected 50..100 %"},
 		{func(c *Config) { c.Ambient = 70 }, "sim: Ambient 70: expected -40..55 °C"},
+		{func(c *Config) { c.ChillerSet = 5 }, "sim: ChillerSet 5: expected 10..45 °C"},
 		{func(c *Config) { c.Scenario = "wltp,mars" }, `sim: Scenario "wltp,mars": phase "mars" unknown`},
 		{func(c *Config) { c.ChargeBelow = 90 }, "sim: ChargeBelow 90: expected less than ChargeTarget (80)"},
 		{func(c *Config) { c.Cycles = map[string]time.Duration{"VCU_Drive": 0} }, `sim: Cycles["VCU_Drive"] 0s: expected a positive period`},
@@ -383,4 +384,36 @@ func TestConfigErrors(t *testing.T) {
 	if got := s.Config(); got.Cells != 96 || got.Tick != 100*time.Millisecond || got.Scenario != "loop" || got.Ambient != 0 {
 		t.Errorf("defaults not applied: %+v", got)
 	}
+}
+
+// TestChillerSet: the chiller holds the coolant at Config.ChillerSet (5 °C
+// lower while DC charging). Its control turns it on above set+1 and off
+// below set, so on a 35 °C day the coolant never goes below the DC set
+// point 25 °C with the default 30 °C, while a 15 °C set point (DC: 10 °C)
+// pulls it well under 25 °C during a 40 min fast charge from 10 %.
+func TestChillerSet(t *testing.T) {
+	t.Parallel()
+	minCoolant := func(set float64) float64 {
+		s := newSim(t, func(c *Config) {
+			c.Scenario, c.ParkTime = PhaseDC, -1
+			c.InitialSOC, c.ChargeTarget, c.ChargeBelow = 10, 100, 5
+			c.Ambient, c.ChillerSet = 35, set
+		})
+		lo := math.Inf(1)
+		for s.Elapsed() < 40*time.Minute {
+			s.Step(time.Second)
+			if st := s.State(); st.Charging {
+				lo = math.Min(lo, st.CoolantInlet)
+			}
+		}
+		return lo
+	}
+	def, cold := minCoolant(30), minCoolant(15)
+	if def < 25-0.5 {
+		t.Errorf("set point 30 °C: coolant fell to %.1f °C, below the DC set point 25", def)
+	}
+	if cold > 22 {
+		t.Errorf("set point 15 °C: coolant no lower than %.1f °C, want under 22 (DC set point 10)", cold)
+	}
+	t.Logf("lowest coolant inlet while fast charging on a 35 °C day: %.1f °C (set 30), %.1f °C (set 15)", def, cold)
 }

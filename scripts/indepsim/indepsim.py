@@ -1715,32 +1715,30 @@ def report(outdir, verbose=False):
     rows = []
     details = []
 
-    def model_lines(n):
+    def diagnose_lines(n):
+        # A missing result or a line that is not JSON is an error, never
+        # "no detections": a healthy verdict must come from a diagnose run.
         p = os.path.join(res, n + ".jsonl")
+        if not os.path.exists(p):
+            sys.exit("report: %s missing (diagnose did not run for %s)" % (p, n))
         out = []
-        if os.path.exists(p):
-            for ln in open(p):
-                try:
-                    x = json.loads(ln)
-                except ValueError:
-                    continue
-                if x.get("kind") == "model":
-                    out.append(x)
+        for i, ln in enumerate(open(p), 1):
+            ln = ln.strip()
+            if not ln:
+                continue
+            try:
+                out.append(json.loads(ln))
+            except ValueError as e:
+                sys.exit("report: %s:%d: not JSON (%s): %.80s" % (p, i, e, ln))
         return out
+
+    def model_lines(n):
+        return [x for x in diagnose_lines(n) if x.get("kind") == "model"]
 
     for n in names:
         meta = json.load(open(os.path.join(logs, n + ".json")))
-        p = os.path.join(res, n + ".jsonl")
         errp = os.path.join(res, n + ".err")
-        lines = []
-        if os.path.exists(p):
-            for ln in open(p):
-                ln = ln.strip()
-                if ln:
-                    try:
-                        lines.append(json.loads(ln))
-                    except ValueError:
-                        pass
+        lines = diagnose_lines(n)
         err = open(errp).read().strip() if os.path.exists(errp) else ""
         model = [x for x in lines if x.get("kind") == "model"]
         rules = [x for x in lines if x.get("kind") == "rule"]

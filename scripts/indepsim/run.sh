@@ -31,8 +31,8 @@ if [ "${FEATURES:-0}" = 1 ]; then
   for n in $names; do
     rm -rf "rd/$n"; mkdir -p rd
     ../evedge run --dbc indepsim.dbc --map indepsim.toml --replay "logs/$n.log" --speed max --view off --data "rd/$n" \
-      > "results/$n.run.out" 2> "results/$n.run.err" || true
-    python3 "$here/indepsim.py" features --db "rd/$n/evedge.db" > "results/$n.features.txt" || true
+      > "results/$n.run.out" 2> "results/$n.run.err" || echo "evedge run --replay failed on $n (rc $?): see results/$n.run.err" >&2
+    python3 "$here/indepsim.py" features --db "rd/$n/evedge.db" > "results/$n.features.txt" || echo "features of $n failed (rc $?)" >&2
     rm -rf "rd/$n"
   done
 fi

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -257,5 +258,55 @@ func TestMergeEnsemble(t *testing.T) {
 				t.Fatalf("x %v: logits %v, want %v", x, got, want)
 			}
 		}
+	}
+}
+
+// TestPresentation: the reporting draw acts on the sample as another BMS
+// would report it, worked by hand: whole degrees, the hottest module 0.7
+// higher (24.6 + 0.7 = 25.3 -> 25), the coolest 0.4 lower (21.2 - 0.4 =
+// 20.8 -> 21), the drive unit 12.5 warmer (60.2 + 12.5 = 72.7 -> 73); a
+// missing reading stays missing and non-temperature inputs are untouched.
+func TestPresentation(t *testing.T) {
+	var s diag.Sample
+	s[diag.InTempMax], s[diag.InTempMin], s[diag.InMotorTemp] = 24.6, 21.2, 60.2
+	s[diag.InInverterTemp], s[diag.InPackV] = math.NaN(), 355.37
+	Presentation{TempStep: 1, HotOffset: 0.7, ColdOffset: 0.4, MotorOffset: 12.5}.apply(&s)
+	if s[diag.InTempMax] != 25 || s[diag.InTempMin] != 21 || s[diag.InMotorTemp] != 73 {
+		t.Errorf("max %v min %v motor %v, want 25 21 73", s[diag.InTempMax], s[diag.InTempMin], s[diag.InMotorTemp])
+	}
+	if !math.IsNaN(s[diag.InInverterTemp]) || s[diag.InPackV] != 355.37 {
+		t.Errorf("inverter %v (want NaN), pack voltage %v (want 355.37)", s[diag.InInverterTemp], s[diag.InPackV])
+	}
+}
+
+// TestRandomizeOwnStream: the reporting and climate draws come from their
+// own random stream, so a scenario's car, drive and fault are the ones
+// the same seed drew before they existed (only ChillerSet and, in the
+// cold, AuxPower change), and the draws cover their ranges.
+func TestRandomizeOwnStream(t *testing.T) {
+	db, _, err := sim.LoadDBC(dbcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[float64]int{}
+	for seed := uint64(1); seed <= 200; seed++ {
+		sc := newScenario(db, seed, sim.FaultCellShort, 1, 2)
+		rng := rand.New(rand.NewPCG(seed, 0x5ce7a210))
+		want := randomConfig(db, rng, seed)
+		got := sc.Config
+		if got.ChillerSet < 15 || got.ChillerSet > 32 {
+			t.Fatalf("seed %d: chiller set point %.1f outside 15..32", seed, got.ChillerSet)
+		}
+		if got.Ambient >= 10 && got.AuxPower != want.AuxPower || got.AuxPower < want.AuxPower || got.AuxPower > want.AuxPower+8000 {
+			t.Fatalf("seed %d: aux power %.0f W from %.0f at %.1f °C", seed, got.AuxPower, want.AuxPower, got.Ambient)
+		}
+		got.ChillerSet, got.AuxPower, want.ChillerSet, want.AuxPower = 0, 0, 0, 0
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: the car differs from the seed's own draw", seed)
+		}
+		steps[sc.View.TempStep]++
+	}
+	if steps[0] < 50 || steps[0.5] < 20 || steps[1] < 50 {
+		t.Errorf("temperature steps drawn %v, want about 40/20/40 %% of 200", steps)
 	}
 }

@@ -88,10 +88,6 @@ var DefaultOffsets = func() []int {
 	return o
 }()
 
-// Stack writes the DefaultOffsets model input of frame i into dst (len
-// Inputs): frames i-Context..i+Context, clamped at the edges.
-func Stack(dst, frames []float32, t, i int) { StackAt(dst, frames, t, i, DefaultOffsets) }
-
 // StackAt writes the model input of frame i into dst (len
 // len(offs)*Bands): frames i+offs[0], i+offs[1], ..., clamped at the
 // edges of the utterance.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 
 	int8nn "github.com/evedge/evedge/models/int8"
 )
@@ -63,7 +64,7 @@ func ParseModel(am, meta []byte) (*Model, error) {
 		return nil, fmt.Errorf("asr: model meta: %d priors, want %d", len(md.LogPrior), NumClasses)
 	}
 	if len(md.Offsets) == 0 {
-		md.Offsets = DefaultOffsets
+		md.Offsets = slices.Clone(DefaultOffsets)
 	} else if err := CheckOffsets(md.Offsets); err != nil {
 		return nil, fmt.Errorf("asr: model meta: %w", err)
 	}
