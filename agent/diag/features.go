@@ -557,9 +557,15 @@ type LongFeatures struct {
 	lvLow            float64
 	reg              ewReg
 	// socGap is the rest gap (FCellLowDev0) at the first visit of each
-	// sameSOCBin-wide SOC bin, socAt the window count then (0: not yet).
-	socGap [sameSOCBins]float32
-	socAt  [sameSOCBins]int32
+	// sameSOCBin-wide SOC bin, socAt the clock then, socSeen whether it
+	// was visited. clock counts windows of driving and of sleep between runs
+	// (Continue): the same-SOC comparison is the one memory a run keeps of
+	// the runs before it, so a cell that loses charge while the car sleeps
+	// shows at the next wake-up.
+	socGap  [sameSOCBins]float32
+	socAt   [sameSOCBins]int64
+	socSeen [sameSOCBins]bool
+	clock   int64 // in windows
 	// avg0 and avg0OK: the window's average cell at rest (set by
 	// Stream from FeatureScratch before Update).
 	avg0   float64
@@ -583,8 +589,33 @@ const (
 	sameSOCAge  = 20 // windows after the first visit before the rate counts
 )
 
-// Reset forgets the run.
+// Reset forgets the run and the runs before it.
 func (l *LongFeatures) Reset() { *l = LongFeatures{} }
+
+// RunGap is the default pause in a vehicle's data after which the fault
+// model starts a new run (detect.Options.Gap); shorter pauses are missing
+// samples inside one run.
+const RunGap = 5 * time.Minute
+
+// MaxSleepMemory is the longest sleep after which a new run still compares
+// the cells at the same SOC with the runs before it (Continue).
+const MaxSleepMemory = 7 * 24 * time.Hour
+
+// Continue starts a new run after the vehicle slept for sleep: the run's
+// state is forgotten as by Reset, except the rest cell gap at each SOC
+// first visited in the runs before, with the sleep counted in its age.
+// A vehicle's SOC does not move while it sleeps, so a healthy cell's gap
+// at the same SOC is the same after the sleep, while a cell with an
+// internal short has lost charge and shows a larger gap. A sleep longer
+// than MaxSleepMemory, or a negative one, resets instead.
+func (l *LongFeatures) Continue(sleep time.Duration) {
+	if sleep < 0 || sleep > MaxSleepMemory {
+		l.Reset()
+		return
+	}
+	gap, at, seen, clock := l.socGap, l.socAt, l.socSeen, l.clock+int64(sleep/WindowLength)
+	*l = LongFeatures{socGap: gap, socAt: at, socSeen: seen, clock: clock}
+}
 
 // Update folds the window features f into the state and writes the
 // long-horizon features into out.
@@ -593,6 +624,7 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 	first := l.n == 0
 	hours := float64(l.n) * WindowLength.Hours()
 	l.n++
+	l.clock++
 	ew := func(k int, v float64) {
 		if first {
 			l.ew[k] = v
@@ -635,13 +667,13 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 	if soc := float64(f[FSOC]); soc >= sameSOCMin && soc <= 100 && f[FChargingShare] < 0.5 {
 		b := int(soc / sameSOCBin)
 		gap := f[FCellLowDev0]
-		if l.socAt[b] == 0 {
-			l.socGap[b], l.socAt[b] = gap, int32(l.n)
+		if !l.socSeen[b] {
+			l.socGap[b], l.socAt[b], l.socSeen[b] = gap, l.clock, true
 		}
 		rise := float64(gap - l.socGap[b])
-		if l.n-int(l.socAt[b]) >= sameSOCAge {
+		if age := l.clock - l.socAt[b]; age >= sameSOCAge {
 			ew(LCellSameSOCRise, rise)
-			ew(LCellSameSOCRate, rise/(float64(l.n-int(l.socAt[b]))*WindowLength.Hours()))
+			ew(LCellSameSOCRate, rise/(float64(age)*WindowLength.Hours()))
 		}
 	}
 	l.cellDeficit(f, hours)
@@ -780,10 +812,22 @@ type Stream struct {
 	lo, hi [len(stuckPairs)]float64
 }
 
-// Reset forgets the run.
+// Reset forgets the run and the runs before it.
 func (s *Stream) Reset() {
 	s.n = 0
 	s.long.Reset()
+	s.resetRun()
+}
+
+// Continue starts a new run after the vehicle slept for sleep
+// (LongFeatures.Continue).
+func (s *Stream) Continue(sleep time.Duration) {
+	s.n = 0
+	s.long.Continue(sleep)
+	s.resetRun()
+}
+
+func (s *Stream) resetRun() {
 	s.havePrv = false
 	s.seen = [NumModelInputs]bool{}
 	s.winSeen = [NumModelInputs]bool{}

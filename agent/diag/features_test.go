@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func window(n int, fill func(i int, s *Sample)) []Sample {
@@ -252,6 +253,60 @@ func TestCellSameSOC(t *testing.T) {
 		}
 		if out[LCellSameSOCRise] != 0 || out[LCellSameSOCRate] != 0 {
 			t.Errorf("%s: rise %v, rate %v, want 0", c.name, out[LCellSameSOCRise], out[LCellSameSOCRate])
+		}
+	}
+}
+
+// TestCellSameSOCAcrossSleep: a new run after a sleep (Continue) still
+// compares the rest gap with its value at the first visit of the same SOC
+// in the runs before, the sleep counted in the age; the run's other
+// state starts over. A cell whose gap grew from 10 to 40 mV over a 2 h
+// sleep at 60 % SOC: rise 30 mV, rate 30 / (2 h + 30 min of windows
+// since the visit) = 12 mV/h. A healthy cell's unchanged gap: 0. After a
+// sleep longer than MaxSleepMemory, or Reset, nothing is compared.
+func TestCellSameSOCAcrossSleep(t *testing.T) {
+	var f [NumFeatures]float32
+	var out [NumLongFeatures]float32
+	run := func(l *LongFeatures, gap float32, windows int) {
+		f[FSOC], f[FCellLowDev0] = 60, gap
+		for range windows {
+			l.Update(&f, &out)
+		}
+	}
+	var l LongFeatures
+	run(&l, 10, 30) // first visit at window 1, 30 windows: 29 min old at the last
+	l.Continue(2 * time.Hour)
+	run(&l, 40, 1) // 29 + 120 + 1 = 150 min after the visit
+	if r, rate := out[LCellSameSOCRise], out[LCellSameSOCRate]; r != 30 || math.Abs(float64(rate)-12) > 0.01 {
+		t.Errorf("short across a 2 h sleep: rise %v mV, rate %v mV/h; want 30 and 12", r, rate)
+	}
+	if out[LCellLowDev0] != 40 || out[LCellLowDevRise] != 0 {
+		t.Errorf("the run's own averages did not start over: %v", out)
+	}
+	if n := testing.AllocsPerRun(10, func() { l.Continue(time.Hour) }); n != 0 {
+		t.Errorf("Continue: %v allocations", n)
+	}
+	l = LongFeatures{}
+	run(&l, 10, 30)
+	l.Continue(8 * time.Hour)
+	run(&l, 10, 1)
+	if r := out[LCellSameSOCRise]; r != 0 {
+		t.Errorf("healthy cell after 8 h: rise %v mV, want 0", r)
+	}
+	for _, c := range []struct {
+		name  string
+		reset func(*LongFeatures)
+	}{
+		{"a sleep over MaxSleepMemory", func(l *LongFeatures) { l.Continue(MaxSleepMemory + time.Hour) }},
+		{"a negative sleep", func(l *LongFeatures) { l.Continue(-time.Minute) }},
+		{"Reset", func(l *LongFeatures) { l.Reset() }},
+	} {
+		l = LongFeatures{}
+		run(&l, 10, 30)
+		c.reset(&l)
+		run(&l, 40, 1)
+		if out[LCellSameSOCRise] != 0 || out[LCellSameSOCRate] != 0 {
+			t.Errorf("after %s: rise %v, rate %v, want 0 (nothing remembered)", c.name, out[LCellSameSOCRise], out[LCellSameSOCRate])
 		}
 	}
 }

@@ -8,12 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/diag/detect"
+	"github.com/evedge/evedge/agent/diag/train"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/drivers/can"
 )
@@ -41,6 +44,7 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	format := fs.String("format", "", "log format: candump, gvret (csv) or asc; detected when empty")
 	modelFile := fs.String("model", "", "fault model `file` (.evnn) instead of the built-in one")
 	noModel := fs.Bool("no-model", false, "run the rules only")
+	tracePath := fs.String("trace", "", "write every scored window of the model (scores, logits, inputs) as JSON lines to `file`")
 	cfgPath := fs.String("config", "", "agent configuration `file`: its [diag] limits (per-vehicle alarm thresholds) replace the GB/T defaults")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--config FILE] [--format F] LOG...")
@@ -92,11 +96,23 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
+	var trace *bufio.Writer
+	if *tracePath != "" {
+		tf, err := os.Create(*tracePath)
+		if err != nil {
+			return err
+		}
+		defer tf.Close()
+		trace = bufio.NewWriter(tf)
+	}
 	for _, path := range logs {
 		var det *detect.Detector
 		if model {
 			if det, _, err = newDetector(*modelFile, db); err != nil {
 				return err
+			}
+			if trace != nil {
+				det.SetTrace(traceWriter(trace, path))
 			}
 		}
 		n, err := diagnoseFile(ctx, db, det, limits, path, f, out)
@@ -105,7 +121,54 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		fmt.Fprintf(stderr, "%s: %d alarms and detections\n", path, n)
 	}
+	if trace != nil {
+		if err := trace.Flush(); err != nil {
+			return fmt.Errorf("--trace %s: %w", *tracePath, err)
+		}
+	}
 	return out.Flush()
+}
+
+// traceLine is one scored window in diagnose --trace.
+type traceLine struct {
+	T         float64        `json:"t"`
+	File      string         `json:"file"`
+	Score     float64        `json:"score"`    // this window's log-odds of a fault
+	Smoothed  float64        `json:"smoothed"` // the mean the threshold is compared with
+	Threshold float64        `json:"threshold"`
+	Class     string         `json:"class"` // most likely fault class
+	Present   int            `json:"present"`
+	NewRun    bool           `json:"new_run,omitempty"`
+	Logits    map[string]any `json:"logits"`
+	Inputs    map[string]any `json:"inputs"`
+}
+
+// traceWriter writes each window the detector scores as one JSON line
+// (non-finite values as null).
+func traceWriter(w *bufio.Writer, path string) func(detect.Scored) {
+	names := diag.InputNames()
+	num := func(v float32) any {
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return math.Round(f*1e4) / 1e4
+	}
+	return func(win detect.Scored) {
+		l := traceLine{T: float64(win.Time.UnixNano()) / 1e9, File: path, Score: math.Round(win.Score*1e4) / 1e4,
+			Smoothed: math.Round(win.Smoothed*1e4) / 1e4, Threshold: train.Threshold, Class: detect.ClassName(win.Class),
+			Present: win.Present, NewRun: win.NewRun, Logits: map[string]any{}, Inputs: map[string]any{}}
+		for c, v := range win.Logits {
+			l.Logits[detect.ClassName(c)] = num(v)
+		}
+		for i, v := range win.Inputs {
+			if i < len(names) {
+				l.Inputs[names[i]] = num(v)
+			}
+		}
+		b, _ := json.Marshal(l)
+		w.Write(append(b, '\n'))
+	}
 }
 
 // diagnoseFile replays one log into a fresh table and evaluates the rules

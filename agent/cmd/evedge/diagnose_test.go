@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/diag/train"
 	"github.com/evedge/evedge/agent/sim"
 	"github.com/evedge/evedge/drivers/can"
 )
@@ -171,5 +174,60 @@ func TestDiagnoseConfigLimits(t *testing.T) {
 	}
 	if n, _, e := count("--config", bad); n != -1 || !strings.Contains(e, "bad.toml") {
 		t.Errorf("bad limits: lines %d, stderr %q; want a refusal naming bad.toml", n, e)
+	}
+}
+
+// TestDiagnoseTrace: --trace writes every scored window: one line per
+// minute of the log, each with the model's 60 inputs and 9 class logits;
+// the first window whose smoothed score reaches the threshold is the
+// model detection on stdout, at the same time, score and class. A trace
+// file that cannot be created is refused by name.
+func TestDiagnoseTrace(t *testing.T) {
+	path := simLog(t, 5, 25*time.Minute, sim.FaultSpec{Kind: sim.FaultInsulation, Severity: 1, Start: 5 * time.Minute, Ramp: 10 * time.Minute})
+	trace := filepath.Join(t.TempDir(), "trace.jsonl")
+	var out, errb bytes.Buffer
+	if code := run([]string{"diagnose", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml", "--trace", trace, path}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var det *diagnoseLine
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var d diagnoseLine
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Kind == "model" && det == nil {
+			det = &d
+		}
+	}
+	if det == nil {
+		t.Fatalf("no model detection: %s", out.String())
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 24 || len(lines) > 25 {
+		t.Errorf("%d trace lines for a 25 min log, want 24..25 (one a minute)", len(lines))
+	}
+	var first *traceLine
+	for i, l := range lines {
+		var tl traceLine
+		if err := json.Unmarshal([]byte(l), &tl); err != nil {
+			t.Fatalf("trace line %d: %v", i+1, err)
+		}
+		if tl.File != path || len(tl.Inputs) != diag.NumInputs || len(tl.Logits) != len(train.Classes) || tl.Threshold != train.Threshold || tl.NewRun != (i == 0) {
+			t.Fatalf("trace line %d: %s", i+1, l)
+		}
+		if first == nil && tl.Smoothed >= tl.Threshold {
+			first = &tl
+		}
+	}
+	if first == nil || first.T != det.T || math.Abs(first.Smoothed-det.Score) > 1e-3 || first.Class != det.Fault {
+		t.Errorf("first window over the threshold %+v, detection %+v", first, det)
+	}
+	errb.Reset()
+	if code := run([]string{"diagnose", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml", "--trace", "/nonexistent/dir/t.jsonl", path}, nil, &out, &errb); code == 0 || !strings.Contains(errb.String(), "/nonexistent/dir/t.jsonl") {
+		t.Errorf("unwritable trace: exit %d, %s", code, errb.String())
 	}
 }

@@ -26,6 +26,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dbc := fs.String("dbc", "board/sim/sim-ev.dbc", "the sim DBC")
 	retrain := fs.Bool("train", false, "retrain on simulated scenarios and write --model first")
 	workers := fs.Int("workers", 0, "parallel simulations (default GOMAXPROCS)")
+	breaks := fs.Bool("breaks", false, "pause the data of about half the scenarios (the car sleeps; round 8 of models/fault/README.md, not the committed model's recipe)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -40,7 +41,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	opts := train.Options{DBC: db, Workers: *workers, NormalHours: *hours, EvalRunsPerFault: *runs}
+	opts := train.Options{DBC: db, Workers: *workers, NormalHours: *hours, EvalRunsPerFault: *runs, Breaks: *breaks}
 	var m *int8nn.Model
 	if *retrain {
 		var rep train.Report

@@ -24,11 +24,35 @@ type Options struct {
 	// committed model on held-out healthy driving).
 	Threshold float64
 	// Gap: a pause in the data longer than this starts a new run (default
-	// 5 min): the long-horizon features and the smoothing start over.
+	// 5 min): the long-horizon features and the smoothing start over,
+	// except the cell gaps at the same SOC, which are compared across the
+	// pause (diag.Stream.Continue) unless it exceeds diag.MaxSleepMemory.
 	Gap time.Duration
 	// ClearWindows is how many windows in a row must score below the
 	// threshold before an active detection clears (default 5).
 	ClearWindows int
+	// Trace, when set, is called after every scored window (for
+	// `evedge diagnose --trace`: why a log did or did not raise). The
+	// slices are the Detector's own; copy what is kept.
+	Trace func(w Scored)
+}
+
+// Scored is one scored window, as passed to Options.Trace.
+type Scored struct {
+	Time time.Time
+	// Score is the window's log-odds of a fault against normal; Smoothed
+	// the mean over the last train.SmoothWindows windows, which the
+	// threshold is compared with.
+	Score, Smoothed float64
+	// Class is the most likely fault class of the window.
+	Class int
+	// Inputs are the model inputs (diag.InputNames order); Logits the
+	// model's calibrated outputs (train.Classes order).
+	Inputs, Logits []float32
+	// Present counts the signals present in the window; NewRun is set on
+	// the first window of a run.
+	Present int
+	NewRun  bool
 }
 
 // Detector is the fault model on one vehicle. Not safe for concurrent use.
@@ -75,7 +99,7 @@ func New(m *int8nn.Model, opts Options) (*Detector, error) {
 		opts.Threshold = train.Threshold
 	}
 	if opts.Gap <= 0 {
-		opts.Gap = 5 * time.Minute
+		opts.Gap = diag.RunGap
 	}
 	if opts.ClearWindows <= 0 {
 		opts.ClearWindows = 5
@@ -138,12 +162,27 @@ type Feature struct {
 	Z     float64 `json:"z"`
 }
 
+// SetTrace sets Options.Trace.
+func (d *Detector) SetTrace(f func(w Scored)) { d.opts.Trace = f }
+
 // Active reports the active detection's class (0 when none).
 func (d *Detector) Active() (int, bool) { return d.activeClass, d.active }
 
-// Reset starts a new run and forgets an active detection.
+// Reset starts a new run, forgets the runs before it and an active
+// detection.
 func (d *Detector) Reset() {
 	d.stream.Reset()
+	d.resetRun()
+}
+
+// continueAfter starts a new run after the vehicle slept for sleep: what the
+// stream keeps across a sleep stays (diag.Stream.Continue).
+func (d *Detector) continueAfter(sleep time.Duration) {
+	d.stream.Continue(sleep)
+	d.resetRun()
+}
+
+func (d *Detector) resetRun() {
 	d.sm.Reset()
 	d.nvss = 0
 	d.active, d.activeClass, d.below, d.windows = false, 0, 0, 0
@@ -170,8 +209,12 @@ func (d *Detector) Step(now time.Time, read diag.Read) (*Change, error) {
 		// than Gap starts a new run when data comes back.
 		return nil, nil
 	}
-	if !d.last.IsZero() && (now.Sub(d.last) > d.opts.Gap || now.Before(d.last)) {
-		d.Reset()
+	switch {
+	case d.last.IsZero():
+	case now.Before(d.last):
+		d.Reset() // time went back: another log or a clock set
+	case now.Sub(d.last) > d.opts.Gap:
+		d.continueAfter(now.Sub(d.last))
 	}
 	d.last = now
 	if d.vss == nil {
@@ -191,8 +234,12 @@ func (d *Detector) Step(now time.Time, read diag.Read) (*Change, error) {
 	if err := d.runner.Run(d.in[:], d.out); err != nil {
 		return nil, err
 	}
-	score := d.sm.Add(train.Score(d.out))
+	raw := train.Score(d.out)
+	score := d.sm.Add(raw)
 	cls := 1 + train.Argmax(d.out[1:])
+	if d.opts.Trace != nil {
+		d.opts.Trace(Scored{Time: now, Score: raw, Smoothed: score, Class: cls, Inputs: d.in[:], Logits: d.out, Present: np, NewRun: d.windows == 1})
+	}
 	switch {
 	case !d.active && score >= d.opts.Threshold:
 		d.active, d.activeClass, d.below = true, cls, 0

@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -357,5 +358,55 @@ func BenchmarkStep(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		det.Step(t0.Add(time.Duration(i)*time.Second), read)
+	}
+}
+
+// TestSleepKeepsSameSOC: after a silence longer than Gap the detector
+// starts a new run that still compares the cells at the same SOC with the
+// run before (diag.Stream.Continue): 30 min with the lowest cell 10 mV
+// under the average at 60 % SOC, 2 h asleep, then 40 mV at the same SOC
+// gives a same-SOC rise of 30 mV and a rate of 30 mV / 2.5 h = 12 mV/h in
+// the first window after the wake-up. Data going back in time (another
+// log) forgets it.
+func TestSleepKeepsSameSOC(t *testing.T) {
+	det, err := New(loadModel(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Scored
+	det.SetTrace(func(w Scored) { last = w; last.Inputs = slices.Clone(w.Inputs) })
+	gap := 0.010
+	vals := map[string]float64{}
+	for i, p := range diag.ModelInputPaths {
+		vals[p] = []float64{3.72, 0, 3.70, 25, 24, 370, 0, 60, 25, 25, 0, 5000, 14, 30, 30, 0, 0, 0, 20}[i]
+	}
+	read := func(p string) (float64, bool) {
+		if p == diag.ModelInputPaths[diag.InCellMin] {
+			return 3.70 - gap, true
+		}
+		v, ok := vals[p]
+		return v, ok
+	}
+	rise, rate := diag.NumFeatures+diag.LCellSameSOCRise, diag.NumFeatures+diag.LCellSameSOCRate
+	t0 := time.Unix(1e9, 0)
+	for s := range 30 * 60 {
+		det.Step(t0.Add(time.Duration(s)*time.Second), read)
+	}
+	if last.Inputs[rise] != 0 || last.NewRun {
+		t.Fatalf("before the sleep: rise %v, new run %v", last.Inputs[rise], last.NewRun)
+	}
+	gap = 0.040
+	wake := t0.Add(30*time.Minute + 2*time.Hour)
+	for s := range 60 {
+		det.Step(wake.Add(time.Duration(s)*time.Second), read)
+	}
+	if !last.NewRun || math.Abs(float64(last.Inputs[rise])-30) > 0.05 || math.Abs(float64(last.Inputs[rate])-12) > 0.05 {
+		t.Errorf("first window after 2 h asleep: new run %v, rise %v mV, rate %v mV/h; want true, 30, 12", last.NewRun, last.Inputs[rise], last.Inputs[rate])
+	}
+	for s := range 60 { // an older log
+		det.Step(t0.Add(time.Duration(s)*time.Second), read)
+	}
+	if !last.NewRun || last.Inputs[rise] != 0 {
+		t.Errorf("after time went back: new run %v, rise %v; want a fresh run", last.NewRun, last.Inputs[rise])
 	}
 }

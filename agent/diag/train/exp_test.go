@@ -29,6 +29,9 @@ func TestExperiment(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := "/tmp/evexp"
+	if os.Getenv("EVEDGE_BREAKS") != "" { // pauses in the data (Options.Breaks): their own cache
+		opts.Breaks, dir = true, "/tmp/evexp-breaks"
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +72,10 @@ func TestExperiment(t *testing.T) {
 	if opts.RunsPerFault != 30 {
 		tname = fmt.Sprintf("train%d", opts.RunsPerFault)
 	}
-	tscs := scenarios(db, trainSeedBase, opts.HealthyRuns, span{1, 4, 0}, opts.RunsPerFault, span{1, 2, 1.5})
+	tscs := scenarios(db, trainSeedBase, opts.HealthyRuns, span{1, 4, 0}, opts.RunsPerFault, span{1, 2, 1.5}, opts.Breaks)
 	truns := load(tname, tscs)
 	nv := int(math.Ceil(opts.ValidationHours / normalRunH))
-	vscs := scenarios(db, validSeedBase, nv, span{normalRunH, normalRunH, 0}, 0, span{})
+	vscs := scenarios(db, validSeedBase, nv, span{normalRunH, normalRunH, 0}, 0, span{}, opts.Breaks)
 	vruns := load("valid", vscs)
 	// Faulty validation runs (their own seeds) for model selection: the
 	// evaluation seeds are only reported.
@@ -81,10 +84,10 @@ func TestExperiment(t *testing.T) {
 		fmt.Sscan(v, &nvf)
 		vfname = fmt.Sprintf("validf%d", nvf)
 	}
-	vfscs := scenarios(db, validFaultSeedBase, 0, span{}, nvf, span{1, 3, slowEvalHours})
+	vfscs := scenarios(db, validFaultSeedBase, 0, span{}, nvf, span{1, 3, slowEvalHours}, opts.Breaks)
 	vfruns := load(vfname, vfscs)
 	nNormal := int(math.Ceil(opts.NormalHours / normalRunH))
-	escs := scenarios(db, evalSeedBase, nNormal, span{normalRunH, normalRunH, 0}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours})
+	escs := scenarios(db, evalSeedBase, nNormal, span{normalRunH, normalRunH, 0}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours}, opts.Breaks)
 	eruns := load("eval", escs)
 	if os.Getenv("EVEDGE_EXP") == "sim" {
 		return

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -178,6 +179,55 @@ type Scenario struct {
 	Input  int            // the input a sensor fault acts on
 	Class  int
 	View   Presentation
+	// Breaks are pauses in the data while the car goes on (asleep, or a
+	// logger off), in time order; the model's stream continues after each
+	// as the agent's detector does (diag.Stream.Continue).
+	Breaks []Break
+}
+
+// Break is a pause in a scenario's data: no samples in (At, At+Gap].
+type Break struct{ At, Gap time.Duration }
+
+// drawBreaks gives half the scenarios one or two pauses in their data of
+// 1..180 min (Options.Breaks), from their own random stream seeded by the
+// scenario's seed (its other draws stay as they were). A pause longer than diag.RunGap starts a new run
+// with only the same-SOC cell gaps remembered, so the model learns to
+// find a fault again after the car slept, from that memory and from the
+// windows since. A sensor dropout's run pauses only before the onset: a
+// new run does not know which inputs the car sent before it.
+func drawBreaks(sc *Scenario) {
+	rng := rand.New(rand.NewPCG(sc.Config.Seed, 0xb4ea4))
+	n := 0
+	switch r := rng.Float64(); {
+	case r < 0.35:
+		n = 1
+	case r < 0.5:
+		n = 2
+	}
+	end := time.Duration(sc.Hours*float64(time.Hour)) - 20*time.Minute
+	if sc.Fault != nil && sc.Fault.Kind == sim.FaultSensorDropout {
+		end = min(end, sc.Fault.Start)
+	}
+	for range n {
+		if end < 12*time.Minute {
+			break
+		}
+		at := (10*time.Minute + time.Duration(rng.Float64()*float64(end-11*time.Minute))).Truncate(time.Second)
+		most := min(180, int((end-at)/time.Minute))
+		gap := time.Duration(1+rng.IntN(most)) * time.Minute
+		sc.Breaks = append(sc.Breaks, Break{At: at, Gap: gap})
+	}
+	slices.SortFunc(sc.Breaks, func(a, b Break) int { return cmp.Compare(a.At, b.At) })
+	// Overlapping pauses merge into the first.
+	out := sc.Breaks[:0]
+	for _, b := range sc.Breaks {
+		if k := len(out); k > 0 && b.At <= out[k-1].At+out[k-1].Gap {
+			out[k-1].Gap = max(out[k-1].Gap, b.At+b.Gap-out[k-1].At)
+			continue
+		}
+		out = append(out, b)
+	}
+	sc.Breaks = out
 }
 
 // Presentation is how the car's ECUs report what the sim computes. Other
@@ -504,6 +554,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 	var held float64
 	haveHeld := false
 	var ex exerciser
+	nb := 0 // the next break
 	n := int(total / time.Second)
 	for k := 1; k <= n; k++ {
 		s.Step(time.Second)
@@ -541,6 +592,16 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			if st.Elapsed >= sc.Fault.Start && tripped(rules) && !tripped(twinRules) {
 				run.RuleTrip = st.Elapsed
 			}
+		}
+		if nb < len(sc.Breaks) && st.Elapsed > sc.Breaks[nb].At {
+			b := sc.Breaks[nb]
+			if st.Elapsed <= b.At+b.Gap {
+				continue // no data: the car goes on
+			}
+			if b.Gap > diag.RunGap {
+				stream.Continue(b.Gap)
+			}
+			nb++
 		}
 		if ok, _ := stream.Push(cur, in[:]); !ok {
 			continue

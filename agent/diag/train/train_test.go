@@ -310,3 +310,71 @@ func TestRandomizeOwnStream(t *testing.T) {
 		t.Errorf("temperature steps drawn %v, want about 40/20/40 %% of 200", steps)
 	}
 }
+
+// TestDrawBreaks: about half the scenarios pause their data once or
+// twice, 1..180 min, in order and apart, inside the run (10 min in, 20 min
+// before the end); a sensor dropout's run only before the onset.
+func TestDrawBreaks(t *testing.T) {
+	db, _, err := sim.LoadDBC(dbcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		kind := []sim.FaultKind{"", sim.FaultSensorDropout, sim.FaultCellShort}[seed%3]
+		sc := newScenario(db, seed, kind, 1, 4)
+		if len(sc.Breaks) > 0 {
+			t.Fatalf("seed %d: breaks drawn by newScenario: %v", seed, sc.Breaks)
+		}
+		drawBreaks(&sc)
+		if len(sc.Breaks) > 0 {
+			with++
+		}
+		end := time.Duration(sc.Hours*float64(time.Hour)) - 20*time.Minute
+		if kind == sim.FaultSensorDropout {
+			end = min(end, sc.Fault.Start)
+		}
+		for i, b := range sc.Breaks {
+			if b.At < 10*time.Minute || b.At+b.Gap > end || b.Gap < time.Minute || b.Gap > 360*time.Minute { // two overlapping merge
+				t.Fatalf("seed %d %q: break %v+%v outside 10 min..%v", seed, kind, b.At, b.Gap, end)
+			}
+			if i > 0 && b.At <= sc.Breaks[i-1].At+sc.Breaks[i-1].Gap {
+				t.Fatalf("seed %d: breaks %v overlap or are out of order", seed, sc.Breaks)
+			}
+		}
+	}
+	if with < 160 || with > 240 {
+		t.Errorf("%d of 400 scenarios pause, want about half", with)
+	}
+}
+
+// TestSimulateBreaks: a 30 min run that pauses 10 min in. Paused 7 min
+// (over diag.RunGap): 600 samples before, none in 601..1020 s, 780
+// after, as a new run: 10 + 13 windows, the 11th ending 60 s after the
+// data came back (1080 s). Paused 3 min: one run of 600 + 1020 samples,
+// 27 windows, the 11th ending at 780 + 60 s.
+func TestSimulateBreaks(t *testing.T) {
+	db, _, err := sim.LoadDBC(dbcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := newQuantizer(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		gap     time.Duration
+		windows int
+		end11   time.Duration
+	}{{7 * time.Minute, 23, 1080 * time.Second}, {3 * time.Minute, 27, 840 * time.Second}} {
+		sc := newScenario(db, 77, "", 0.5, 0.5)
+		sc.Breaks = []Break{{At: 10 * time.Minute, Gap: c.gap}}
+		run, err := simulate(sc, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Windows) != c.windows || run.Windows[10].End != c.end11 {
+			t.Errorf("paused %v: %d windows, the 11th ending at %v; want %d and %v", c.gap, len(run.Windows), run.Windows[10].End, c.windows, c.end11)
+		}
+	}
+}
