@@ -82,6 +82,9 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 			if err := r.Run(w.F[:], out); err != nil {
 				return Metrics{}, err
 			}
+			if w.Restart {
+				sm.Reset()
+			}
 			scores[i] = append(scores[i], sm.Add(Score(out)))
 			logits[i] = append(logits[i], slices.Clone(out))
 		}

@@ -270,6 +270,9 @@ func TestExperiment(t *testing.T) {
 		best := top{s: math.Inf(-1)}
 		for _, w := range r.Windows {
 			rn.Run(w.F[:], out)
+			if w.Restart {
+				sm.Reset()
+			}
 			s := sm.Add(Score(out))
 			if s > best.s {
 				best = top{s, Argmax(out[1:]) + 1, i}
@@ -289,6 +292,9 @@ func TestExperiment(t *testing.T) {
 		var sm Smoother
 		for k, w := range r.Windows {
 			rn.Run(w.F[:], out)
+			if w.Restart {
+				sm.Reset()
+			}
 			if s := sm.Add(Score(out)); s >= thr-0.5 {
 				if s < 3 && k < len(r.Windows)-1 {
 					continue

@@ -405,6 +405,9 @@ type Window struct {
 	// window's RMS pack current makes its extra drop 5 mV or more. Always
 	// true for the other kinds.
 	Exercised bool
+	// Restart marks the first window after a pause that started a new
+	// run (Scenario.Breaks): the detector's smoothing starts over there.
+	Restart bool
 }
 
 // Run is the outcome of simulating a scenario.
@@ -554,7 +557,8 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 	var held float64
 	haveHeld := false
 	var ex exerciser
-	nb := 0 // the next break
+	nb := 0          // the next break
+	restart := false // the next window starts a new run
 	n := int(total / time.Second)
 	for k := 1; k <= n; k++ {
 		s.Step(time.Second)
@@ -600,13 +604,15 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			}
 			if b.Gap > diag.RunGap {
 				stream.Continue(b.Gap)
+				restart = true
 			}
 			nb++
 		}
 		if ok, _ := stream.Push(cur, in[:]); !ok {
 			continue
 		}
-		run.Windows = append(run.Windows, Window{F: in, Level: level, End: st.Elapsed, Exercised: ex.window(sc, &in, level)})
+		run.Windows = append(run.Windows, Window{F: in, Level: level, End: st.Elapsed, Exercised: ex.window(sc, &in, level), Restart: restart})
+		restart = false
 	}
 	relabel(sc, run)
 	return run, nil

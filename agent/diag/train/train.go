@@ -456,6 +456,9 @@ func calibrate(net *mlp, inputs []int8nn.Input, runs []Run) []float64 {
 		for _, w := range r.Windows {
 			z := net.forward(standardise(inputs, w.F[:]), acts)
 			for c := 1; c < K; c++ {
+				if w.Restart {
+					sms[c].Reset()
+				}
 				peak[c] = max(peak[c], sms[c].Add(z[c]-z[0]))
 			}
 		}
@@ -506,6 +509,9 @@ func runScores(m *int8nn.Model, r Run) ([]float64, error) {
 	for _, w := range r.Windows {
 		if err := rn.Run(w.F[:], out); err != nil {
 			return nil, err
+		}
+		if w.Restart {
+			sm.Reset()
 		}
 		s = append(s, sm.Add(Score(out)))
 	}

@@ -351,8 +351,9 @@ func TestDrawBreaks(t *testing.T) {
 // TestSimulateBreaks: a 30 min run that pauses 10 min in. Paused 7 min
 // (over diag.RunGap): 600 samples before, none in 601..1020 s, 780
 // after, as a new run: 10 + 13 windows, the 11th ending 60 s after the
-// data came back (1080 s). Paused 3 min: one run of 600 + 1020 samples,
-// 27 windows, the 11th ending at 780 + 60 s.
+// data came back (1080 s) and marked Restart. Paused 3 min: one run of
+// 600 + 1020 samples, 27 windows, the 11th ending at 780 + 60 s, none
+// marked.
 func TestSimulateBreaks(t *testing.T) {
 	db, _, err := sim.LoadDBC(dbcPath)
 	if err != nil {
@@ -375,6 +376,11 @@ func TestSimulateBreaks(t *testing.T) {
 		}
 		if len(run.Windows) != c.windows || run.Windows[10].End != c.end11 {
 			t.Errorf("paused %v: %d windows, the 11th ending at %v; want %d and %v", c.gap, len(run.Windows), run.Windows[10].End, c.windows, c.end11)
+		}
+		for k, w := range run.Windows {
+			if want := k == 10 && c.gap > diag.RunGap; w.Restart != want {
+				t.Errorf("paused %v: window %d restart %v, want %v", c.gap, k+1, w.Restart, want)
+			}
 		}
 	}
 }
