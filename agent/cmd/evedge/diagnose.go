@@ -16,7 +16,6 @@ import (
 	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/diag/detect"
-	"github.com/evedge/evedge/agent/diag/train"
 	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/drivers/can"
 )
@@ -47,7 +46,7 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tracePath := fs.String("trace", "", "write every scored window of the model (scores, logits, inputs) as JSON lines to `file`")
 	cfgPath := fs.String("config", "", "agent configuration `file`: its [diag] limits (per-vehicle alarm thresholds) replace the GB/T defaults")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--config FILE] [--format F] LOG...")
+		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--config FILE] [--format F] [--model FILE|--no-model] [--trace FILE] LOG...")
 		fmt.Fprintln(stderr, "Runs the GB/T 32960.3 alarm rules and the fault model over recorded logs; one JSON line per alarm")
 		fmt.Fprintln(stderr, "raised (kind \"rule\") or fault detected (kind \"model\"). The model runs when the signal map provides")
 		fmt.Fprintln(stderr, "all of its inputs (listed in the README); otherwise stderr says which are missing.")
@@ -156,7 +155,7 @@ func traceWriter(w *bufio.Writer, path string) func(detect.Scored) {
 	}
 	return func(win detect.Scored) {
 		l := traceLine{T: float64(win.Time.UnixNano()) / 1e9, File: path, Score: math.Round(win.Score*1e4) / 1e4,
-			Smoothed: math.Round(win.Smoothed*1e4) / 1e4, Threshold: train.Threshold, Class: detect.ClassName(win.Class),
+			Smoothed: math.Round(win.Smoothed*1e4) / 1e4, Threshold: win.Threshold, Class: detect.ClassName(win.Class),
 			Present: win.Present, NewRun: win.NewRun, Logits: map[string]any{}, Inputs: map[string]any{}}
 		for c, v := range win.Logits {
 			l.Logits[detect.ClassName(c)] = num(v)

@@ -42,8 +42,8 @@ type Scored struct {
 	Time time.Time
 	// Score is the window's log-odds of a fault against normal; Smoothed
 	// the mean over the last train.SmoothWindows windows, which the
-	// threshold is compared with.
-	Score, Smoothed float64
+	// detector compares with Threshold.
+	Score, Smoothed, Threshold float64
 	// Class is the most likely fault class of the window.
 	Class int
 	// Inputs are the model inputs (diag.InputNames order); Logits the
@@ -238,7 +238,7 @@ func (d *Detector) Step(now time.Time, read diag.Read) (*Change, error) {
 	score := d.sm.Add(raw)
 	cls := 1 + train.Argmax(d.out[1:])
 	if d.opts.Trace != nil {
-		d.opts.Trace(Scored{Time: now, Score: raw, Smoothed: score, Class: cls, Inputs: d.in[:], Logits: d.out, Present: np, NewRun: d.windows == 1})
+		d.opts.Trace(Scored{Time: now, Score: raw, Smoothed: score, Threshold: d.opts.Threshold, Class: cls, Inputs: d.in[:], Logits: d.out, Present: np, NewRun: d.windows == 1})
 	}
 	switch {
 	case !d.active && score >= d.opts.Threshold:
