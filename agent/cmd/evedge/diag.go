@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -36,6 +40,84 @@ type liveDiag struct {
 	// hold stamps events like the recorder stamps frames: before the wall
 	// clock is sane they wait and get their true times (nil: at once).
 	hold *storeRecorder
+
+	// memPath is the file that keeps the model's memory across agent
+	// restarts ("" none), saved every memEvery of data time and at exit.
+	memPath  string
+	memSaved time.Time
+}
+
+// MemoryFile is the fault model's memory across sleeps in the data
+// directory (diag.Stream.AppendMemory).
+const MemoryFile = "diag-memory.bin"
+
+// memEvery is how often (data time) the model's memory is saved.
+const memEvery = 10 * time.Minute
+
+// keepMemory makes the model remember across agent restarts: it restores
+// the memory saved in dir (a missing file is a first start; a bad one is
+// logged and ignored) and saves it there from now on.
+func (l *liveDiag) keepMemory(dir string, log *slog.Logger) {
+	if l.det == nil || dir == "" {
+		return
+	}
+	l.memPath = filepath.Join(dir, MemoryFile)
+	b, err := os.ReadFile(l.memPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		log.Warn("fault model memory not read; starting without", "file", l.memPath, "err", err)
+	case len(b) > diag.MaxMemorySize:
+		log.Warn("fault model memory not read; starting without", "file", l.memPath, "err", fmt.Sprintf("%d bytes", len(b)))
+	default:
+		l.mu.Lock()
+		err = l.det.Restore(b)
+		l.mu.Unlock()
+		if err != nil {
+			log.Warn("fault model memory not read; starting without", "file", l.memPath, "err", err)
+		} else {
+			log.Info("fault model memory restored", "file", l.memPath)
+		}
+	}
+}
+
+// saveMemory writes the model's memory to memPath (atomically: a power
+// cut leaves the old or the new file).
+func (l *liveDiag) saveMemory() error {
+	if l.memPath == "" {
+		return nil
+	}
+	l.mu.Lock()
+	b := l.det.AppendMemory(nil)
+	l.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	return writeFileAtomic(l.memPath, b)
+}
+
+// writeFileAtomic replaces path with data through a synced temporary
+// file and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // newLiveDiag builds the rules and the detector the configuration asks
@@ -229,6 +311,12 @@ func (l *liveDiag) step(now time.Time) {
 	}
 	if det != nil {
 		l.detection(det, read, l.st, l.up, l.log)
+	}
+	if l.memPath != "" && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
+		l.memSaved = now
+		if err := l.saveMemory(); err != nil {
+			l.log.Error("saving the fault model memory", "file", l.memPath, "err", err)
+		}
 	}
 }
 

@@ -422,6 +422,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if dg != nil {
 		dg.attach(a.Table(), st, up, sr, log)
+		if st != nil && len(replay) == 0 {
+			dg.keepMemory(dataDirOf(*dataDir, cfg, prof), log)
+		}
 		if obdp != nil {
 			obdp.onDTCs = func(now time.Time, rep *obd.DTCReport) {
 				dg.dtcs.record(now, dg.dtcs.update(rep), st, up, sr, log)
@@ -482,6 +485,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				_ = v.Render(stdout, time.Now(), w, h, true)
 			}
 			logStats(log, a, slog.LevelInfo, "stopped")
+			if dg != nil {
+				if merr := dg.saveMemory(); merr != nil {
+					log.Error("saving the fault model memory", "err", merr)
+				}
+			}
 			if st != nil {
 				if ferr := st.Flush(); ferr != nil {
 					log.Error("store: final commit failed", "err", ferr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/diag/detect"
 	"github.com/evedge/evedge/agent/sim"
 	"github.com/evedge/evedge/agent/store"
@@ -287,4 +288,57 @@ dialog = "dialog.toml"
 	if code := run([]string{"run", "--board", prof, "--view", "off", "--for", "1s"}, nil, &out, &errb); code != 0 {
 		t.Fatalf("valid dialog file: exit %d:\n%s", code, errb.String())
 	}
+}
+
+// TestRunKeepsModelMemory: a recording agent saves the fault model's
+// memory across sleeps in its data directory (diag-memory.bin) and reads
+// it at the next start; a corrupt file is reported by name, the agent
+// runs on and writes a good one.
+func TestRunKeepsModelMemory(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	data := t.TempDir()
+	mem := filepath.Join(data, MemoryFile)
+	check := func() time.Time {
+		t.Helper()
+		b, err := os.ReadFile(mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s diag.Stream
+		last, err := s.RestoreMemory(b)
+		if err != nil || last.IsZero() {
+			t.Fatalf("%s: last sample %v, %v", mem, last, err)
+		}
+		return last
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--view", "off", "--for", "2s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	first := check()
+	errb.Reset()
+	if code := run([]string{"run", "--view", "off", "--for", "2s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("second start: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "fault model memory restored") {
+		t.Errorf("second start did not restore the memory:\n%s", errb.String())
+	}
+	if second := check(); !second.After(first) {
+		t.Errorf("memory's last sample %v, not after the first run's %v", second, first)
+	}
+	if err := os.WriteFile(mem, []byte("EVSM not a memory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run([]string{"run", "--view", "off", "--for", "2s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("corrupt memory: exit %d: %s", code, errb.String())
+	}
+	if s := errb.String(); !strings.Contains(s, "fault model memory not read") || !strings.Contains(s, MemoryFile) {
+		t.Errorf("corrupt memory not reported by name:\n%s", s)
+	}
+	check()
 }

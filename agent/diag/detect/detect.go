@@ -162,6 +162,33 @@ type Feature struct {
 	Z     float64 `json:"z"`
 }
 
+// AppendMemory appends what the detector remembers across a sleep (the
+// cells' rest gaps per SOC, diag.Stream.AppendMemory) and the time of its
+// last sample to b; nil when it has had no sample yet. An agent that
+// powers down with the car saves it and gives it to Restore when it
+// starts again.
+func (d *Detector) AppendMemory(b []byte) []byte {
+	if d.last.IsZero() {
+		return nil
+	}
+	return d.stream.AppendMemory(b, d.last)
+}
+
+// Restore starts the detector over with a memory from AppendMemory: the
+// next sample starts a new run after the sleep since the memory's last
+// sample (or, if that is later than the sample, forgets it). A bad
+// record is refused with the reason and the detector starts afresh.
+func (d *Detector) Restore(b []byte) error {
+	d.Reset()
+	d.last = time.Time{}
+	last, err := d.stream.RestoreMemory(b)
+	if err != nil {
+		return err
+	}
+	d.last = last
+	return nil
+}
+
 // SetTrace sets Options.Trace.
 func (d *Detector) SetTrace(f func(w Scored)) { d.opts.Trace = f }
 

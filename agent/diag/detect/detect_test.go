@@ -366,8 +366,9 @@ func BenchmarkStep(b *testing.B) {
 // run before (diag.Stream.Continue): 30 min with the lowest cell 10 mV
 // under the average at 60 % SOC, 2 h asleep, then 40 mV at the same SOC
 // gives a same-SOC rise of 30 mV and a rate of 30 mV / 2.5 h = 12 mV/h in
-// the first window after the wake-up. Data going back in time (another
-// log) forgets it.
+// the first window after the wake-up, also in a detector restored from
+// the first one's memory. Data going back in time (another log) forgets
+// it.
 func TestSleepKeepsSameSOC(t *testing.T) {
 	det, err := New(loadModel(t), Options{})
 	if err != nil {
@@ -395,13 +396,28 @@ func TestSleepKeepsSameSOC(t *testing.T) {
 	if last.Inputs[rise] != 0 || last.NewRun {
 		t.Fatalf("before the sleep: rise %v, new run %v", last.Inputs[rise], last.NewRun)
 	}
+	// The same memory carried by a second detector (an agent that
+	// powered down with the car and started again) gives the same.
+	restarted, err := New(loadModel(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.Restore(det.AppendMemory(nil)); err != nil {
+		t.Fatal(err)
+	}
 	gap = 0.040
 	wake := t0.Add(30*time.Minute + 2*time.Hour)
-	for s := range 60 {
-		det.Step(wake.Add(time.Duration(s)*time.Second), read)
+	for _, d := range []*Detector{det, restarted} {
+		d.SetTrace(func(w Scored) { last = w; last.Inputs = slices.Clone(w.Inputs) })
+		for s := range 60 {
+			d.Step(wake.Add(time.Duration(s)*time.Second), read)
+		}
+		if !last.NewRun || math.Abs(float64(last.Inputs[rise])-30) > 0.05 || math.Abs(float64(last.Inputs[rate])-12) > 0.05 {
+			t.Errorf("first window after 2 h asleep (restarted %v): new run %v, rise %v mV, rate %v mV/h; want true, 30, 12", d == restarted, last.NewRun, last.Inputs[rise], last.Inputs[rate])
+		}
 	}
-	if !last.NewRun || math.Abs(float64(last.Inputs[rise])-30) > 0.05 || math.Abs(float64(last.Inputs[rate])-12) > 0.05 {
-		t.Errorf("first window after 2 h asleep: new run %v, rise %v mV, rate %v mV/h; want true, 30, 12", last.NewRun, last.Inputs[rise], last.Inputs[rate])
+	if err := restarted.Restore([]byte("EVSM garbage")); err == nil || restarted.AppendMemory(nil) != nil {
+		t.Errorf("a corrupt memory: %v; the detector must start afresh", err)
 	}
 	for s := range 60 { // an older log
 		det.Step(t0.Add(time.Duration(s)*time.Second), read)
