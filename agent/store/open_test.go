@@ -179,3 +179,40 @@ func TestCheckCountPending(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAutoVacuumOnlyNew: a new database is created with incremental
+// auto-vacuum; an existing one is opened without the auto_vacuum
+// setting, which the driver would otherwise apply with a write on every
+// connection (on a full disk with a non-empty WAL, that write failed and
+// the store could not be opened again).
+func TestAutoVacuumOnlyNew(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "evedge.db")
+	if !strings.Contains(dsn(path, false), "_auto_vacuum=incremental") {
+		t.Errorf("no database yet: %s", dsn(path, false))
+	}
+	s, err := Open(Options{Dir: dir, CommitInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var av int
+	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&av); err != nil || av != 2 {
+		t.Errorf("new database: auto_vacuum %d (%v), want 2 (incremental)", av, err)
+	}
+	if d := dsn(path, false); strings.Contains(d, "auto_vacuum") {
+		t.Errorf("existing database: %s", d)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dsn(empty, false), "_auto_vacuum=incremental") {
+		t.Errorf("an empty file is a new database: %s", dsn(empty, false))
+	}
+}

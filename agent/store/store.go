@@ -258,7 +258,14 @@ func Open(opts Options) (*Store, error) {
 
 func dsn(path string, syncNormal bool) string {
 	v := url.Values{}
-	v.Set("_auto_vacuum", "incremental") // only acts on a new database
+	// auto_vacuum only acts on a new database, but the driver sets it on
+	// every connection, and on an existing database whose WAL holds
+	// frames that costs a write: on a full disk the store could not be
+	// opened again (TestDiskFull). Set it only where there is no
+	// database yet (no file, or an empty one).
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		v.Set("_auto_vacuum", "incremental")
+	}
 	v.Set("_journal_mode", "WAL")
 	if syncNormal {
 		v.Set("_synchronous", "NORMAL")
