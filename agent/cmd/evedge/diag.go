@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/evedge/evedge/agent/atomicfile"
 	"github.com/evedge/evedge/agent/config"
 	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/diag/detect"
@@ -93,31 +94,7 @@ func (l *liveDiag) saveMemory() error {
 	if b == nil {
 		return nil
 	}
-	return writeFileAtomic(l.memPath, b)
-}
-
-// writeFileAtomic replaces path with data through a synced temporary
-// file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return atomicfile.Write(l.memPath, b, 0o644)
 }
 
 // newLiveDiag builds the rules and the detector the configuration asks

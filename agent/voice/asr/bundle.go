@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/evedge/evedge/agent/atomicfile"
 	"github.com/evedge/evedge/agent/voice/intent"
 )
 
@@ -70,31 +71,11 @@ func Build(ctx context.Context, e Espeak, contextPath string, am, meta []byte, o
 		name string
 		data []byte
 	}{{ContextFile, src}, {LexiconFile, lb.Bytes()}, {AMFile, am}, {MetaFile, meta}, {ManifestFile, append(mb, '\n')}} {
-		if err := writeAtomic(filepath.Join(out, f.name), f.data); err != nil {
+		if err := atomicfile.Write(filepath.Join(out, f.name), f.data, 0o644); err != nil {
 			return Manifest{}, err
 		}
 	}
 	return man, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Open loads a folder written by Build.
