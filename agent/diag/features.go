@@ -95,6 +95,7 @@ const (
 	FSOC                        // mean state of charge, %
 	FChargingShare              // fraction of the window charging
 	FAmbient                    // mean ambient, °C
+	FMotorSlope                 // motor temperature trend, °C/min (a hot motor that is cooling down is not overheating)
 	NumFeatures
 )
 
@@ -106,7 +107,7 @@ var FeatureNames = [NumFeatures]string{
 	"current_mean_a", "idle_current_a", "insulation_log_ohm_per_v", "insulation_slope_per_h",
 	"lv_mean_v", "lv_min_v", "motor_temp_c", "motor_over_load_c", "motor_over_coolant_c",
 	"inverter_over_coolant_c", "torque_rms_nm", "temp_max_still", "cell_min_still", "soc_residual_pct_h",
-	"soc_pct", "charging_share", "ambient_c",
+	"soc_pct", "charging_share", "ambient_c", "motor_temp_slope_c_min",
 }
 
 // slope fits a least-squares line through ys sampled once a second and
@@ -142,6 +143,12 @@ type FeatureScratch struct {
 	// (LongFeatures).
 	avg0   float64
 	avg0OK bool
+	// ironLoad is the window's mean (speed/100 km/h)^1.5, a proxy of the
+	// motor's iron and friction losses; motorOK says the motor and
+	// coolant temperatures were both present. Not model inputs: they feed
+	// the motor's heat-balance fit (LongFeatures.motorFit).
+	ironLoad float64
+	motorOK  bool
 }
 
 func (s *FeatureScratch) buf(n int) ([]float64, []float64) {
@@ -378,6 +385,24 @@ func Features(w []Sample, out *[NumFeatures]float32, s *FeatureScratch) int {
 		f[FInverterOverCoolant] = float32(diffMean(InInverterTemp, InCoolantIn, 1))
 	}
 	f[FTorqueRMS] = float32(trms)
+	if present[InMotorTemp] {
+		f[FMotorSlope] = float32(slope(col(InMotorTemp, series)) * 60)
+	}
+	s.motorOK = present[InMotorTemp] && present[InCoolantIn]
+	{
+		var sum, c float64
+		for i := range w {
+			if v := w[i][InSpeed]; !math.IsNaN(v) {
+				v = max(0, v) / 100
+				sum += v * math.Sqrt(v)
+				c++
+			}
+		}
+		s.ironLoad = 0
+		if c > 0 {
+			s.ironLoad = sum / c
+		}
+	}
 	f[FTempMaxStill] = float32(still(InTempMax))
 	f[FCellMinStill] = float32(still(InCellMin))
 	// SOC residual: observed SOC change minus what the current explains,
@@ -445,6 +470,8 @@ const (
 	LCellDeficitTime         // d(deficit)/dt at constant SOC and current, % per hour (a short's self-discharge)
 	LCellDeficitSOC          // d(deficit)/dSOC, % per 10 % SOC (a capacity outlier)
 	LCellSurplusSOC          // d(highest cell's surplus)/dSOC, % per 10 % SOC
+	LMotorTrend              // EWMA of FMotorSlope, °C/min: whether the motor has been warming or cooling over the last ten minutes
+	LMotorDrift              // d(motor - coolant)/dt at constant load and temperature trend, K/h: the motor's cooling or losses getting worse (motorFit)
 	LStuck                   // widest range of a coupled signal (Stream) since a model input last changed, in typical steps
 	LLost                    // inputs present earlier in the run and missing for the whole window (Stream)
 	NumLongFeatures
@@ -458,7 +485,7 @@ var LongFeatureNames = [NumLongFeatures]string{
 	"ew_cool_seen", "ew_motor_over_coolant_c", "ew_idle_current_a", "ew_lv_mean_v", "ew_lv_min_v",
 	"lv_min_run_v", "cell_same_soc_rise_mv", "cell_same_soc_rate_mv_h", "ew_cell_deficit_pct",
 	"ew_cell_deficit_rise_pct", "cell_deficit_time_pct_h", "cell_deficit_soc_pct_10pct", "cell_surplus_soc_pct_10pct",
-	"stuck_steps", "inputs_lost",
+	"ew_motor_temp_slope_c_min", "motor_drift_k_h", "stuck_steps", "inputs_lost",
 }
 
 // LongAlpha is the EWMA weight of a new window: a time constant of about
@@ -577,6 +604,80 @@ type LongFeatures struct {
 	defReg ewReg
 	defOK  bool
 	defMin float64
+	// ironLoad and motorOK: the window's iron-loss proxy and whether its
+	// motor heat balance is measurable (set by Stream from
+	// FeatureScratch before Update).
+	ironLoad float64
+	motorOK  bool
+	motor    motorFit
+}
+
+// motorWindows is the time constant of the motor's heat-balance fit, in
+// windows: a cooling fault or a growing loss develops over tens of
+// minutes, a run lasts one to a few hours.
+const motorWindows = 60
+
+// motorRidge keeps each coefficient of the motor fit at 0 until its
+// regressor has varied: (torque/100 Nm)², (speed/100 km/h)^1.5, the
+// temperature trend in °C/min and hours.
+var motorRidge = [4]float64{0.05, 0.05, 0.05, 0.05}
+
+// motorFit is an exponentially weighted ridge regression of the motor's
+// temperature over its coolant on what a healthy motor's heat balance
+// needs: copper losses (torque²), iron and friction losses (speed^1.5),
+// the stored heat (its temperature trend: a motor cooling down reads hot
+// for its load) and time. In a healthy motor the first three explain
+// the temperature whatever its size, conductance and time constant, and
+// the time coefficient stays near 0; a failing motor cooling or growing
+// losses make the same load read hotter hour by hour.
+type motorFit struct {
+	w    float64
+	sx   [4]float64
+	sxx  [4][4]float64
+	sy   float64
+	sxy  [4]float64
+	beta [4]float64
+}
+
+func (r *motorFit) add(x [4]float64, y float64) {
+	d := 1 - 1.0/motorWindows
+	r.w = r.w*d + 1
+	r.sy = r.sy*d + y
+	for i := range 4 {
+		r.sx[i] = r.sx[i]*d + x[i]
+		r.sxy[i] = r.sxy[i]*d + y*x[i]
+		for j := range 4 {
+			r.sxx[i][j] = r.sxx[i][j]*d + x[i]*x[j]
+		}
+	}
+	// Centred covariance plus ridge (positive definite): Gaussian
+	// elimination without pivoting.
+	var a [4][4]float64
+	var b [4]float64
+	for i := range 4 {
+		mi := r.sx[i] / r.w
+		for j := range 4 {
+			a[i][j] = r.sxx[i][j]/r.w - mi*r.sx[j]/r.w
+		}
+		a[i][i] += motorRidge[i]
+		b[i] = r.sxy[i]/r.w - mi*r.sy/r.w
+	}
+	for c := range 4 {
+		for rr := c + 1; rr < 4; rr++ {
+			fct := a[rr][c] / a[c][c]
+			for j := c; j < 4; j++ {
+				a[rr][j] -= fct * a[c][j]
+			}
+			b[rr] -= fct * b[c]
+		}
+	}
+	for i := 3; i >= 0; i-- {
+		s := b[i]
+		for j := i + 1; j < 4; j++ {
+			s -= a[i][j] * r.beta[j]
+		}
+		r.beta[i] = s / a[i][i]
+	}
 }
 
 // sameSOCBin is the SOC bin width, %, of the same-SOC comparison, and
@@ -639,6 +740,7 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 	ew(LCoolantDelta, float64(f[FCoolantDelta]))
 	ew(LCoolSeen, float64(f[FCoolValid]))
 	ew(LMotorOverCoolant, float64(f[FMotorOverCoolant]))
+	ew(LMotorTrend, float64(f[FMotorSlope]))
 	ew(LLVMean, float64(f[FLVMean]))
 	ew(LLVMin, float64(f[FLVMin]))
 	if f[FCoolValid] > 0 {
@@ -677,6 +779,10 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 		}
 	}
 	l.cellDeficit(f, hours)
+	if l.motorOK {
+		tq := float64(f[FTorqueRMS]) / 100
+		l.motor.add([4]float64{tq * tq, l.ironLoad, float64(f[FMotorSlope]), hours}, float64(f[FMotorOverCoolant]))
+	}
 	l.reg.add([3]float64{float64(f[FSOC]) / 10, hours, float64(f[FCurrentMean]) / 100},
 		[2]float64{float64(f[FCellLowDev]), float64(f[FCellHighDev])})
 	clip := func(v float64) float64 { return max(-100, min(100, v)) }
@@ -684,6 +790,7 @@ func (l *LongFeatures) Update(f *[NumFeatures]float32, out *[NumLongFeatures]flo
 	l.ew[LCellDevTime] = clip(l.reg.beta[0][1])
 	l.ew[LCellDevCurrent] = clip(l.reg.beta[0][2])
 	l.ew[LCellHighSOC] = clip(l.reg.beta[1][0])
+	l.ew[LMotorDrift] = clip(l.motor.beta[3])
 	for k, v := range l.ew {
 		out[k] = float32(v)
 	}
@@ -881,6 +988,7 @@ func (s *Stream) Push(x Sample, in []float32) (bool, int) {
 	// A full window ends at the ring's end: ring is in time order.
 	np := Features(s.ring, &s.wf, &s.scratch)
 	s.long.avg0, s.long.avg0OK = s.scratch.avg0, s.scratch.avg0OK
+	s.long.ironLoad, s.long.motorOK = s.scratch.ironLoad, s.scratch.motorOK
 	s.long.Update(&s.wf, &s.lf)
 	stuck, lost := 0.0, 0
 	for k, p := range stuckPairs {

@@ -33,6 +33,7 @@ func TestFeaturesByHand(t *testing.T) {
 		s[InLVVoltage] = 12.0 + 0.01*float64(i)
 		s[InSOC] = 50
 		s[InAmbient] = 20
+		s[InMotorTemp] = 70 - 0.05*float64(i) // cooling down 3 °C/min
 	})
 	var f [NumFeatures]float32
 	var sc FeatureScratch
@@ -66,8 +67,11 @@ func TestFeaturesByHand(t *testing.T) {
 	near("current rms", f[FCurrentRMS], 0, 0)
 	near("heat residual (no current)", f[FHeatResidual], 6, 1e-3)
 	near("soc residual", f[FSOCResidual], 0, 1e-9)
-	if np != 13 {
-		t.Errorf("%d inputs present, want 13", np)
+	near("motor slope", f[FMotorSlope], -3, 1e-3)
+	// Mean motor 70 - 0.05*29.5 = 68.525 °C, 20 °C outside, no torque.
+	near("motor over load", f[FMotorOverLoad], 48.525, 1e-3)
+	if np != 14 {
+		t.Errorf("%d inputs present, want 14", np)
 	}
 }
 
@@ -125,6 +129,7 @@ func FuzzFeatures(f *testing.F) {
 		var long [NumLongFeatures]float32
 		for k := range 3 {
 			l.avg0, l.avg0OK = sc.avg0+float64(k), sc.avg0OK
+			l.ironLoad, l.motorOK = sc.ironLoad, sc.motorOK
 			out[FSOC] = float32(20 + 10*k)
 			l.Update(&out, &long)
 		}
@@ -156,14 +161,15 @@ func TestLongFeatures(t *testing.T) {
 	var l LongFeatures
 	var f [NumFeatures]float32
 	var out [NumLongFeatures]float32
-	f[FCellLowDev0], f[FLVMin] = 10, 12
+	f[FCellLowDev0], f[FLVMin], f[FMotorSlope] = 10, 12, -3
 	l.Update(&f, &out)
-	if out[LCellLowDev0] != 10 || out[LCellLowDevRise] != 0 || out[LLVLow] != 12 {
+	if out[LCellLowDev0] != 10 || out[LCellLowDevRise] != 0 || out[LLVLow] != 12 || out[LMotorTrend] != -3 {
 		t.Fatalf("first window: %v", out)
 	}
-	f[FCellLowDev0], f[FLVMin] = 20, 13
+	f[FCellLowDev0], f[FLVMin], f[FMotorSlope] = 20, 13, 1
 	l.Update(&f, &out)
-	if out[LCellLowDev0] != 11 || out[LCellLowDevRise] != 1 || out[LLVLow] != 12 {
+	// EWMA weight 0.1: 10 + 0.1*(20-10) = 11; -3 + 0.1*(1+3) = -2.6.
+	if out[LCellLowDev0] != 11 || out[LCellLowDevRise] != 1 || out[LLVLow] != 12 || math.Abs(float64(out[LMotorTrend])+2.6) > 1e-6 {
 		t.Errorf("second window: %v", out)
 	}
 	if n := testing.AllocsPerRun(100, func() { l.Update(&f, &out) }); n != 0 {
@@ -501,5 +507,45 @@ func TestAvg0(t *testing.T) {
 		if sc.avg0OK {
 			t.Errorf("%s: avg0 %v measured, want none", name, sc.avg0)
 		}
+	}
+}
+
+// TestMotorDrift: a healthy motor whose temperature over the coolant is
+// 30 K per (100 Nm)² of torque, 20 K per (100 km/h)^1.5 and reads 4 K
+// hot per °C/min it is cooling (stored heat), under a load that changes
+// every window, shows no drift; the same motor whose cooling worsens by
+// 12 K/h at the same load shows a drift of about 12 K/h (the ridge,
+// against an hour's weighted spread of time, shrinks it by up to 20 %).
+func TestMotorDrift(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		drift float64
+	}{{"healthy", 0}, {"cooling worsening", 12}} {
+		var l LongFeatures
+		var f [NumFeatures]float32
+		var out [NumLongFeatures]float32
+		for k := range 180 { // 3 h
+			tq := 0.5 + 0.5*math.Sin(float64(k)*0.7)    // 0..1 (×100 Nm)
+			iron := 0.6 + 0.4*math.Cos(float64(k)*0.31) // (speed/100)^1.5
+			trend := 1.5 * math.Sin(float64(k)*0.13+1)  // °C/min
+			over := 30*tq*tq + 20*iron - 4*trend + 5 + tc.drift*float64(k)/60
+			f[FTorqueRMS], f[FMotorSlope], f[FMotorOverCoolant] = float32(100*tq), float32(trend), float32(over)
+			l.ironLoad, l.motorOK = iron, true
+			l.Update(&f, &out)
+		}
+		if got := float64(out[LMotorDrift]); got > tc.drift+0.5 || got < 0.8*tc.drift-0.5 {
+			t.Errorf("%s: drift %.2f K/h, want %v", tc.name, got, tc.drift)
+		}
+	}
+	// Without the motor's temperatures the fit is not fed.
+	var l LongFeatures
+	var f [NumFeatures]float32
+	var out [NumLongFeatures]float32
+	for k := range 60 {
+		f[FMotorOverCoolant] = float32(k)
+		l.Update(&f, &out)
+	}
+	if out[LMotorDrift] != 0 {
+		t.Errorf("motor temperatures absent: drift %v, want 0", out[LMotorDrift])
 	}
 }

@@ -60,6 +60,16 @@ type Config struct {
 	InitialSOC       float64 // percent, 0..100
 	SOCSpread        float64 // standard deviation of the initial cell SOC, percent points, 0..5
 	Insulation       float64 // nominal insulation resistance, ohm (several megaohm)
+	// InsulationTempCoef is how much the insulation resistance falls per K
+	// of pack temperature (fraction; 0.02: about 20 % per 10 K).
+	InsulationTempCoef float64
+	// InsulationWet is the deepest fall of the insulation resistance in
+	// damp weather (fraction, 0..0.9; 0: dry). The humidity comes and goes
+	// over tens of minutes to hours.
+	InsulationWet float64
+	// ChargerInsulation is a DC charger's own insulation resistance, ohm,
+	// which the car's monitor sees in parallel while DC charging (0: none).
+	ChargerInsulation float64
 
 	// Vehicle.
 	Mass              float64 // kg, including the rotating-mass allowance
@@ -72,9 +82,18 @@ type Config struct {
 	RegenPower        float64 // peak regenerative power, kW
 	AuxPower          float64 // HVAC and other high-voltage auxiliaries while on, W
 	ChillerSet        float64 // coolant temperature the chiller holds, °C (5 lower while DC charging)
-	LVLoad            float64 // 12 V loads while on, W
-	Odometer          float64 // km at start
-	Ambient           float64 // °C
+	// CoolantHeater is a heater in the battery's coolant loop, W of heat
+	// (0: none): it warms the pack through its coolant while the coldest
+	// module is below HeatBelow °C and the contactors are closed.
+	CoolantHeater  float64
+	HeatBelow      float64
+	ModuleCoolUA   float64 // heat transfer from each module to the coolant at full pump flow, W/K
+	MotorHeatCap   float64 // motor's heat capacity, J/K (time constant = MotorHeatCap/MotorCoolUA)
+	MotorCoolUA    float64 // motor-to-coolant heat transfer at full pump flow, W/K
+	MotorLossScale float64 // scales the motor's copper and iron losses (1: the built-in loss model)
+	LVLoad         float64 // 12 V loads while on, W
+	Odometer       float64 // km at start
+	Ambient        float64 // °C
 
 	// Charging.
 	ACPower      float64 // AC supply power, kW (11 = 3 x 16 A x 230 V)
@@ -93,40 +112,46 @@ type Config struct {
 // 150 kW DC charging, 20 °C outside, and the "loop" scenario.
 func DefaultConfig() Config {
 	return Config{
-		Tick:              100 * time.Millisecond,
-		Scenario:          "loop",
-		ParkTime:          time.Minute,
-		IdleTime:          5 * time.Minute,
-		Cells:             96,
-		Modules:           12,
-		CellCapacity:      180,
-		SOH:               97,
-		CellR0:            0.00022,
-		CellR1:            0.00012,
-		CellTau:           30,
-		CapacitySpread:    0.008,
-		ResistanceSpread:  0.05,
-		InitialSOC:        80,
-		SOCSpread:         0.3,
-		Insulation:        5e6,
-		Mass:              1850,
-		DragArea:          0.68,
-		RollingResistance: 0.009,
-		WheelRadius:       0.334,
-		GearRatio:         9.0,
-		MotorPower:        150,
-		MotorTorque:       350,
-		RegenPower:        80,
-		AuxPower:          300,
-		ChillerSet:        30,
-		LVLoad:            350,
-		Odometer:          12000,
-		Ambient:           20,
-		ACPower:           11,
-		DCPower:           150,
-		DCCurrent:         500,
-		ChargeTarget:      80,
-		ChargeBelow:       25,
+		Tick:               100 * time.Millisecond,
+		Scenario:           "loop",
+		ParkTime:           time.Minute,
+		IdleTime:           5 * time.Minute,
+		Cells:              96,
+		Modules:            12,
+		CellCapacity:       180,
+		SOH:                97,
+		CellR0:             0.00022,
+		CellR1:             0.00012,
+		CellTau:            30,
+		CapacitySpread:     0.008,
+		ResistanceSpread:   0.05,
+		InitialSOC:         80,
+		SOCSpread:          0.3,
+		Insulation:         5e6,
+		InsulationTempCoef: 0.02,
+		Mass:               1850,
+		DragArea:           0.68,
+		RollingResistance:  0.009,
+		WheelRadius:        0.334,
+		GearRatio:          9.0,
+		MotorPower:         150,
+		MotorTorque:        350,
+		RegenPower:         80,
+		AuxPower:           300,
+		ChillerSet:         30,
+		ModuleCoolUA:       80,
+		HeatBelow:          10,
+		MotorHeatCap:       12e3,
+		MotorCoolUA:        60,
+		MotorLossScale:     1,
+		LVLoad:             350,
+		Odometer:           12000,
+		Ambient:            20,
+		ACPower:            11,
+		DCPower:            150,
+		DCCurrent:          500,
+		ChargeTarget:       80,
+		ChargeBelow:        25,
 	}
 }
 
@@ -163,6 +188,7 @@ func (c Config) withDefaults() Config {
 	fill(&c.CellTau, d.CellTau)
 	fill(&c.InitialSOC, d.InitialSOC)
 	fill(&c.Insulation, d.Insulation)
+	fill(&c.InsulationTempCoef, d.InsulationTempCoef)
 	fill(&c.Mass, d.Mass)
 	fill(&c.DragArea, d.DragArea)
 	fill(&c.RollingResistance, d.RollingResistance)
@@ -173,6 +199,11 @@ func (c Config) withDefaults() Config {
 	fill(&c.RegenPower, d.RegenPower)
 	fill(&c.AuxPower, d.AuxPower)
 	fill(&c.ChillerSet, d.ChillerSet)
+	fill(&c.ModuleCoolUA, d.ModuleCoolUA)
+	fill(&c.HeatBelow, d.HeatBelow)
+	fill(&c.MotorHeatCap, d.MotorHeatCap)
+	fill(&c.MotorCoolUA, d.MotorCoolUA)
+	fill(&c.MotorLossScale, d.MotorLossScale)
 	fill(&c.LVLoad, d.LVLoad)
 	fill(&c.ACPower, d.ACPower)
 	fill(&c.DCPower, d.DCPower)
@@ -222,6 +253,9 @@ func (c *Config) validate() error {
 		{"InitialSOC", c.InitialSOC, 0, 100, "%"},
 		{"SOCSpread", c.SOCSpread, 0, 5, "% points"},
 		{"Insulation", c.Insulation, 1e4, 1e9, "ohm"},
+		{"InsulationTempCoef", c.InsulationTempCoef, 0, 0.1, "per K"},
+		{"InsulationWet", c.InsulationWet, 0, 0.9, ""},
+		{"ChargerInsulation", c.ChargerInsulation, 0, 1e9, "ohm"},
 		{"Mass", c.Mass, 300, 40000, "kg"},
 		{"DragArea", c.DragArea, 0.1, 15, "m²"},
 		{"RollingResistance", c.RollingResistance, 0.001, 0.05, ""},
@@ -232,6 +266,12 @@ func (c *Config) validate() error {
 		{"RegenPower", c.RegenPower, 0, 1000, "kW"},
 		{"AuxPower", c.AuxPower, 0, 20000, "W"},
 		{"ChillerSet", c.ChillerSet, 10, 45, "°C"},
+		{"ModuleCoolUA", c.ModuleCoolUA, 1, 5000, "W/K"},
+		{"CoolantHeater", c.CoolantHeater, 0, 20000, "W"},
+		{"HeatBelow", c.HeatBelow, -30, 40, "°C"},
+		{"MotorHeatCap", c.MotorHeatCap, 1e3, 1e6, "J/K"},
+		{"MotorCoolUA", c.MotorCoolUA, 1, 5000, "W/K"},
+		{"MotorLossScale", c.MotorLossScale, 0.1, 10, ""},
 		{"LVLoad", c.LVLoad, 0, 3000, "W"},
 		{"Odometer", c.Odometer, 0, 1.5e6, "km"},
 		{"Ambient", c.Ambient, -40, 55, "°C"},

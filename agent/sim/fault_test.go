@@ -445,3 +445,75 @@ func TestInjectErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestInsulationVariation: a healthy car's insulation reading in damp
+// weather is its dry twin's (same seed, same temperatures) times
+// 1 - Wet·h with the humidity h in 0..1, so between 0.4 and 1 of it for
+// Wet 0.6; and while DC charging a 2 MΩ charger in parallel with the
+// car's R reads R·2 MΩ/(R + 2 MΩ).
+func TestInsulationVariation(t *testing.T) {
+	t.Parallel()
+	idle := func(c *Config) { c.Scenario, c.IdleTime = PhaseIdle, 10*time.Hour }
+	wet := newSim(t, func(c *Config) { idle(c); c.InsulationWet = 0.6 })
+	dry := newSim(t, idle)
+	lo, hi := 2.0, 0.0
+	for range 8 * 60 {
+		wet.Step(time.Minute)
+		dry.Step(time.Minute)
+		r := wet.State().Insulation / dry.State().Insulation
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	if lo < 0.4-0.01 || hi > 1+0.01 {
+		t.Errorf("damp/dry reading between %.3f and %.3f over 8 h, want within 0.4..1", lo, hi)
+	}
+	if lo > 0.75 {
+		t.Errorf("damp/dry reading never below %.3f over 8 h: the humidity never came", lo)
+	}
+	dc := func(c *Config) { c.Scenario, c.ParkTime, c.InitialSOC, c.ChargeTarget = PhaseDC, -1, 10, 90 }
+	ch := newSim(t, func(c *Config) { dc(c); c.ChargerInsulation = 2e6 })
+	plain := newSim(t, dc)
+	charged := false
+	for range 20 {
+		ch.Step(time.Minute)
+		plain.Step(time.Minute)
+		st, ps := ch.State(), plain.State()
+		if st.Charge != ChargeDC || ps.Charge != ChargeDC {
+			continue
+		}
+		charged = true
+		want := ps.Insulation * 2e6 / (ps.Insulation + 2e6)
+		if math.Abs(st.Insulation-want) > 0.03*want {
+			t.Fatalf("DC charging: %.0f Ω, want %.0f Ω (car %.0f Ω ∥ charger 2 MΩ)", st.Insulation, want, ps.Insulation)
+		}
+	}
+	if !charged {
+		t.Fatal("never DC charging in 20 min")
+	}
+}
+
+// TestCoolantHeater: at -15 °C a 5 kW coolant heater below 10 °C warms
+// the idling pack through its coolant: the coolant runs over the coldest
+// module, the pack ends warmer than its twin without a heater, the mode
+// says heating, and the pack supplies the heater's 5 kW / 0.95 more.
+func TestCoolantHeater(t *testing.T) {
+	t.Parallel()
+	cold := func(c *Config) { c.Scenario, c.IdleTime, c.Ambient = PhaseIdle, time.Hour, -15 }
+	h := newSim(t, func(c *Config) { cold(c); c.CoolantHeater = 5000 })
+	p := newSim(t, cold)
+	h.Step(20 * time.Minute)
+	p.Step(20 * time.Minute)
+	hs, ps := h.State(), p.State()
+	if hs.ThermalMode != ThermalHeating {
+		t.Errorf("thermal mode %d, want heating (%d)", hs.ThermalMode, ThermalHeating)
+	}
+	if hs.CoolantInlet < hs.TempMin+5 {
+		t.Errorf("coolant inlet %.1f °C, coldest module %.1f °C: want the coolant 5 K over the pack", hs.CoolantInlet, hs.TempMin)
+	}
+	if hs.TempMin < ps.TempMin+2 {
+		t.Errorf("coldest module %.1f °C with the heater, %.1f °C without: want 2 K warmer", hs.TempMin, ps.TempMin)
+	}
+	extra := (hs.PackCurrent - ps.PackCurrent) * hs.PackVoltage
+	if extra < 0.9*5000/0.95 || extra > 1.1*5000/0.95 {
+		t.Errorf("pack supplies %.0f W more with the heater, want about %.0f W", extra, 5000/0.95)
+	}
+}

@@ -14,7 +14,6 @@ const (
 	cellVmin = 2.90 // discharge voltage limit per cell (10 s pulse), V
 
 	moduleHeatCap = 30e3 // J/K per module (cells, housing)
-	moduleToCool  = 80.0 // W/K per module at full flow
 	moduleToAmb   = 1.5  // W/K per module
 	coolHeatCap   = 25e3 // J/K coolant loop
 	radiatorUA    = 150.0
@@ -22,8 +21,6 @@ const (
 	chillerGain   = 800.0 // W/K above set point
 	chillerMax    = 7000.0
 	chillerCOP    = 2.5
-	motorHeatCap  = 12e3
-	motorToCool   = 60.0
 	motorToAmb    = 3.0
 	invHeatCap    = 2.5e3
 	invToCool     = 25.0
@@ -74,6 +71,8 @@ type model struct {
 	motorT, invT, dcdcT    float64
 	pumpDuty, flow         float64
 	chillerOn              bool
+	heaterOn               bool
+	qHeat                  float64 // W of heat the coolant heater delivers
 	thermalMode            ThermalMode
 
 	// vehicle
@@ -108,6 +107,7 @@ type model struct {
 	hvil                   bool
 	iso                    float64 // ohm, IMD reading
 	isoPhase               float64
+	wetPeriod, wetPhase    [2]float64 // s, rad: the humidity's two waves (insulationTarget)
 	isoStatus              IsolationStatus
 
 	// 12 V
@@ -275,7 +275,7 @@ func (s *Sim) drive(vref float64, traction bool, auxW float64, h float64) {
 		pmech := tm * omega
 		m.motorLoss = 0
 		if traction {
-			m.motorLoss = (motorCuLoss*tm*tm + motorFeLoss*math.Abs(omega)*math.Sqrt(math.Abs(omega))) * s.plant.MotorLoss
+			m.motorLoss = (motorCuLoss*tm*tm + motorFeLoss*math.Abs(omega)*math.Sqrt(math.Abs(omega))) * s.plant.MotorLoss * s.cfg.MotorLossScale
 		}
 		pel := pmech + m.motorLoss
 		m.invLoss = 0
@@ -319,16 +319,16 @@ func (s *Sim) drive(vref float64, traction bool, auxW float64, h float64) {
 func (s *Sim) thermal(h, dcdcLoss float64) {
 	m := &s.m
 	amb := s.cfg.Ambient
-	uaMod := moduleToCool * (0.12 + 0.88*m.flow)
+	uaMod := s.cfg.ModuleCoolUA * (0.12 + 0.88*m.flow)
 	qPack := 0.0
 	for k := range m.modT {
 		q := uaMod * (m.modT[k] - m.coolT)
 		qPack += q
 		m.modT[k] += h * (m.heat[k] - q - moduleToAmb*(m.modT[k]-amb)) / moduleHeatCap
 	}
-	uaMot := motorToCool * (0.08 + 0.92*m.flow) * s.plant.MotorCooling
+	uaMot := s.cfg.MotorCoolUA * (0.08 + 0.92*m.flow) * s.plant.MotorCooling
 	qMot := uaMot * (m.motorT - m.coolT)
-	m.motorT += h * (m.motorLoss - qMot - motorToAmb*(m.motorT-amb)) / motorHeatCap
+	m.motorT += h * (m.motorLoss - qMot - motorToAmb*(m.motorT-amb)) / s.cfg.MotorHeatCap
 	qInv := invToCool * (0.1 + 0.9*m.flow) * (m.invT - m.coolT)
 	m.invT += h * (m.invLoss - qInv - invToAmb*(m.invT-amb)) / invHeatCap
 	qDC := dcdcToCool * (0.2 + 0.8*m.flow) * (m.dcdcT - m.coolT)
@@ -343,7 +343,7 @@ func (s *Sim) thermal(h, dcdcLoss float64) {
 		}
 		qChill = clamp(chillerGain*(m.coolT-set), 0, chillerMax) * clamp(m.flow/0.1, 0, 1)
 	}
-	m.coolT += h * (qPack + qMot + qInv + qDC - qRad - qChill - coolToAmb*(m.coolT-amb)) / coolHeatCap
+	m.coolT += h * (qPack + qMot + qInv + qDC + m.qHeat - qRad - qChill - coolToAmb*(m.coolT-amb)) / coolHeatCap
 	// Inlet and outlet of the pack: the coolant warms by the heat it picks
 	// up over the flow (0.25 kg/s at full duty, 3.6 kJ/kg K).
 	if mdot := m.flow * 0.25; mdot > 0.01 {

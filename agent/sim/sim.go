@@ -93,6 +93,10 @@ func (s *Sim) initModel() {
 		sumCap += m.cells[i].cap
 	}
 	m.isoPhase = rng.Float64() * 2 * math.Pi
+	// Damp weather: two slow waves with random periods (40..180 min and
+	// 3..8 h) whose product is the humidity (InsulationWet).
+	m.wetPeriod = [2]float64{2400 + 8400*rng.Float64(), 10800 + 18000*rng.Float64()}
+	m.wetPhase = [2]float64{rng.Float64() * 2 * math.Pi, rng.Float64() * 2 * math.Pi}
 	n := float64(c.Cells)
 	m.socBMS = sumSOC / n
 	m.capBMS = sumCap / n
@@ -116,7 +120,7 @@ func (s *Sim) initModel() {
 		m.cells[i].v = m.cells[i].ocv
 	}
 	s.stats()
-	m.iso = s.insulationTarget()
+	m.iso = s.insulationTarget(false)
 	s.pack()
 	s.bms()
 }

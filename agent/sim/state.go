@@ -87,6 +87,7 @@ const (
 	ThermalOff         ThermalMode = 0
 	ThermalCirculating ThermalMode = 1
 	ThermalCooling     ThermalMode = 2
+	ThermalHeating     ThermalMode = 3
 )
 
 // State is a snapshot of the simulated car in physical units. Currents are

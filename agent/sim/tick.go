@@ -51,6 +51,22 @@ func (s *Sim) tick(d time.Duration) {
 		}
 		m.pumpDuty = math.Min(m.pumpDuty, 1)
 	}
+	// Coolant heater: on below HeatBelow, off 3 K above it; never heats
+	// the coolant past 45 °C. The pump runs at half duty or more to carry
+	// the heat to the pack.
+	switch {
+	case !closed || c.CoolantHeater <= 0:
+		m.heaterOn = false
+	case m.tMin < c.HeatBelow:
+		m.heaterOn = true
+	case m.tMin > c.HeatBelow+3:
+		m.heaterOn = false
+	}
+	m.qHeat = 0
+	if m.heaterOn {
+		m.qHeat = c.CoolantHeater * clamp((45-m.coolT)/5, 0, 1)
+		m.pumpDuty = math.Max(m.pumpDuty, 0.5)
+	}
 	m.flow = m.pumpDuty * p.PumpFlow
 	set := c.ChillerSet
 	if chargingNow && w.charge == ChargeDC {
@@ -71,6 +87,8 @@ func (s *Sim) tick(d time.Duration) {
 	m.thermalMode = ThermalOff
 	if m.chillerOn {
 		m.thermalMode = ThermalCooling
+	} else if m.heaterOn {
+		m.thermalMode = ThermalHeating
 	} else if m.pumpDuty > 0 {
 		m.thermalMode = ThermalCirculating
 	}
@@ -79,7 +97,7 @@ func (s *Sim) tick(d time.Duration) {
 	dcdcIn, dcdcLoss := s.lowVoltage(w.hv, closed, h)
 	auxW := 0.0
 	if closed {
-		auxW = c.AuxPower + chillW + dcdcIn
+		auxW = c.AuxPower + chillW + dcdcIn + m.qHeat/0.95
 	}
 
 	// Vehicle.
@@ -159,7 +177,7 @@ func (s *Sim) tick(d time.Duration) {
 	s.bms()
 
 	// Insulation monitor.
-	iso := s.insulationTarget()
+	iso := s.insulationTarget(chargingNow && w.charge == ChargeDC)
 	if p.InsulationLeak > 0 {
 		iso = 1 / (1/iso + p.InsulationLeak)
 	}
@@ -248,10 +266,24 @@ var ocvCumulative = func() (c [21]float64) {
 }()
 
 // insulationTarget is the healthy insulation resistance now: the nominal
-// value wandering ±25 % over six hours (humidity), lower when warm.
-func (s *Sim) insulationTarget() float64 {
+// value wandering ±25 % over six hours, lower when warm
+// (InsulationTempCoef) and in damp weather (InsulationWet), and in
+// parallel with a DC charger's own (ChargerInsulation) while dc.
+func (s *Sim) insulationTarget(dc bool) float64 {
 	t := s.elapsed.Seconds()
-	return s.cfg.Insulation * (1 + 0.25*math.Sin(2*math.Pi*t/21600+s.m.isoPhase)) * math.Exp(-(s.m.tAvg-25)/50)
+	m := &s.m
+	r := s.cfg.Insulation * (1 + 0.25*math.Sin(2*math.Pi*t/21600+m.isoPhase)) * math.Exp(-(m.tAvg-25)*s.cfg.InsulationTempCoef)
+	if w := s.cfg.InsulationWet; w > 0 {
+		h := 1.0
+		for k := range 2 {
+			h *= 0.5 + 0.5*math.Sin(2*math.Pi*t/m.wetPeriod[k]+m.wetPhase[k])
+		}
+		r *= 1 - w*h
+	}
+	if rc := s.cfg.ChargerInsulation; dc && rc > 0 {
+		r = r * rc / (r + rc)
+	}
+	return r
 }
 
 // contactors runs the BMS contactor sequence: boot, precharge, close; open

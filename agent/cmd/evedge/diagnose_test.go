@@ -178,7 +178,7 @@ func TestDiagnoseConfigLimits(t *testing.T) {
 }
 
 // TestDiagnoseTrace: --trace writes every scored window: one line per
-// minute of the log, each with the model's 60 inputs and 9 class logits;
+// minute of the log, each with the model's 63 inputs and 9 class logits;
 // the first window whose smoothed score reaches the threshold is the
 // model detection on stdout, at the same time, score and class. A trace
 // file that cannot be created is refused by name.

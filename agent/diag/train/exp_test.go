@@ -69,8 +69,14 @@ func TestExperiment(t *testing.T) {
 	if v := os.Getenv("EVEDGE_RPF"); v != "" {
 		fmt.Sscan(v, &opts.RunsPerFault)
 	}
+	if v := os.Getenv("EVEDGE_HEALTHY"); v != "" { // healthy training runs (Options.HealthyRuns)
+		fmt.Sscan(v, &opts.HealthyRuns)
+	}
 	if opts.RunsPerFault != 30 {
 		tname = fmt.Sprintf("train%d", opts.RunsPerFault)
+	}
+	if opts.HealthyRuns != 300 {
+		tname += fmt.Sprintf("h%d", opts.HealthyRuns)
 	}
 	tscs := scenarios(db, trainSeedBase, opts.HealthyRuns, span{1, 4, 0}, opts.RunsPerFault, span{1, 2, 1.5}, opts.Breaks)
 	truns := load(tname, tscs)

@@ -263,8 +263,10 @@ func (p Presentation) apply(s *diag.Sample) {
 // control that vary most between makes, from their own random stream (the
 // scenario's other draws stay as they were): the chiller's coolant set
 // point (15..32 °C; a cold set point keeps a fast-charging pack 10-15 K
-// above its coolant) and, below 10 °C, cabin and battery heating that
-// draws up to 8 kW more at -20 °C, also at a standstill.
+// above its coolant), below 10 °C cabin and battery heating that draws up
+// to 8 kW more at -20 °C, also at a standstill, the motor's thermal
+// design, how the insulation monitor's healthy reading varies and the
+// modules' coupling to the coolant.
 func randomize(sc *Scenario, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e5e17a7))
 	switch r := rng.Float64(); {
@@ -283,6 +285,31 @@ func randomize(sc *Scenario, seed uint64) {
 	if a := sc.Config.Ambient; a < 10 {
 		sc.Config.AuxPower += 8000 * (10 - a) / 30 * rng.Float64()
 	}
+	// The drive unit's thermal design varies as much between makes: heat
+	// capacity 8..60 kJ/K and conductance to the coolant 25..90 W/K
+	// (log-uniform: time constants of 1.5 to 40 min), losses 0.6..1.6
+	// times the simulator's. A healthy motor then runs 5 to 50 K over its
+	// coolant on a motorway and may take half an hour to cool down.
+	sc.Config.MotorHeatCap = 8e3 * math.Pow(60.0/8, rng.Float64())
+	sc.Config.MotorCoolUA = 25 * math.Pow(90.0/25, rng.Float64())
+	sc.Config.MotorLossScale = 0.6 + rng.Float64()
+	// Insulation monitors read a healthy car lower when it is warm (1..3.5 %
+	// per K), in damp weather (a third of the cars: dips of 20..60 %) and
+	// with a DC charger's own insulation in parallel (half the cars:
+	// 1..10 MΩ).
+	sc.Config.InsulationTempCoef = 0.01 + 0.025*rng.Float64()
+	if rng.IntN(3) == 0 {
+		sc.Config.InsulationWet = 0.2 + 0.4*rng.Float64()
+	}
+	if rng.IntN(2) == 0 {
+		sc.Config.ChargerInsulation = 1e6 * math.Pow(10, rng.Float64())
+	}
+	// How well the cells reach the cooling plate (thermal pads, plate
+	// design): 30..160 W/K per module (log-uniform), so a pack under load
+	// in the cold may run 10 K and more over a coolant the radiator chills.
+	sc.Config.ModuleCoolUA = 30 * math.Pow(160.0/30, rng.Float64())
+	// A coolant heater (sim.Config.CoolantHeater) drawn for half the cars
+	// was tried and not kept (round 9 in models/fault/README.md).
 }
 
 var scenarioMixes = []string{

@@ -30,7 +30,7 @@ const (
 // ModelName and ModelVersion are written into the model file.
 const (
 	ModelName    = "evedge-fault"
-	ModelVersion = "4"
+	ModelVersion = "5"
 )
 
 // Threshold is the alarm threshold on the smoothed Score (Smoother) for
@@ -39,7 +39,7 @@ const (
 // validSeedBase+, never the evaluation seeds), after calibrate has moved
 // each fault class to its own healthy tail. Retraining changes it;
 // `evedge eval fault --train` prints the new one.
-const Threshold = 1.7481368335718288
+const Threshold = 1.5434999435273273
 
 // zClip bounds standardised features: training clips to it and the int8
 // input scale is calibrated to it, so outliers (a collapsed insulation)
@@ -55,9 +55,9 @@ type Options struct {
 	Workers int               // parallel simulations; default GOMAXPROCS
 
 	// Training.
-	HealthyRuns     int     // healthy training scenarios (default 300)
+	HealthyRuns     int     // healthy training scenarios (default 600)
 	RunsPerFault    int     // training scenarios per fault kind (default 60)
-	Epochs          int     // default 60
+	Epochs          int     // default 100
 	ValidationHours float64 // healthy validation driving that sets the threshold (default 2000)
 
 	// Evaluation.
@@ -82,9 +82,9 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	def(&o.Workers, runtime.GOMAXPROCS(0))
-	def(&o.HealthyRuns, 300)
+	def(&o.HealthyRuns, 600)
 	def(&o.RunsPerFault, 60)
-	def(&o.Epochs, 60)
+	def(&o.Epochs, 100)
 	def(&o.EvalRunsPerFault, 12)
 	if o.NormalHours <= 0 {
 		o.NormalHours = 1000

@@ -57,7 +57,7 @@ func TestSeparates(t *testing.T) {
 	}{
 		{"", false, ""},
 		{sim.FaultInsulation, true, ""},
-		{sim.FaultCoolingLoss, true, "cooling loss: 1 of 12 held-out runs detected by version 4 (models/fault/README.md)"},
+		{sim.FaultCoolingLoss, true, "cooling loss: 0 of 12 held-out runs detected by version 5 (models/fault/README.md)"},
 	}
 	for _, c := range cases {
 		t.Run(name(c.kind), func(t *testing.T) {
@@ -281,8 +281,9 @@ func TestPresentation(t *testing.T) {
 
 // TestRandomizeOwnStream: the reporting and climate draws come from their
 // own random stream, so a scenario's car, drive and fault are the ones
-// the same seed drew before they existed (only ChillerSet and, in the
-// cold, AuxPower change), and the draws cover their ranges.
+// the same seed drew before they existed (only ChillerSet, the motor's
+// thermal design, the insulation's variation, the modules' coupling to
+// the coolant and, in the cold, AuxPower change), and the draws cover their ranges.
 func TestRandomizeOwnStream(t *testing.T) {
 	db, _, err := sim.LoadDBC(dbcPath)
 	if err != nil {
@@ -300,7 +301,23 @@ func TestRandomizeOwnStream(t *testing.T) {
 		if got.Ambient >= 10 && got.AuxPower != want.AuxPower || got.AuxPower < want.AuxPower || got.AuxPower > want.AuxPower+8000 {
 			t.Fatalf("seed %d: aux power %.0f W from %.0f at %.1f °C", seed, got.AuxPower, want.AuxPower, got.Ambient)
 		}
+		if got.MotorHeatCap < 8e3 || got.MotorHeatCap > 60e3 || got.MotorCoolUA < 25 || got.MotorCoolUA > 90 ||
+			got.MotorLossScale < 0.6 || got.MotorLossScale > 1.6 {
+			t.Fatalf("seed %d: motor %.0f J/K, %.1f W/K, losses x%.2f: outside 8..60 kJ/K, 25..90 W/K, x0.6..1.6",
+				seed, got.MotorHeatCap, got.MotorCoolUA, got.MotorLossScale)
+		}
 		got.ChillerSet, got.AuxPower, want.ChillerSet, want.AuxPower = 0, 0, 0, 0
+		if got.InsulationTempCoef < 0.01 || got.InsulationTempCoef > 0.035 || got.InsulationWet != 0 && (got.InsulationWet < 0.2 || got.InsulationWet > 0.6) ||
+			got.ChargerInsulation != 0 && (got.ChargerInsulation < 1e6 || got.ChargerInsulation > 1e7) {
+			t.Fatalf("seed %d: insulation %.3f/K, wet %.2f, charger %.0f Ω: outside 0.01..0.035, 0.2..0.6, 1..10 MΩ",
+				seed, got.InsulationTempCoef, got.InsulationWet, got.ChargerInsulation)
+		}
+		got.MotorHeatCap, got.MotorCoolUA, got.MotorLossScale = want.MotorHeatCap, want.MotorCoolUA, want.MotorLossScale
+		if got.ModuleCoolUA < 30 || got.ModuleCoolUA > 160 {
+			t.Fatalf("seed %d: module coupling %.1f W/K, outside 30..160", seed, got.ModuleCoolUA)
+		}
+		got.InsulationTempCoef, got.InsulationWet, got.ChargerInsulation = want.InsulationTempCoef, want.InsulationWet, want.ChargerInsulation
+		got.ModuleCoolUA = want.ModuleCoolUA
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("seed %d: the car differs from the seed's own draw", seed)
 		}
