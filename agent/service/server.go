@@ -591,14 +591,39 @@ type EventOut struct {
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	win, ok := s.window(w, r, "kind")
+	win, ok := s.window(w, r, "kind", "limit", "after")
 	if !ok {
 		return
 	}
+	q := r.URL.Query()
+	limit := maxEventPage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxEventPage {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("limit %q: expected 1..%d", v, maxEventPage))
+			return
+		}
+		limit = n
+	}
 	it := s.o.Store.Events(r.Context(), win.From, win.To, win.Kind)
+	if v := q.Get("after"); v != "" {
+		t, id, ok := parseEventCursor(v)
+		if !ok {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("after %q: expected the X-Evedge-Next header of the previous page", v))
+			return
+		}
+		it.After(t, id)
+	}
 	out := []EventOut{}
-	for it.Next() && len(out) < 10000 {
+	for it.Next() {
 		ev := it.Event()
+		if len(out) == limit {
+			// More events than the page holds: the client asks again
+			// with after set to this cursor.
+			last := out[len(out)-1]
+			w.Header().Set("X-Evedge-Next", fmt.Sprintf("%d.%d", last.Time.UnixNano(), last.ID))
+			break
+		}
 		body := ev.Body
 		if !json.Valid(body) {
 			body, _ = json.Marshal(string(body))
@@ -610,6 +635,24 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, out)
+}
+
+// maxEventPage is the most events one /api/v1/events answer holds.
+const maxEventPage = 10000
+
+// parseEventCursor reads an X-Evedge-Next cursor: the time in Unix
+// nanoseconds and the id of the last event of a page, "T.ID".
+func parseEventCursor(v string) (time.Time, int64, bool) {
+	ts, ids, ok := strings.Cut(v, ".")
+	if !ok {
+		return time.Time{}, 0, false
+	}
+	t, err1 := strconv.ParseInt(ts, 10, 64)
+	id, err2 := strconv.ParseInt(ids, 10, 64)
+	if err1 != nil || err2 != nil || id < 0 {
+		return time.Time{}, 0, false
+	}
+	return time.Unix(0, t), id, true
 }
 
 // logs streams the frames of a window in a log format. The export is

@@ -627,3 +627,70 @@ func TestAuditStamp(t *testing.T) {
 		t.Errorf("%d audit events after the release, want 1", n)
 	}
 }
+
+// TestEventsPaging: seven events, three of them at the same instant, read
+// two at a time by following X-Evedge-Next come back once each in time
+// order (ties by id); the last page has no cursor; a bad limit or cursor
+// is refused with the parameter's name.
+func TestEventsPaging(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.client(t, RoleOwner, "")
+	base := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	at := []time.Duration{0, time.Second, time.Second, time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}
+	var want []int64
+	for i, d := range at {
+		id, err := e.st.AddEvent(store.Event{Time: base.Add(d), Kind: "paging", Source: "test", Body: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	if err := e.st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"from": {base.Add(-time.Minute).Format(time.RFC3339)}, "to": {base.Add(time.Minute).Format(time.RFC3339)}, "kind": {"paging"}, "limit": {"2"}}
+	var got []int64
+	for page := 0; ; page++ {
+		if page > 10 {
+			t.Fatal("paging does not end")
+		}
+		resp, err := c.Do(ctx, "GET", "/api/v1/events", q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []EventOut
+		err = json.NewDecoder(resp.Body).Decode(&evs)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			got = append(got, ev.ID)
+		}
+		next := resp.Header.Get("X-Evedge-Next")
+		if next == "" {
+			if len(evs) == 0 || len(evs) > 2 {
+				t.Errorf("last page has %d events", len(evs))
+			}
+			break
+		}
+		if len(evs) != 2 {
+			t.Fatalf("page %d: %d events with a next cursor, want 2", page, len(evs))
+		}
+		q.Set("after", next)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("paged ids %v, want %v", got, want)
+	}
+	for _, bad := range []url.Values{{"limit": {"0"}}, {"limit": {"10001"}}, {"after": {"x"}}, {"after": {"12.-1"}}} {
+		_, err := c.Do(ctx, "GET", "/api/v1/events", bad, nil)
+		var name string
+		for k := range bad {
+			name = k
+		}
+		if status(err) != 400 || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: %v, want 400 naming %s", bad, err, name)
+		}
+	}
+}

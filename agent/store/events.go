@@ -73,6 +73,14 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, kind string) *Ev
 	}
 }
 
+// After makes the iterator start after the event at t with id: the last
+// event of the previous page, for paging through a long window. Call it
+// before the first Next.
+func (it *EventIter) After(t time.Time, id int64) *EventIter {
+	it.curT, it.curID = t.UnixNano(), id
+	return it
+}
+
 // Next advances to the next event.
 func (it *EventIter) Next() bool {
 	for it.pi >= len(it.page) {
