@@ -57,6 +57,8 @@ func main() {
 	realSpk := flag.String("real-speakers", "george,jackson,nicolas,theo", "train: FSDD speakers used in training (the others are held out)")
 	realCopies := flag.Int("real-copies", 6, "train: augmented copies of each real utterance")
 	align := flag.String("align", "models/voice", "train: model that aligns the real speech")
+	fliteN := flag.Int("flite", 0, "train: English utterances per flite voice (needs flite; aligned with -align's model)")
+	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
 	offsets := flag.String("offsets", "-5..5", "train: frames stacked into the model's input, relative to the current one (comma-separated, a..b ranges)")
 	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	falseAct := flag.Bool("falseact", false, "eval: also count false activations of the always-listening loop on speech not meant for the car and on cabin noise")
@@ -71,7 +73,7 @@ func main() {
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align})
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt})
 	default:
@@ -89,6 +91,7 @@ type trainCfg struct {
 	seed                               uint64
 	real, realSpk, align               string
 	realCopies                         int
+	flite, fliteCopies                 int
 	offs                               []int
 }
 
@@ -191,6 +194,20 @@ func train(cfg trainCfg) error {
 		log.Printf("real speech: %d FSDD utterances of %s aligned with %s, %d augmented copies", len(rus), cfg.realSpk, cfg.align, len(rex))
 		ex = append(ex, rex...)
 		realNote = fmt.Sprintf(" + %d real FSDD utterances of speakers %s (aligned with the previous model, %d copies; the other speakers held out)", len(rus), cfg.realSpk, cfg.realCopies)
+	}
+	if cfg.flite > 0 {
+		am, err := loadModel(cfg.align)
+		if err != nil {
+			return err
+		}
+		fus, err := loadFlite(rng, filepath.Join(cfg.work, "flite"), cfg.flite, cfg.threads, am)
+		if err != nil {
+			return err
+		}
+		fex := featurize(rng, fus, cfg.fliteCopies, true)
+		log.Printf("flite speech: %d utterances aligned with %s, %d augmented copies (%v)", len(fus), cfg.align, len(fex), time.Since(t0))
+		ex = append(ex, fex...)
+		realNote += fmt.Sprintf(" + %d flite utterances (voices %s, aligned with the previous model, %d copies)", len(fus), strings.Join(fliteVoices, ","), cfg.fliteCopies)
 	}
 	vex := featurize(rng, vus, 1, true)
 	var nFrames int

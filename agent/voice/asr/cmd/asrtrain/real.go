@@ -71,29 +71,40 @@ func loadReal(dir string, speakers map[string]bool, m *asr.Model) ([]utt, error)
 		if err != nil {
 			return nil, err
 		}
-		frames, t := f.Compute(b.Data)
-		if t < len(phones)+2 {
+		segs, ok := alignSegs(f, em, b.Data, phones)
+		if !ok {
 			continue
-		}
-		e := make([][]float32, t)
-		for i := range t {
-			e[i] = make([]float32, asr.NumClasses)
-			em.Emit(e[i], frames, t, i)
-		}
-		lab := forceAlign(e, phones)
-		var segs []seg
-		for i, cl := range lab {
-			if i == 0 || cl != lab[i-1] {
-				start := i*160 + 120
-				if i == 0 {
-					start = 0
-				}
-				segs = append(segs, seg{start, cl})
-			}
 		}
 		us = append(us, utt{job: job{ID: filepath.Base(p), Lang: intent.English, Text: words[d]}, Samples: b.Data, Segs: segs})
 	}
 	return us, nil
+}
+
+// alignSegs force-aligns phones (optional silence around them) against
+// 16 kHz samples with em's model and returns the phone segments in
+// samples; false when the utterance is too short for its phones.
+func alignSegs(f *asr.Features, em *asr.Emitter, samples []float32, phones []asr.Class) ([]seg, bool) {
+	frames, t := f.Compute(samples)
+	if t < len(phones)+2 {
+		return nil, false
+	}
+	e := make([][]float32, t)
+	for i := range t {
+		e[i] = make([]float32, asr.NumClasses)
+		em.Emit(e[i], frames, t, i)
+	}
+	lab := forceAlign(e, phones)
+	var segs []seg
+	for i, cl := range lab {
+		if i == 0 || cl != lab[i-1] {
+			start := i*160 + 120
+			if i == 0 {
+				start = 0
+			}
+			segs = append(segs, seg{start, cl})
+		}
+	}
+	return segs, true
 }
 
 // forceAlign returns the best frame labelling of em (log-likelihoods per

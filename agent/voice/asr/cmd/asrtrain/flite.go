@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/intent"
+	"github.com/evedge/evedge/drivers/audio"
+)
+
+// Flite speech in training: Debian's flite (apt install flite) reads
+// English with five voices made differently from espeak-ng's formant
+// synthesis (kal and kal16: diphone concatenation of a real speaker;
+// awb, rms, slt: statistical parametric voices trained on real
+// speakers), so they sound more like people than espeak does. flite
+// gives no phone timing that matches our classes, so its utterances are
+// force-aligned with an existing acoustic model like the real FSDD
+// recordings (alignSegs), from the espeak pronunciation of their words.
+
+// fliteVoices are the voices of Debian's flite 2.2 (flite -lv).
+var fliteVoices = []string{"kal", "kal16", "awb", "rms", "slt"}
+
+// numbersContext is English 0..99, the words numberWords reads.
+func numbersContext() *intent.Context {
+	c, err := intent.Parse("numbers.en.yaml", []byte("language: en\nintents:\n  Number:\n    templates: [\"{n}\"]\nslots:\n  n: {from: 0, to: 99}\n"))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// loadFlite synthesises n English utterances per flite voice into dir
+// (isolated digits, number sequences and car sentences, at random speed
+// and pitch) and aligns them with model m.
+func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model) ([]utt, error) {
+	if _, err := exec.LookPath("flite"); err != nil {
+		return nil, fmt.Errorf("-flite needs flite (apt install flite): %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	car := loadCar(intent.English)
+	lex := asr.Lexicon{}
+	for _, c := range []*intent.Context{car, numbersContext()} {
+		l, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
+		if err != nil {
+			return nil, err
+		}
+		for w, ph := range l {
+			lex[w] = ph
+		}
+	}
+	sents := car.Sentences(0)
+	digits := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+	type fjob struct {
+		job
+		stretch float64
+		f0      int
+		phones  []asr.Class
+	}
+	var jobs []fjob
+	for _, v := range fliteVoices {
+		for i := 0; i < n; i++ {
+			var text string
+			switch r := rng.Float64(); {
+			case r < 0.4:
+				text = digits[rng.IntN(10)]
+			case r < 0.7:
+				text = numberWords(rng, numbersContext())
+			default:
+				text = sents[rng.IntN(len(sents))].Text
+			}
+			var ph []asr.Class
+			for _, w := range strings.Fields(text) {
+				p, ok := lex[w]
+				if !ok {
+					ph = nil
+					break
+				}
+				ph = append(ph, p...)
+			}
+			if len(ph) == 0 {
+				continue
+			}
+			jobs = append(jobs, fjob{job: job{ID: fmt.Sprintf("fl-%s-%d", v, i), Voice: v, Text: text, Lang: intent.English},
+				stretch: 0.75 + 0.6*rng.Float64(), f0: 80 + rng.IntN(140), phones: ph})
+		}
+	}
+	us := make([]utt, len(jobs))
+	ok := make([]bool, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for w := range max(threads, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := asr.NewFeatures()
+			em := asr.NewEmitter(m)
+			for i := w; i < len(jobs); i += max(threads, 1) {
+				j := jobs[i]
+				p := filepath.Join(dir, j.ID+".wav")
+				cmd := exec.Command("flite", "-voice", j.Voice, "--setf", fmt.Sprintf("duration_stretch=%.3f", j.stretch),
+					"--setf", fmt.Sprintf("int_f0_target_mean=%d", j.f0), "-t", j.Text, "-o", p)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs[i] = fmt.Errorf("flite %s %q: %v: %s", j.Voice, j.Text, err, out)
+					continue
+				}
+				wav, err := audio.ReadWAVFile(p)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: wav.SampleRate, Channels: 1}, Data: wav.Mono(nil)}, asr.SampleRate)
+				if err != nil {
+					errs[i] = fmt.Errorf("%s: %w", p, err)
+					continue
+				}
+				segs, good := alignSegs(f, em, b.Data, j.phones)
+				if !good {
+					continue
+				}
+				us[i], ok[i] = utt{job: j.job, Samples: b.Data, Segs: segs}, true
+			}
+		}()
+	}
+	wg.Wait()
+	var out []utt
+	for i := range jobs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if ok[i] {
+			out = append(out, us[i])
+		}
+	}
+	return out, nil
+}
