@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/png"
 	"io"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evedge/evedge/agent/diag/kb"
+	"github.com/evedge/evedge/agent/store"
 )
 
 func getReport(t *testing.T, e *env, lang string) []byte {
@@ -151,4 +155,49 @@ func countPixels(img image.Image) (dark, blue, red int) {
 		}
 	}
 	return
+}
+
+// TestReportSignalLost: a lost signal appears in the report as a rule
+// finding with the knowledge base's text in the report's language, the
+// path and its silence, and the lost signal's own data as the chart (it
+// stops where the signal stopped).
+func TestReportSignalLost(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	const path = "Vehicle.Private.EvedgeSim.InsulationResistance"
+	for s := -600; s <= -31; s += 2 {
+		st.AddValue(path, at.Add(time.Duration(s)*time.Second).UnixNano(), 2500)
+	}
+	body, _ := json.Marshal(map[string]any{"path": path, "lost": true, "silent_s": 31, "period_s": 2, "timeout_s": 30, "severity": 2})
+	st.AddEvent(store.Event{Time: at, Kind: "signal_lost", Severity: 2, Source: "rules", Body: body})
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	k, err := kb.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := BuildReport(context.Background(), st, k, VehicleInfo{ID: "test-car"}, nil, Profiles["EU"], "de", at.Add(-time.Hour), at.Add(time.Hour), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Diagnoses) != 1 {
+		t.Fatalf("%d findings, want 1", len(d.Diagnoses))
+	}
+	f := d.Diagnoses[0]
+	if f.Source != "rule" || f.Fault != "signal_lost" || f.Severity != 2 || !strings.Contains(f.Detail, path) || !strings.Contains(f.Detail, "31 s") ||
+		!strings.Contains(f.Text.Title, "Signal verloren") || len(f.Evidence) != 1 || f.Evidence[0].Path != path {
+		t.Errorf("finding %+v", f)
+	}
+	html, err := RenderReport(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(html); !strings.Contains(s, "signal_lost, "+path+": silent 31 s") || strings.Count(s, "<svg") != 1 {
+		t.Errorf("report does not show the lost signal with its chart")
+	}
 }

@@ -28,11 +28,15 @@ import (
 // liveDiag runs fault detection on the agent's live values: the GB/T
 // 32960.3 rules and the int8 fault model, each optional.
 type liveDiag struct {
-	mu   sync.Mutex
-	r    *diag.Rules      // nil: rules off
-	det  *detect.Detector // nil: model off
-	dtcs *dtcTracker      // trouble codes read over OBD; never nil
-	cfg  config.Diag
+	mu sync.Mutex
+	r  *diag.Rules // nil: rules off
+	// watch reports inputs that stop arriving while the car drives on
+	// (with the rules; nil: off).
+	watch *diag.SignalWatch
+	lost  []diag.LostSignal
+	det   *detect.Detector // nil: model off
+	dtcs  *dtcTracker      // trouble codes read over OBD; never nil
+	cfg   config.Diag
 
 	table *signals.Table
 	st    *store.Store   // nil: not recording
@@ -108,6 +112,7 @@ func newLiveDiag(cfg config.Diag, db *signals.Database, log *slog.Logger) (*live
 			return nil, fmt.Errorf("config: [diag] limits: %w", err)
 		}
 		l.r = diag.NewRules(over)
+		l.watch = newSignalWatch(db)
 	}
 	if cfg.Model {
 		det, missing, err := newDetector(cfg.ModelFile, db)
@@ -175,6 +180,11 @@ func (l *liveDiag) faults() []string {
 			out = append(out, "model:"+detectClassName(c))
 		}
 	}
+	if l.watch != nil {
+		for _, p := range l.watch.Lost() {
+			out = append(out, "lost:"+p)
+		}
+	}
 	return out
 }
 
@@ -202,7 +212,58 @@ func (l *liveDiag) faultIDs() []string {
 			add(detectClassName(c))
 		}
 	}
+	if l.watch != nil && len(l.watch.Lost()) > 0 {
+		add(diag.SignalLostID)
+	}
 	return out
+}
+
+// newSignalWatch watches the rule and model inputs db's signal map
+// provides.
+func newSignalWatch(db *signals.Database) *diag.SignalWatch {
+	mapped := map[string]bool{}
+	for _, s := range db.Signals {
+		if s.Mapping != nil {
+			mapped[s.Mapping.VSS] = true
+		}
+	}
+	return diag.NewSignalWatch(diag.WatchedPaths(func(p string) bool { return mapped[p] }), diag.ModelInputPaths[diag.InSpeed])
+}
+
+// heardFrom tells when a path's value last arrived in t.
+func heardFrom(t *signals.Table) diag.Heard {
+	return func(p string) (time.Time, uint64, bool) {
+		s, ok := t.Get(p)
+		if !ok || s.Count == 0 {
+			return time.Time{}, 0, false
+		}
+		return s.Time, s.Count, true
+	}
+}
+
+// signalLostEvent is the body of a "signal_lost" event: a watched input
+// stopped arriving (Lost) or came back.
+type signalLostEvent struct {
+	diag.LostSignal
+	Severity  int      `json:"severity"` // the knowledge base's hint while lost, 0 when back
+	Component string   `json:"component,omitempty"`
+	Title     string   `json:"title,omitempty"`
+	Summary   string   `json:"summary,omitempty"`
+	DTCs      []string `json:"dtcs,omitempty"`
+}
+
+// lostEvent describes c from the knowledge base.
+func lostEvent(c diag.LostSignal) signalLostEvent {
+	ev := signalLostEvent{LostSignal: c, Severity: 2}
+	if k := kbOrNil(); k != nil {
+		if e, t, ok := k.Lookup(diag.SignalLostID, "en"); ok {
+			ev.Severity, ev.Component, ev.Title, ev.Summary, ev.DTCs = e.Severity, e.Component, t.Title, t.Summary, e.DTCs
+		}
+	}
+	if !c.Lost {
+		ev.Severity = 0
+	}
+	return ev
 }
 
 // alarmEvent is the body of a "gbt32960" event. Title and summary come
@@ -279,6 +340,13 @@ func (l *liveDiag) step(now time.Time) {
 	if l.det != nil {
 		det, derr = l.det.Step(now, read)
 	}
+	var lost []signalLostEvent
+	if l.watch != nil {
+		l.lost = l.watch.Step(now, heardFrom(l.table), read, l.lost)
+		for _, c := range l.lost {
+			lost = append(lost, lostEvent(c))
+		}
+	}
 	l.mu.Unlock()
 	if derr != nil {
 		l.log.Error("fault model", "err", derr)
@@ -288,6 +356,9 @@ func (l *liveDiag) step(now time.Time) {
 	}
 	if det != nil {
 		l.detection(det, read, l.st, l.up, l.log)
+	}
+	for _, ev := range lost {
+		l.signalLost(ev, l.st, l.up, l.log)
 	}
 	if l.memPath != "" && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
 		l.memSaved = now
@@ -316,6 +387,30 @@ func (l *liveDiag) alarm(now time.Time, c diag.Alarm, flags uint32, hi int, st *
 		if up != nil {
 			if _, err := up.PublishEvent("gbt32960", max(c.Level, 1), "rules", ev); err != nil {
 				log.Error("queueing an alarm for the uplink", "err", err)
+			}
+		}
+	})
+}
+
+// signalLost records a watched input lost or back as a "signal_lost"
+// event in the store and on the uplink.
+func (l *liveDiag) signalLost(ev signalLostEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+	if ev.Lost {
+		log.Warn("signal lost", "path", ev.Path, "silent_s", ev.Silent, "period_s", ev.Period)
+	} else {
+		log.Info("signal back", "path", ev.Path)
+	}
+	l.hold.Stamped(ev.Time, func(shift time.Duration) {
+		ev.Time, ev.LastHeard = shifted(ev.Time, shift), shifted(ev.LastHeard, shift)
+		if st != nil {
+			body, _ := json.Marshal(ev)
+			if _, err := st.AddEvent(store.Event{Time: ev.Time, Kind: diag.SignalLostID, Severity: ev.Severity, Source: "rules", Body: body}); err != nil {
+				log.Error("recording a lost signal", "err", err)
+			}
+		}
+		if up != nil {
+			if _, err := up.PublishEvent(diag.SignalLostID, max(ev.Severity, 1), "rules", ev); err != nil {
+				log.Error("queueing a lost signal for the uplink", "err", err)
 			}
 		}
 	})

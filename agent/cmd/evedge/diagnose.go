@@ -48,8 +48,9 @@ func cmdDiagnose(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: evedge diagnose --dbc FILE --map FILE [--config FILE] [--format F] [--model FILE|--no-model] [--trace FILE] LOG...")
 		fmt.Fprintln(stderr, "Runs the GB/T 32960.3 alarm rules and the fault model over recorded logs; one JSON line per alarm")
-		fmt.Fprintln(stderr, "raised (kind \"rule\") or fault detected (kind \"model\"). The model runs when the signal map provides")
-		fmt.Fprintln(stderr, "all of its inputs (listed in the README); otherwise stderr says which are missing.")
+		fmt.Fprintln(stderr, "raised (kind \"rule\"; fault \"signal_lost\" for an input that stops arriving while the car drives on)")
+		fmt.Fprintln(stderr, "or fault detected (kind \"model\"). The model runs when the signal map provides all of its inputs")
+		fmt.Fprintln(stderr, "(listed in the README); otherwise stderr says which are missing.")
 		fs.PrintDefaults()
 	}
 	logs, err := parseInterleaved(fs, args)
@@ -180,6 +181,9 @@ func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detecto
 	defer closer.Close()
 	table := signals.NewTable(db)
 	rules := diag.NewRules(limits)
+	watch := newSignalWatch(db)
+	heard := heardFrom(table)
+	var lost []diag.LostSignal
 	vals := make([]signals.Value, 0, 256)
 	var next int64
 	var now time.Time
@@ -190,6 +194,20 @@ func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detecto
 		read := freshReader(table, now)
 		if err := emit(rules.Step(now, read)); err != nil {
 			return err
+		}
+		lost = watch.Step(now, heard, read, lost)
+		for _, c := range lost {
+			if !c.Lost {
+				continue
+			}
+			n++
+			ev := lostEvent(c)
+			b, _ := json.Marshal(diagnoseLine{T: float64(now.UnixNano()) / 1e9, File: path, Kind: "rule", Fault: diag.SignalLostID, Severity: ev.Severity, Confidence: 1,
+				Evidence:  map[string]any{"path": c.Path, "silent_s": math.Round(c.Silent*10) / 10, "period_s": math.Round(c.Period*1000) / 1000, "timeout_s": math.Round(c.Timeout*10) / 10},
+				Component: ev.Component, Title: ev.Title})
+			if _, err := out.Write(append(b, '\n')); err != nil {
+				return err
+			}
 		}
 		if det == nil {
 			return nil

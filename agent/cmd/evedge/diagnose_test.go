@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -230,4 +231,51 @@ func TestDiagnoseTrace(t *testing.T) {
 	if code := run([]string{"diagnose", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml", "--trace", "/nonexistent/dir/t.jsonl", path}, nil, &out, &errb); code == 0 || !strings.Contains(errb.String(), "/nonexistent/dir/t.jsonl") {
 		t.Errorf("unwritable trace: exit %d, %s", code, errb.String())
 	}
+}
+
+// TestDiagnoseSignalLost: the simulated car's insulation monitor stops
+// sending (its whole IMD_Status message) 15 min into a drive: diagnose
+// reports the insulation input lost once, as a rule line with the
+// knowledge base's severity, after its silence passed max(30 s, 10 of its
+// periods) and no later than a minute after the onset (the car drives in
+// the sim's cycles; a stop would hold the report back, not raise one).
+// The model's own view of the dropout is not asserted here.
+func TestDiagnoseSignalLost(t *testing.T) {
+	const onset = 15 * time.Minute
+	path := simLog(t, 7, 25*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDropout, Signal: "IMD_Status", Start: onset})
+	start := logStart(t, path)
+	var lost []diagnoseLine
+	for _, d := range diagnoseLines(t, path) {
+		if d.Fault == diag.SignalLostID {
+			lost = append(lost, d)
+		}
+	}
+	if len(lost) != 1 {
+		t.Fatalf("%d signal_lost lines, want 1: %+v", len(lost), lost)
+	}
+	d := lost[0]
+	at := time.Duration((d.T - start) * float64(time.Second))
+	if d.Kind != "rule" || d.Severity != 2 || d.Component != "vehicle_network" || d.Evidence["path"] != "Vehicle.Private.EvedgeSim.InsulationResistance" {
+		t.Errorf("signal_lost line %+v", d)
+	}
+	silent, _ := d.Evidence["silent_s"].(float64)
+	timeout, _ := d.Evidence["timeout_s"].(float64)
+	if timeout < 30 || silent <= timeout || at < onset+30*time.Second || at > onset+time.Minute {
+		t.Errorf("reported %v into the log (onset %v), silent %v s, timeout %v s", at, onset, silent, timeout)
+	}
+}
+
+// logStart reads the time of a candump log's first frame, s.
+func logStart(t *testing.T, path string) float64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var ts float64
+	if _, err := fmt.Sscanf(line, "(%f)", &ts); err != nil {
+		t.Fatalf("%s: first line %q: %v", path, line, err)
+	}
+	return ts
 }

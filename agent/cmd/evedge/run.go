@@ -57,7 +57,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dataDir := fs.String("data", "", "data `directory` for the recorded history (default: config store.dir, else the board's data_dir)")
 	view := fs.String("view", "auto", "live view: auto (on a terminal), on, off")
 	var inject listFlag
-	fs.Var(&inject, "inject", "sim board: inject a fault `KIND[@START][+RAMP][:SEVERITY]` (repeatable), e.g. cooling_loss@10m+20m, hvil@1m")
+	fs.Var(&inject, "inject", "sim board: inject a fault `KIND[=SIGNAL][@START][+RAMP][:SEVERITY]` (repeatable), e.g. cooling_loss@10m+20m, hvil@1m, sensor_dropout=IMD_Status@2m")
 	obdPort := fs.String("obd", "", "poll the car through an ELM327 adapter on this serial `device` (see config [obd])")
 	signalset := fs.String("signalset", "", "OBDb signalset `file` with the car's manufacturer PIDs for --obd")
 	mqttURL := fs.String("mqtt", "", "send health reports and events to this MQTT `broker` (tcp://host:1883, ssl://host:8883; see config [uplink])")

@@ -200,6 +200,61 @@ func TestParseInject(t *testing.T) {
 	if err != nil || got != want {
 		t.Errorf("got %+v %v, want %+v", got, err, want)
 	}
+	got, err = parseInject("sensor-dropout=IMD_Status@1m")
+	want = sim.FaultSpec{Kind: sim.FaultSensorDropout, Signal: "IMD_Status", Start: time.Minute, Severity: 1}
+	if err != nil || got != want {
+		t.Errorf("got %+v %v, want %+v", got, err, want)
+	}
+	if _, err := parseInject("sensor-dropout=@1m"); err == nil || !strings.Contains(err.Error(), "empty signal") {
+		t.Errorf("empty signal: %v", err)
+	}
+}
+
+// TestRunSignalLost: the simulated car's insulation monitor goes quiet a
+// simulated minute in; the agent logs the input lost and records one
+// "signal_lost" event with the knowledge base's severity and the path.
+func TestRunSignalLost(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--view", "off", "--for", "6s", "--sim-speed", "60", "--inject", "sensor-dropout=IMD_Status@1m", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), `msg="signal lost" path=Vehicle.Private.EvedgeSim.InsulationResistance`) {
+		t.Errorf("no lost signal in the log:\n%s", errb.String())
+	}
+	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	it := st.Events(context.Background(), time.Time{}, time.Now().Add(24*time.Hour), "signal_lost")
+	n := 0
+	for it.Next() {
+		ev := it.Event()
+		var body struct {
+			Path      string  `json:"path"`
+			Lost      bool    `json:"lost"`
+			Silent    float64 `json:"silent_s"`
+			Component string  `json:"component"`
+			Title     string  `json:"title"`
+		}
+		if err := json.Unmarshal(ev.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Severity != 2 || !body.Lost || body.Path != "Vehicle.Private.EvedgeSim.InsulationResistance" || body.Silent < 30 ||
+			body.Component != "vehicle_network" || body.Title == "" {
+			t.Errorf("signal_lost event %d %s", ev.Severity, ev.Body)
+		}
+		n++
+	}
+	if n != 1 || it.Err() != nil {
+		t.Errorf("%d signal_lost events, %v", n, it.Err())
+	}
 }
 
 // TestRunBadModelFile: a corrupt model file costs the model, not the

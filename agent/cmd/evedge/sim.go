@@ -71,9 +71,11 @@ func (s simSink) WriteFrame(f can.Frame) error {
 	return s.bus.WriteFrame(f)
 }
 
-// parseInject reads --inject KIND[@START][+RAMP][:SEVERITY], times in sim
-// time: "cooling_loss@10m+20m" starts a cooling loss 10 min into the drive,
-// growing to full over 20 min.
+// parseInject reads --inject KIND[=SIGNAL][@START][+RAMP][:SEVERITY], times
+// in sim time: "cooling_loss@10m+20m" starts a cooling loss 10 min into the
+// drive, growing to full over 20 min; "sensor-dropout=IMD_Status@1m" stops
+// the insulation monitor's message a minute in (SIGNAL: "Message.Signal",
+// or a whole message for a dropout, of the sim DBC).
 func parseInject(s string) (sim.FaultSpec, error) {
 	spec := sim.FaultSpec{Severity: 1}
 	rest := s
@@ -97,6 +99,12 @@ func parseInject(s string) (sim.FaultSpec, error) {
 			return spec, fmt.Errorf("--inject %q: start %q: want a duration like 10m", s, rest[i+1:])
 		}
 		spec.Start, rest = d, rest[:i]
+	}
+	if i := strings.IndexByte(rest, '='); i >= 0 {
+		spec.Signal, rest = rest[i+1:], rest[:i]
+		if spec.Signal == "" {
+			return spec, fmt.Errorf("--inject %q: empty signal after '='", s)
+		}
 	}
 	spec.Kind = sim.FaultKind(strings.ReplaceAll(rest, "-", "_")) // cooling-loss or cooling_loss
 	return spec, nil

@@ -283,8 +283,8 @@ func (v *validator) entry(f *file, i int, seen map[string]int) {
 	} else {
 		seen[e.ID] = i
 	}
-	if e.Kind != "alarm" && e.Kind != "model" {
-		v.errorf(field+".kind", at("kind"), "kind %q: want alarm or model", e.Kind)
+	if e.Kind != "alarm" && e.Kind != "model" && e.Kind != "monitor" {
+		v.errorf(field+".kind", at("kind"), "kind %q: want alarm, model or monitor", e.Kind)
 	}
 	comp, ok := f.Components[e.Component]
 	if !ok {

@@ -19,6 +19,7 @@ var wantIDs = []string{
 	"cell_internal_short", "cell_capacity_outlier", "cooling_loss", "thermal_runaway_precursor",
 	"insulation_degradation", "weak_12v_battery", "contactor_precharge_fault",
 	"motor_inverter_overheating", "sensor_fault", "charger_fault",
+	"signal_lost",
 }
 
 func TestLoadCoversAllFaults(t *testing.T) {
@@ -33,6 +34,9 @@ func TestLoadCoversAllFaults(t *testing.T) {
 		if _, _, ok := k.Lookup(id, "en"); !ok {
 			t.Errorf("missing %s", id)
 		}
+	}
+	if e, _, ok := k.Lookup(diag.SignalLostID, "en"); !ok || e.Kind != "monitor" {
+		t.Errorf("%s: ok=%v kind=%q, want a monitor entry", diag.SignalLostID, ok, e.Kind)
 	}
 	// The alarm entries are exactly diag's items.
 	for i := diag.Item(0); i < diag.NumItems; i++ {
