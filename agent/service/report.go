@@ -59,7 +59,7 @@ type ReportDiagnosis struct {
 	Fault      string
 	Severity   int
 	Confidence float64
-	Detail     string // rule: value and threshold; signal_lost: the path and its silence
+	Detail     string // rule: value and threshold; signal_lost: the path and its silence; plausibility: the check and its deviation
 	Component  string
 	Text       kb.Text
 	Evidence   []Chart
@@ -128,7 +128,7 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 		}
 		slices.SortFunc(d.DTCs, func(a, b obd.ECUDTC) int { return strings.Compare(a.Code+a.ECU, b.Code+b.ECU) })
 	}
-	for _, kind := range []string{"diagnosis", "gbt32960", "signal_lost"} {
+	for _, kind := range []string{"diagnosis", "gbt32960", "signal_lost", "plausibility"} {
 		it := st.Events(ctx, from, to, kind)
 		for it.Next() && len(d.Diagnoses) < maxDiag {
 			ev := it.Event()
@@ -145,6 +145,8 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 				State      string  `json:"state"`
 				Path       string  `json:"path"`
 				Silent     float64 `json:"silent_s"`
+				Check      string  `json:"check"`
+				Deviation  float64 `json:"deviation_pct"`
 			}
 			if json.Unmarshal(ev.Body, &body) != nil {
 				continue
@@ -157,6 +159,10 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 			if kind == "signal_lost" {
 				rd.Source, rd.Fault, rd.Confidence = "rule", kind, 1
 				rd.Detail = fmt.Sprintf("%s: silent %.0f s", body.Path, body.Silent)
+			}
+			if kind == "plausibility" {
+				rd.Source, rd.Confidence = "rule", 1
+				rd.Detail = fmt.Sprintf("%s: %+.1f %%", body.Check, body.Deviation)
 			}
 			var evidence []string
 			if k != nil {
@@ -310,7 +316,7 @@ td,th{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top}t
 {{if not .D.Diagnoses}}<p>{{index .L "no_diagnoses"}}</p>{{end}}
 {{range .D.Diagnoses}}<div class="diag">
 <h3><span class="sev sev{{.Severity}}">{{index $.L "severity"}} {{.Severity}}</span> {{.Text.Title}}</h3>
-<p class="small">{{index $.L "detected"}}: {{time .Time}} · {{if eq .Source "model"}}{{index $.L "source_model"}} · {{index $.L "confidence"}} {{pct .Confidence}}{{else}}{{index $.L "source_rule"}} ({{.Fault}}, {{if eq .Fault "signal_lost"}}{{.Detail}}{{else}}{{index $.L "value"}}/{{index $.L "threshold"}} {{.Detail}}{{end}}){{end}}{{with .Component}} · {{index $.L "component"}}: {{.}}{{end}}</p>
+<p class="small">{{index $.L "detected"}}: {{time .Time}} · {{if eq .Source "model"}}{{index $.L "source_model"}} · {{index $.L "confidence"}} {{pct .Confidence}}{{else}}{{index $.L "source_rule"}} ({{.Fault}}, {{if or (eq .Fault "signal_lost") (eq .Fault "sensor_fault")}}{{.Detail}}{{else}}{{index $.L "value"}}/{{index $.L "threshold"}} {{.Detail}}{{end}}){{end}}{{with .Component}} · {{index $.L "component"}}: {{.}}{{end}}</p>
 {{with .Text.Summary}}<p>{{.}}</p>{{end}}
 {{if .Evidence}}<h4>{{index $.L "evidence"}}</h4>{{range .Evidence}}<div class="small">{{.Path}}</div>{{.SVG (index $.L "event_marker")}}{{end}}{{end}}
 {{with .Text.Causes}}<h4>{{index $.L "causes"}}</h4><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}

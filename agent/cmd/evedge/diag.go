@@ -34,6 +34,9 @@ type liveDiag struct {
 	// (with the rules; nil: off).
 	watch *diag.SignalWatch
 	lost  []diag.LostSignal
+	// packV compares the pack voltage with the cells (with the rules;
+	// nil: off).
+	packV *diag.PackVoltageCheck
 	det   *detect.Detector // nil: model off
 	dtcs  *dtcTracker      // trouble codes read over OBD; never nil
 	cfg   config.Diag
@@ -113,6 +116,7 @@ func newLiveDiag(cfg config.Diag, db *signals.Database, log *slog.Logger) (*live
 		}
 		l.r = diag.NewRules(over)
 		l.watch = newSignalWatch(db)
+		l.packV = diag.NewPackVoltageCheck()
 	}
 	if cfg.Model {
 		det, missing, err := newDetector(cfg.ModelFile, db)
@@ -185,6 +189,9 @@ func (l *liveDiag) faults() []string {
 			out = append(out, "lost:"+p)
 		}
 	}
+	if l.packV != nil && l.packV.Active() {
+		out = append(out, "plausibility:pack_voltage")
+	}
 	return out
 }
 
@@ -214,6 +221,9 @@ func (l *liveDiag) faultIDs() []string {
 	}
 	if l.watch != nil && len(l.watch.Lost()) > 0 {
 		add(diag.SignalLostID)
+	}
+	if l.packV != nil && l.packV.Active() {
+		add(plausibilityFault)
 	}
 	return out
 }
@@ -261,6 +271,36 @@ func lostEvent(c diag.LostSignal) signalLostEvent {
 		}
 	}
 	if !c.Lost {
+		ev.Severity = 0
+	}
+	return ev
+}
+
+// plausibilityFault is the knowledge-base id of a failed plausibility
+// check: a sensor fault.
+const plausibilityFault = "sensor_fault"
+
+// plausibilityEvent is the body of a "plausibility" event: a check
+// between redundant measurements failed (Raised) or passes again.
+type plausibilityEvent struct {
+	diag.PackVoltageChange
+	Fault     string   `json:"fault"`    // knowledge-base id
+	Severity  int      `json:"severity"` // the knowledge base's hint while raised, 0 when cleared
+	Component string   `json:"component,omitempty"`
+	Title     string   `json:"title,omitempty"`
+	Summary   string   `json:"summary,omitempty"`
+	DTCs      []string `json:"dtcs,omitempty"`
+}
+
+// plausibilityEventOf describes c from the knowledge base.
+func plausibilityEventOf(c diag.PackVoltageChange) plausibilityEvent {
+	ev := plausibilityEvent{PackVoltageChange: c, Fault: plausibilityFault, Severity: 2}
+	if k := kbOrNil(); k != nil {
+		if e, t, ok := k.Lookup(plausibilityFault, "en"); ok {
+			ev.Severity, ev.Component, ev.Title, ev.Summary, ev.DTCs = e.Severity, e.Component, t.Title, t.Summary, e.DTCs
+		}
+	}
+	if !c.Raised {
 		ev.Severity = 0
 	}
 	return ev
@@ -340,6 +380,13 @@ func (l *liveDiag) step(now time.Time) {
 	if l.det != nil {
 		det, derr = l.det.Step(now, read)
 	}
+	var plaus *plausibilityEvent
+	if l.packV != nil {
+		if c := l.packV.Step(now, read); c != nil {
+			ev := plausibilityEventOf(*c)
+			plaus = &ev
+		}
+	}
 	var lost []signalLostEvent
 	if l.watch != nil {
 		l.lost = l.watch.Step(now, heardFrom(l.table), read, l.lost)
@@ -359,6 +406,9 @@ func (l *liveDiag) step(now time.Time) {
 	}
 	for _, ev := range lost {
 		l.signalLost(ev, l.st, l.up, l.log)
+	}
+	if plaus != nil {
+		l.plausibility(*plaus, l.st, l.up, l.log)
 	}
 	if l.memPath != "" && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
 		l.memSaved = now
@@ -411,6 +461,30 @@ func (l *liveDiag) signalLost(ev signalLostEvent, st *store.Store, up *uplink.Up
 		if up != nil {
 			if _, err := up.PublishEvent(diag.SignalLostID, max(ev.Severity, 1), "rules", ev); err != nil {
 				log.Error("queueing a lost signal for the uplink", "err", err)
+			}
+		}
+	})
+}
+
+// plausibility records a failed or passing plausibility check as a
+// "plausibility" event in the store and on the uplink.
+func (l *liveDiag) plausibility(ev plausibilityEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+	if ev.Raised {
+		log.Warn("plausibility check failed", "check", ev.Check, "fault", ev.Fault, "pack_v", ev.PackV, "cells_v", ev.CellsV, "deviation_pct", ev.Deviation)
+	} else {
+		log.Info("plausibility check passes again", "check", ev.Check, "deviation_pct", ev.Deviation)
+	}
+	l.hold.Stamped(ev.Time, func(shift time.Duration) {
+		ev.Time, ev.Since = shifted(ev.Time, shift), shifted(ev.Since, shift)
+		if st != nil {
+			body, _ := json.Marshal(ev)
+			if _, err := st.AddEvent(store.Event{Time: ev.Time, Kind: "plausibility", Severity: ev.Severity, Source: "rules", Body: body}); err != nil {
+				log.Error("recording a plausibility fault", "err", err)
+			}
+		}
+		if up != nil {
+			if _, err := up.PublishEvent("plausibility", max(ev.Severity, 1), "rules", ev); err != nil {
+				log.Error("queueing a plausibility fault for the uplink", "err", err)
 			}
 		}
 	})

@@ -265,6 +265,49 @@ func TestDiagnoseSignalLost(t *testing.T) {
 	}
 }
 
+// TestDiagnosePackVoltageDrift: the simulated car's pack voltage sensor
+// drifts to 8 V low (−2.2 % of about 367 V) over 15 min from minute 20:
+// diagnose reports one sensor fault from the pack voltage plausibility
+// check, with the 96 cells in series it learnt from the car, once the
+// drift passed 1.5 % (5.5 V: 69 % of the ramp, 30.3 min in) and held 5 min,
+// and within 15 min of the drift's end. A healthy 2 h drive reports
+// nothing (not with -short).
+func TestDiagnosePackVoltageDrift(t *testing.T) {
+	path := packDriftLog(t)
+	start := logStart(t, path)
+	var got []diagnoseLine
+	for _, d := range diagnoseLines(t, path) {
+		if d.Kind == "rule" && d.Fault == "sensor_fault" {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d sensor_fault rule lines, want 1: %+v", len(got), got)
+	}
+	d := got[0]
+	at := time.Duration((d.T - start) * float64(time.Second))
+	dev, _ := d.Evidence["deviation_pct"].(float64)
+	cells, _ := d.Evidence["cells_in_series"].(float64)
+	if d.Evidence["check"] != "pack_voltage" || dev > -1.5 || dev < -2.5 || math.Abs(cells-96) > 0.1 || d.Severity != 2 || d.Component != "sensors" {
+		t.Errorf("line %+v", d)
+	}
+	if at < 35*time.Minute || at > 50*time.Minute {
+		t.Errorf("reported %v into the log, want 35..50 min", at)
+	}
+	if testing.Short() {
+		return
+	}
+	for _, d := range diagnoseLines(t, simLog(t, 3, 2*time.Hour)) {
+		t.Errorf("healthy 2 h drive: %+v", d)
+	}
+}
+
+// packDriftLog simulates 55 min of the sim car whose pack voltage sensor
+// drifts 8 V low over 15 min from minute 20.
+func packDriftLog(t *testing.T) string {
+	return simLog(t, 11, 55*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackVoltage", Severity: -8, Start: 20 * time.Minute, Ramp: 15 * time.Minute})
+}
+
 // logStart reads the time of a candump log's first frame, s.
 func logStart(t *testing.T, path string) float64 {
 	t.Helper()

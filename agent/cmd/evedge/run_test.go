@@ -208,6 +208,48 @@ func TestParseInject(t *testing.T) {
 	if _, err := parseInject("sensor-dropout=@1m"); err == nil || !strings.Contains(err.Error(), "empty signal") {
 		t.Errorf("empty signal: %v", err)
 	}
+	got, err = parseInject("sensor-drift=BMS_PackStatus.PackVoltage@1h+30m:-8")
+	want = sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackVoltage", Start: time.Hour, Ramp: 30 * time.Minute, Severity: -8}
+	if err != nil || got != want {
+		t.Errorf("got %+v %v, want %+v", got, err, want)
+	}
+	for _, bad := range []string{"sensor-drift=X.Y:0", "sensor-drift=X.Y:NaN", "cooling-loss:-8", "cooling-loss:1.5"} {
+		if _, err := parseInject(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// TestRunPackVoltageDrift: the live agent runs the pack voltage
+// plausibility check: a replay (at full speed) of the sim car whose pack
+// voltage sensor drifts 8 V low is logged and recorded as one
+// "plausibility" sensor fault.
+func TestRunPackVoltageDrift(t *testing.T) {
+	log := packDriftLog(t)
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--view", "off", "--replay", log, "--speed", "max", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), `msg="plausibility check failed" check=pack_voltage fault=sensor_fault`) {
+		t.Errorf("no plausibility fault in the log:\n%s", errb.String())
+	}
+	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	it := st.Events(context.Background(), time.Time{}, time.Now().Add(100*24*time.Hour), "plausibility")
+	n := 0
+	for it.Next() {
+		ev := it.Event()
+		if ev.Severity == 2 && strings.Contains(string(ev.Body), `"raised":true`) && strings.Contains(string(ev.Body), `"fault":"sensor_fault"`) {
+			n++
+		}
+	}
+	if n != 1 || it.Err() != nil {
+		t.Errorf("%d plausibility events, %v", n, it.Err())
+	}
 }
 
 // TestRunSignalLost: the simulated car's insulation monitor goes quiet a

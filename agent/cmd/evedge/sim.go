@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -75,16 +76,14 @@ func (s simSink) WriteFrame(f can.Frame) error {
 // in sim time: "cooling_loss@10m+20m" starts a cooling loss 10 min into the
 // drive, growing to full over 20 min; "sensor-dropout=IMD_Status@1m" stops
 // the insulation monitor's message a minute in (SIGNAL: "Message.Signal",
-// or a whole message for a dropout, of the sim DBC).
+// or a whole message for a dropout, of the sim DBC). A drift's SEVERITY is
+// its offset in the signal's DBC unit ("sensor-drift=BMS_PackStatus.PackVoltage@1h+30m:-8").
 func parseInject(s string) (sim.FaultSpec, error) {
 	spec := sim.FaultSpec{Severity: 1}
 	rest := s
+	sev := ""
 	if i := strings.IndexByte(rest, ':'); i >= 0 {
-		v, err := strconv.ParseFloat(rest[i+1:], 64)
-		if err != nil || v <= 0 || v > 1 {
-			return spec, fmt.Errorf("--inject %q: severity %q: want a number in (0, 1]", s, rest[i+1:])
-		}
-		spec.Severity, rest = v, rest[:i]
+		sev, rest = rest[i+1:], rest[:i]
 	}
 	if i := strings.IndexByte(rest, '+'); i >= 0 {
 		d, err := time.ParseDuration(rest[i+1:])
@@ -107,5 +106,15 @@ func parseInject(s string) (sim.FaultSpec, error) {
 		}
 	}
 	spec.Kind = sim.FaultKind(strings.ReplaceAll(rest, "-", "_")) // cooling-loss or cooling_loss
+	if sev != "" {
+		v, err := strconv.ParseFloat(sev, 64)
+		switch {
+		case spec.Kind == sim.FaultSensorDrift && (err != nil || v == 0 || math.IsInf(v, 0) || math.IsNaN(v)):
+			return spec, fmt.Errorf("--inject %q: offset %q: want a non-zero number in the signal's DBC unit", s, sev)
+		case spec.Kind != sim.FaultSensorDrift && (err != nil || v <= 0 || v > 1):
+			return spec, fmt.Errorf("--inject %q: severity %q: want a number in (0, 1]", s, sev)
+		}
+		spec.Severity = v
+	}
 	return spec, nil
 }
