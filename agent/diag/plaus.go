@@ -54,16 +54,29 @@ const (
 	plausFollowMinute = 1.0 / 720
 )
 
-// PackVoltageChange is a raised or cleared pack voltage plausibility fault.
-type PackVoltageChange struct {
-	Check     string    `json:"check"` // "pack_voltage"
-	Raised    bool      `json:"raised"`
-	PackV     float64   `json:"pack_v"`          // minute mean of the pack voltage, V
-	CellsV    float64   `json:"cells_v"`         // learnt cells in series × their minute mean average, V
-	Deviation float64   `json:"deviation_pct"`   // (pack − cells)/cells, percent
-	Cells     float64   `json:"cells_in_series"` // the learnt ratio
-	Since     time.Time `json:"since"`           // when the deviation began (raised) or ended (cleared)
-	Time      time.Time `json:"time"`            // when it was decided
+// CheckChange is a monitor check (PackVoltageCheck, ChargerCheck) raised
+// or cleared.
+type CheckChange struct {
+	Check    string             `json:"check"`    // the check's name
+	Fault    string             `json:"fault"`    // knowledge-base id of what it found
+	Raised   bool               `json:"raised"`   // false: cleared
+	Evidence map[string]float64 `json:"evidence"` // the values it decided on
+	Since    time.Time          `json:"since"`    // when the condition began (raised) or ended (cleared)
+	Time     time.Time          `json:"time"`     // when it was decided
+}
+
+// Check is a monitor of the car's own consistency, stepped once a second
+// of data time, in order.
+type Check interface {
+	Name() string
+	Fault() string // the knowledge-base id it reports
+	Step(now time.Time, read Read) *CheckChange
+	Active() bool
+}
+
+// NewChecks returns the monitor checks the agent runs beside the rules.
+func NewChecks() []Check {
+	return []Check{NewPackVoltageCheck(), NewChargerCheck(), NewThermalCheck()}
 }
 
 // NewPackVoltageCheck returns a check with the default threshold and hold.
@@ -79,11 +92,17 @@ func (c *PackVoltageCheck) Reset() {
 // Active reports whether the fault is raised.
 func (c *PackVoltageCheck) Active() bool { return c.active }
 
+// Name is "pack_voltage".
+func (c *PackVoltageCheck) Name() string { return "pack_voltage" }
+
+// Fault is "sensor_fault".
+func (c *PackVoltageCheck) Fault() string { return "sensor_fault" }
+
 // Step reads the pack voltage, cell average and pack current at now (once
 // a second of data time, in order) and returns a change at the end of a
 // minute that raises or clears the fault, or nil. It does not allocate
 // unless it returns a change.
-func (c *PackVoltageCheck) Step(now time.Time, read Read) *PackVoltageChange {
+func (c *PackVoltageCheck) Step(now time.Time, read Read) *CheckChange {
 	if now.Before(c.lastStep) {
 		c.Reset()
 	}
@@ -91,7 +110,7 @@ func (c *PackVoltageCheck) Step(now time.Time, read Read) *PackVoltageChange {
 	if c.minute.IsZero() {
 		c.minute = now
 	}
-	var out *PackVoltageChange
+	var out *CheckChange
 	if now.Sub(c.minute) >= time.Minute {
 		out = c.endMinute(now)
 		c.minute, c.sumV, c.sumC, c.n = now, 0, 0, 0
@@ -107,7 +126,7 @@ func (c *PackVoltageCheck) Step(now time.Time, read Read) *PackVoltageChange {
 	return out
 }
 
-func (c *PackVoltageCheck) endMinute(now time.Time) *PackVoltageChange {
+func (c *PackVoltageCheck) endMinute(now time.Time) *CheckChange {
 	if c.n < plausMinSeconds {
 		return nil
 	}
@@ -119,10 +138,10 @@ func (c *PackVoltageCheck) endMinute(now time.Time) *PackVoltageChange {
 		return nil
 	}
 	c.dev = (r/c.ratio - 1) * 100
-	change := func(raised bool, since time.Time) *PackVoltageChange {
+	change := func(raised bool, since time.Time) *CheckChange {
 		c.active = raised
-		return &PackVoltageChange{Check: "pack_voltage", Raised: raised, PackV: c.lastV, CellsV: c.ratio * c.lastCells,
-			Deviation: c.dev, Cells: c.ratio, Since: since, Time: now}
+		return &CheckChange{Check: c.Name(), Fault: c.Fault(), Raised: raised, Since: since, Time: now,
+			Evidence: map[string]float64{"pack_v": c.lastV, "cells_v": c.ratio * c.lastCells, "deviation_pct": c.dev, "cells_in_series": c.ratio}}
 	}
 	switch {
 	case math.Abs(c.dev) > c.Threshold:

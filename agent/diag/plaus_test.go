@@ -32,7 +32,7 @@ func (p *packBus) read(s int) Read {
 	}
 }
 
-func stepPack(c *PackVoltageCheck, p *packBus, from, to int) (out []PackVoltageChange, at []int) {
+func stepPack(c *PackVoltageCheck, p *packBus, from, to int) (out []CheckChange, at []int) {
 	for s := from; s <= to; s++ {
 		if ch := c.Step(t0.Add(time.Duration(s)*time.Second), p.read(s)); ch != nil {
 			out = append(out, *ch)
@@ -58,8 +58,9 @@ func TestPackVoltageCheck(t *testing.T) {
 		t.Fatalf("changes %+v at %v, want raised and cleared", got, at)
 	}
 	r, cl := got[0], got[1]
-	if !r.Raised || at[0] != 3300 || !r.Since.Equal(t0.Add(3000*time.Second)) || math.Abs(r.Deviation+2) > 1e-9 ||
-		math.Abs(r.Cells-96) > 1e-9 || math.Abs(r.PackV-0.98*96*3.8) > 1e-9 || math.Abs(r.CellsV-96*3.8) > 1e-9 {
+	e := r.Evidence
+	if !r.Raised || r.Fault != "sensor_fault" || r.Check != "pack_voltage" || at[0] != 3300 || !r.Since.Equal(t0.Add(3000*time.Second)) || math.Abs(e["deviation_pct"]+2) > 1e-9 ||
+		math.Abs(e["cells_in_series"]-96) > 1e-9 || math.Abs(e["pack_v"]-0.98*96*3.8) > 1e-9 || math.Abs(e["cells_v"]-96*3.8) > 1e-9 {
 		t.Errorf("raised %+v at %d s", r, at[0])
 	}
 	if cl.Raised || at[1] != 4320 || !cl.Since.Equal(t0.Add(4020*time.Second)) || c.Active() {
@@ -115,8 +116,8 @@ func FuzzPackVoltageCheck(f *testing.F) {
 			return 0, false
 		}
 		for k := 0; k < 4000; k++ {
-			if ch := c.Step(now, read); ch != nil && (math.IsNaN(ch.Deviation) || math.IsInf(ch.Deviation, 0)) {
-				t.Fatalf("change with deviation %v", ch.Deviation)
+			if ch := c.Step(now, read); ch != nil && (math.IsNaN(ch.Evidence["deviation_pct"]) || math.IsInf(ch.Evidence["deviation_pct"], 0)) {
+				t.Fatalf("change with deviation %v", ch.Evidence["deviation_pct"])
 			}
 			now = now.Add(time.Duration(dt%120) * time.Second)
 		}

@@ -59,7 +59,7 @@ type ReportDiagnosis struct {
 	Fault      string
 	Severity   int
 	Confidence float64
-	Detail     string // rule: value and threshold; signal_lost: the path and its silence; plausibility: the check and its deviation
+	Detail     string // rule: value and threshold; signal_lost: the path and its silence; monitor: the check and its evidence
 	Component  string
 	Text       kb.Text
 	Evidence   []Chart
@@ -128,7 +128,7 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 		}
 		slices.SortFunc(d.DTCs, func(a, b obd.ECUDTC) int { return strings.Compare(a.Code+a.ECU, b.Code+b.ECU) })
 	}
-	for _, kind := range []string{"diagnosis", "gbt32960", "signal_lost", "plausibility"} {
+	for _, kind := range []string{"diagnosis", "gbt32960", "signal_lost", "monitor"} {
 		it := st.Events(ctx, from, to, kind)
 		for it.Next() && len(d.Diagnoses) < maxDiag {
 			ev := it.Event()
@@ -136,17 +136,17 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 				continue // cleared
 			}
 			var body struct {
-				Fault      string  `json:"fault"`
-				Name       string  `json:"name"`
-				Level      int     `json:"level"`
-				Value      float64 `json:"value"`
-				Threshold  float64 `json:"threshold"`
-				Confidence float64 `json:"confidence"`
-				State      string  `json:"state"`
-				Path       string  `json:"path"`
-				Silent     float64 `json:"silent_s"`
-				Check      string  `json:"check"`
-				Deviation  float64 `json:"deviation_pct"`
+				Fault      string             `json:"fault"`
+				Name       string             `json:"name"`
+				Level      int                `json:"level"`
+				Value      float64            `json:"value"`
+				Threshold  float64            `json:"threshold"`
+				Confidence float64            `json:"confidence"`
+				State      string             `json:"state"`
+				Path       string             `json:"path"`
+				Silent     float64            `json:"silent_s"`
+				Check      string             `json:"check"`
+				Values     map[string]float64 `json:"evidence"`
 			}
 			if json.Unmarshal(ev.Body, &body) != nil {
 				continue
@@ -160,9 +160,9 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 				rd.Source, rd.Fault, rd.Confidence = "rule", kind, 1
 				rd.Detail = fmt.Sprintf("%s: silent %.0f s", body.Path, body.Silent)
 			}
-			if kind == "plausibility" {
+			if kind == "monitor" {
 				rd.Source, rd.Confidence = "rule", 1
-				rd.Detail = fmt.Sprintf("%s: %+.1f %%", body.Check, body.Deviation)
+				rd.Detail = body.Check + ": " + fmtEvidence(body.Values)
 			}
 			var evidence []string
 			if k != nil {
@@ -206,6 +206,20 @@ func BuildReport(ctx context.Context, st *store.Store, k *kb.KB, v VehicleInfo, 
 	}
 	slices.SortStableFunc(d.Diagnoses, func(a, b ReportDiagnosis) int { return a.Time.Compare(b.Time) })
 	return d, nil
+}
+
+// fmtEvidence writes a monitor check's values as "k=v, ..." in key order.
+func fmtEvidence(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + fmtNum(m[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SVG draws a chart: the 1 s mean as a line, min..max as a band, the
@@ -316,7 +330,7 @@ td,th{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top}t
 {{if not .D.Diagnoses}}<p>{{index .L "no_diagnoses"}}</p>{{end}}
 {{range .D.Diagnoses}}<div class="diag">
 <h3><span class="sev sev{{.Severity}}">{{index $.L "severity"}} {{.Severity}}</span> {{.Text.Title}}</h3>
-<p class="small">{{index $.L "detected"}}: {{time .Time}} · {{if eq .Source "model"}}{{index $.L "source_model"}} · {{index $.L "confidence"}} {{pct .Confidence}}{{else}}{{index $.L "source_rule"}} ({{.Fault}}, {{if or (eq .Fault "signal_lost") (eq .Fault "sensor_fault")}}{{.Detail}}{{else}}{{index $.L "value"}}/{{index $.L "threshold"}} {{.Detail}}{{end}}){{end}}{{with .Component}} · {{index $.L "component"}}: {{.}}{{end}}</p>
+<p class="small">{{index $.L "detected"}}: {{time .Time}} · {{if eq .Source "model"}}{{index $.L "source_model"}} · {{index $.L "confidence"}} {{pct .Confidence}}{{else}}{{index $.L "source_rule"}} ({{.Fault}}, {{if or (eq .Fault "signal_lost") (eq .Fault "sensor_fault") (eq .Fault "charger_fault")}}{{.Detail}}{{else}}{{index $.L "value"}}/{{index $.L "threshold"}} {{.Detail}}{{end}}){{end}}{{with .Component}} · {{index $.L "component"}}: {{.}}{{end}}</p>
 {{with .Text.Summary}}<p>{{.}}</p>{{end}}
 {{if .Evidence}}<h4>{{index $.L "evidence"}}</h4>{{range .Evidence}}<div class="small">{{.Path}}</div>{{.SVG (index $.L "event_marker")}}{{end}}{{end}}
 {{with .Text.Causes}}<h4>{{index $.L "causes"}}</h4><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}

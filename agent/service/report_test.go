@@ -160,9 +160,9 @@ func countPixels(img image.Image) (dark, blue, red int) {
 // TestReportSignalLost: a lost signal appears in the report as a rule
 // finding with the knowledge base's text in the report's language, the
 // path and its silence, and the lost signal's own data as the chart (it
-// stops where the signal stopped); a failed plausibility check as a
-// sensor fault with the check and its deviation (no chart: the store has
-// no pack voltage here).
+// stops where the signal stopped); a monitor finding (the pack voltage
+// check) as a sensor fault with the check and its evidence (no chart: the
+// store has no pack voltage here).
 func TestReportSignalLost(t *testing.T) {
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -176,8 +176,8 @@ func TestReportSignalLost(t *testing.T) {
 	}
 	body, _ := json.Marshal(map[string]any{"path": path, "lost": true, "silent_s": 31, "period_s": 2, "timeout_s": 30, "severity": 2})
 	st.AddEvent(store.Event{Time: at, Kind: "signal_lost", Severity: 2, Source: "rules", Body: body})
-	pl, _ := json.Marshal(map[string]any{"check": "pack_voltage", "raised": true, "deviation_pct": -1.84, "fault": "sensor_fault", "severity": 2})
-	st.AddEvent(store.Event{Time: at.Add(time.Minute), Kind: "plausibility", Severity: 2, Source: "rules", Body: pl})
+	pl, _ := json.Marshal(map[string]any{"check": "pack_voltage", "raised": true, "evidence": map[string]float64{"deviation_pct": -1.84, "cells_in_series": 96}, "fault": "sensor_fault", "severity": 2})
+	st.AddEvent(store.Event{Time: at.Add(time.Minute), Kind: "monitor", Severity: 2, Source: "rules", Body: pl})
 	if err := st.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestReportSignalLost(t *testing.T) {
 	if len(d.Diagnoses) != 2 {
 		t.Fatalf("%d findings, want 2", len(d.Diagnoses))
 	}
-	if p := d.Diagnoses[1]; p.Source != "rule" || p.Fault != "sensor_fault" || p.Detail != "pack_voltage: -1.8 %" || !strings.Contains(p.Text.Title, "Sensorfehler") {
+	if p := d.Diagnoses[1]; p.Source != "rule" || p.Fault != "sensor_fault" || p.Detail != "pack_voltage: cells_in_series=96.0, deviation_pct=-1.84" || !strings.Contains(p.Text.Title, "Sensorfehler") {
 		t.Errorf("plausibility finding %+v", p)
 	}
 	f := d.Diagnoses[0]
@@ -204,7 +204,7 @@ func TestReportSignalLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := string(html); !strings.Contains(s, "signal_lost, "+path+": silent 31 s") || !strings.Contains(s, "sensor_fault, pack_voltage: -1.8 %") || strings.Count(s, "<svg") != 1 {
+	if s := string(html); !strings.Contains(s, "signal_lost, "+path+": silent 31 s") || !strings.Contains(s, "sensor_fault, pack_voltage: cells_in_series=96.0, deviation_pct=-1.84") || strings.Count(s, "<svg") != 1 {
 		t.Errorf("report does not show the lost signal with its chart and the plausibility fault")
 	}
 }

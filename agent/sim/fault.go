@@ -43,6 +43,8 @@ type Plant struct {
 	ContactorDrop bool
 	// HVILOpen opens the high-voltage interlock loop.
 	HVILOpen bool
+	// ChargerOutput scales the power the on-board (AC) charger delivers.
+	ChargerOutput float64
 
 	db          *signals.Database
 	sensors     []SensorEffect // by signals.Signal.Index
@@ -55,6 +57,9 @@ type CellEffect struct {
 	ShortConductance float64
 	// Capacity and Resistance scale the cell's capacity and resistances.
 	Capacity, Resistance float64
+	// SelfHeat is heat the cell makes by itself (exothermic side
+	// reactions), W.
+	SelfHeat float64
 }
 
 // SensorMode is how a transmitted signal misbehaves.
@@ -99,6 +104,7 @@ func (p *Plant) reset() {
 	p.PumpFlow, p.MotorCooling, p.MotorLoss, p.InsulationLeak = 1, 1, 1, 0
 	p.LVCapacity, p.LVResistance, p.LVVoltageDrop = 1, 1, 0
 	p.PrechargeSlow, p.ContactorDrop, p.HVILOpen = 1, false, false
+	p.ChargerOutput = 1
 	if p.sensorDirty {
 		clear(p.sensors)
 		p.sensorDirty = false
@@ -144,6 +150,17 @@ const (
 	// its losses grow 1+2*Severity times (a bearing or winding going bad);
 	// under load it heats well above the coolant and derates above 150 °C.
 	FaultMotorOverheat FaultKind = "motor_overheat"
+	// FaultThermalRunaway: a thermal runaway precursor in cell Target:
+	// exothermic side reactions heat it by 150·Severity·level W and an
+	// internal micro short of 0.3·Severity·level S discharges it; its module
+	// runs hotter than the others under any load and keeps heating when
+	// parked.
+	FaultThermalRunaway FaultKind = "thermal_runaway"
+	// FaultCharger: the on-board charger delivers 1-0.9·Severity of its
+	// power (a failing power stage or a derating it cannot leave); AC
+	// charging slows and, towards Severity 1, barely covers the car's own
+	// consumption. DC charging (the station's charger) is unaffected.
+	FaultCharger FaultKind = "charger"
 	// FaultSensorStuck: Signal ("Message.Signal") keeps the value it had
 	// when the fault began.
 	FaultSensorStuck FaultKind = "sensor_stuck"
@@ -159,7 +176,7 @@ const (
 func FaultKinds() []FaultKind {
 	return []FaultKind{FaultCellShort, FaultCellCapacity, FaultCellResistance, FaultCoolingLoss,
 		FaultInsulation, FaultWeak12V, FaultPrecharge, FaultContactor, FaultHVIL,
-		FaultMotorOverheat, FaultSensorStuck, FaultSensorDrift, FaultSensorDropout}
+		FaultMotorOverheat, FaultThermalRunaway, FaultCharger, FaultSensorStuck, FaultSensorDrift, FaultSensorDropout}
 }
 
 // FaultSpec schedules a built-in fault. It is active from Start (sim time
@@ -228,6 +245,17 @@ func newFault(spec FaultSpec, cells int, db *signals.Database) (Fault, error) {
 		return funcFault{spec.Kind, func(p *Plant, l float64) { p.Cells[c].Resistance *= 1 + 4*sev*l }}, nil
 	case FaultCoolingLoss:
 		return funcFault{spec.Kind, func(p *Plant, l float64) { p.PumpFlow *= 1 - sev*l }}, nil
+	case FaultThermalRunaway:
+		if err := cell(); err != nil {
+			return nil, err
+		}
+		c := spec.Target
+		return funcFault{spec.Kind, func(p *Plant, l float64) {
+			p.Cells[c].SelfHeat += 150 * sev * l
+			p.Cells[c].ShortConductance += 0.3 * sev * l
+		}}, nil
+	case FaultCharger:
+		return funcFault{spec.Kind, func(p *Plant, l float64) { p.ChargerOutput *= 1 - 0.9*sev*l }}, nil
 	case FaultInsulation:
 		return funcFault{spec.Kind, func(p *Plant, l float64) { p.InsulationLeak += sev * l / 10e3 }}, nil
 	case FaultWeak12V:

@@ -517,3 +517,68 @@ func TestCoolantHeater(t *testing.T) {
 		t.Errorf("pack supplies %.0f W more with the heater, want about %.0f W", extra, 5000/0.95)
 	}
 }
+
+// TestFaultThermalRunaway: 150 W of self-heating in cell 40 (module 5 of
+// the default 12, 8 cells each) of a parked car: the module (30 kJ/K) starts warming
+// at 150/30e3 = 0.3 K/min and, with the pump off (12 % of 80 W/K to the
+// coolant, 1.5 W/K to the air: 11.1 W/K), heads for 150/11.1 = 13.5 K over
+// the coolant with a time constant of 30e3/11.1 = 45 min: after 1 h
+// (1 - e^(-60/45) = 74 %) 10 K, less what the coolant loop takes up. The
+// cell's micro short (0.3 S: about 1.1 A) makes it the lowest cell.
+func TestFaultThermalRunaway(t *testing.T) {
+	t.Parallel()
+	edit := func(c *Config) { c.Scenario, c.ParkTime, c.Ambient = PhasePark, 3*time.Hour, 20 }
+	s := faulty(t, edit, FaultSpec{Kind: FaultThermalRunaway, Target: 40, Severity: 1})
+	h := newSim(t, edit)
+	mod := 40 / (s.Config().Cells / s.Config().Modules)
+	if mod != 5 {
+		t.Fatalf("cell 40 is in module %d: the default pack changed", mod)
+	}
+	s.Step(10 * time.Minute)
+	st := s.State()
+	if d := st.ModuleTemps[mod] - st.ModuleTemps[0]; d < 2 || d > 3.1 {
+		t.Errorf("after 10 min module %d is %.2f K over module 0, expected 2..3 K (0.3 K/min less losses)", mod, d)
+	}
+	s.Step(50 * time.Minute)
+	h.Step(time.Hour)
+	st, hs := s.State(), h.State()
+	if d := st.ModuleTemps[mod] - st.ModuleTemps[0]; st.TempMaxIndex != mod || d < 7 || d > 10.5 {
+		t.Errorf("after 1 h hottest module %d, %.1f K over module 0: expected module %d, 7..10.5 K", st.TempMaxIndex, d, mod)
+	}
+	if hs.TempMax-hs.TempMin > 1 {
+		t.Errorf("healthy parked pack spreads %.1f K", hs.TempMax-hs.TempMin)
+	}
+	if st.CellMinIndex != 40 {
+		t.Errorf("lowest cell %d, want 40 (micro short)", st.CellMinIndex)
+	}
+}
+
+// TestFaultCharger: an 11 kW AC charge with the on-board charger at
+// 1-0.9·0.5 = 55 % (Severity 0.5) charges at 55 % of the healthy current
+// (less the car's own use while charging, the same in both); at Severity 1
+// (10 %: 1.03 kW at 94 %) it barely covers the car's own consumption.
+func TestFaultCharger(t *testing.T) {
+	t.Parallel()
+	ac := func(c *Config) {
+		c.Scenario, c.ParkTime, c.InitialSOC, c.ChargeTarget, c.Ambient = PhaseAC, -1, 30, 90, 20
+	}
+	h := newSim(t, ac)
+	s := faulty(t, ac, FaultSpec{Kind: FaultCharger, Severity: 0.5})
+	d := faulty(t, ac, FaultSpec{Kind: FaultCharger, Severity: 1})
+	h.Step(20 * time.Minute)
+	s.Step(20 * time.Minute)
+	d.Step(20 * time.Minute)
+	hs, st, ds := h.State(), s.State(), d.State()
+	if !hs.Charging || !st.Charging || hs.PackCurrent > -20 {
+		t.Fatalf("not charging: healthy %v %.1f A, faulty %v", hs.Charging, hs.PackCurrent, st.Charging)
+	}
+	// Power into the pack: healthy P = 11e3·0.94 - aux, faulty 0.55·11e3·0.94 - aux.
+	ph, pf := -hs.PackCurrent*hs.PackVoltage, -st.PackCurrent*st.PackVoltage
+	aux := 11e3*0.94 - ph
+	if want := 0.55*11e3*0.94 - aux; math.Abs(pf-want) > 0.05*want {
+		t.Errorf("faulty charger puts %.0f W into the pack, healthy %.0f W (own use %.0f W): expected %.0f W ±5 %%", pf, ph, aux, want)
+	}
+	if math.Abs(ds.PackCurrent) > 3 {
+		t.Errorf("charger at 10 %%: pack current %.1f A, expected within ±3 A", ds.PackCurrent)
+	}
+}

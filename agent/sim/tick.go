@@ -124,7 +124,7 @@ func (s *Sim) tick(d time.Duration) {
 			iChg := math.Min(c.DCCurrent, c.DCPower*1000/v)
 			ib = math.Min(m.maxChgI, iChg-auxW/v)
 		} else {
-			ib = math.Min(m.maxChgI, (c.ACPower*1000*obcEff-auxW)/v)
+			ib = math.Min(m.maxChgI, (c.ACPower*1000*obcEff*p.ChargerOutput-auxW)/v)
 		}
 		// Chargers ramp their current.
 		rate := 100.0
@@ -229,7 +229,7 @@ func (s *Sim) cells(i, h float64) {
 		vavg := (vrc + c.vrc) / 2
 		c.vrc = vrc
 		c.v = c.ocv - c.vrc - i*r0
-		m.heat[mod] += i*i*r0 + vavg*vavg/r1 + ishort*ocv
+		m.heat[mod] += i*i*r0 + vavg*vavg/r1 + ishort*ocv + eff.SelfHeat
 	}
 }
 

@@ -482,6 +482,15 @@ class Sim:
             # top-balanced pack: the small cell is as full as the rest at 100 %
             self.soc[self.fcell] = 100.0 - (100.0 - soc0) / self.fault.get("ratio", 0.8)
         self.isc_j = 0.0
+        # thermal runaway precursor: chemical heat of the side reactions (W)
+        self.q_exo = 0.0
+        self.q_cell = 0.0
+        # on-board charger fault: its own generator, so that no other draw moves
+        if fk == "charger":
+            self.rf = random.Random(seed * 27644437 + 7)
+            self.obc_level_ou = 0.0
+            self.obc_drop_until = -1.0
+            self.obc_next_drop = None
         # --- thermal
         tp = scn.get("tpack0", self.T_amb)
         self.T_mod = [tp + rc.gauss(0, 0.4) for _ in range(N_MOD)]
@@ -637,6 +646,29 @@ class Sim:
             isc = max(0.0, ocv(soc[j]) / rsc)
             soc[j] -= isc * dt / 36.0 / Q[j]
             heat[j // CELLS_PER_MOD] += isc * isc * rsc
+            self.isc_j = isc
+        # thermal runaway precursor in one cell (before venting): exothermic
+        # side reactions (SEI breakdown, electrolyte oxidation at the cathode,
+        # lithium plating reacting) whose heat grows with the defect and
+        # with the cell's own temperature, plus a growing micro-short that
+        # drains the cell.  The cell sits 0.05 K/W above its module's mean;
+        # the temperature factor is capped at x1.7 (no runaway here: the
+        # scenario ends long before venting).
+        if self.fk == "thermal_runaway" and self.t >= self.onset:
+            f = self.fault
+            x = ramp(self.t, self.onset, self.grow)
+            j = self.fcell
+            m = j // CELLS_PER_MOD
+            rsc = f.get("r_start", 20.0) * (f.get("r_end", 0.8) / f.get("r_start", 20.0)) ** x
+            isc = max(0.0, ocv(soc[j]) / rsc)
+            soc[j] -= isc * dt / 36.0 / Q[j]
+            q0, q1 = f.get("q_start", 30.0), f.get("q_end", 140.0)
+            T_cell = Tm[m] + 0.05 * self.q_cell
+            arr = min(1.7, math.exp(f.get("ea_k", 3000.0) * (1.0 / 298.15 - 1.0 / (T_cell + 273.15))))
+            q_exo = q0 * (q1 / q0) ** x * arr
+            self.q_exo = q_exo
+            self.q_cell = q_exo + isc * isc * rsc
+            heat[m] += self.q_cell
             self.isc_j = isc
         self.sumA = sA
         self.sumB = sB
@@ -1067,6 +1099,13 @@ class Sim:
         for s in range(16):
             m = s // 2
             vals.append(self.T_mod[m] + self.ts_off[s] + self.ts_gain[s] * self.heat[m] + rn.gauss(0, 0.12))
+        if self.fk == "thermal_runaway" and self.q_cell > 0.0:
+            # the hot cell's neighbourhood: the module's thermistor nearer the
+            # cell reads 0.02 K/W above the module mean, the farther 0.006 K/W
+            j = self.fcell
+            near = 2 * (j // CELLS_PER_MOD) + (0 if j % CELLS_PER_MOD < CELLS_PER_MOD // 2 else 1)
+            vals[near] += 0.02 * self.q_cell
+            vals[near ^ 1] += 0.006 * self.q_cell
         if self.fk == "stuck_temp" and self.t >= self.onset:
             if self.stuck_val is None:
                 self.stuck_val = vals[self.fsens]
@@ -1188,10 +1227,33 @@ class Sim:
         elif mode == "ac" and self.chg_active:
             p_in = min(self.chg_kw, 11.0) * 1000.0
             ich = p_in * 0.92 / max(E, 1.0)
+            if self.fk == "charger" and self.t >= self.onset:
+                ich *= self.obc_fault_level()
             tgt = min(ich, self.I_chg_cv + 2.0)
             self.chg_I += clip(tgt - self.chg_I, -5.0, 5.0)
         else:
             self.chg_I += clip(-self.chg_I, -40.0, 40.0)
+
+    def obc_fault_level(self):
+        """Failing on-board charger power stage (one interleaved leg lost,
+        then a derating it never leaves): the fraction of the normal output it
+        still delivers, with drop-outs of tens of seconds.  Only called for
+        the charger fault, once per awake second while AC charging."""
+        f = self.fault
+        rf = self.rf
+        t = self.t
+        lvl = 1.0 - (1.0 - f.get("level", 0.25)) * ramp(t, self.onset, self.grow)
+        self.obc_level_ou += -self.obc_level_ou / 300.0 + 0.004 * rf.gauss(0, 1)
+        lvl = clip(lvl * (1.0 + self.obc_level_ou), 0.05, 1.0)
+        gap = f.get("drop_every_min", 12.0) * 60.0
+        if self.obc_next_drop is None:
+            self.obc_next_drop = t + rf.expovariate(1.0 / gap)
+        if t >= self.obc_next_drop and t >= self.obc_drop_until:
+            self.obc_drop_until = t + rf.uniform(f.get("drop_min_s", 15.0), f.get("drop_max_s", 60.0))
+            self.obc_next_drop = self.obc_drop_until + rf.expovariate(1.0 / gap)
+        if t < self.obc_drop_until:
+            return 0.0
+        return lvl
 
     # ----------------------------------------------------------- environment
     def env(self, dt):
@@ -1594,6 +1656,10 @@ FAULTS = {
     "f_drift_voltage": ("fast_charge", dict(kind="drift_voltage", onset_min=30, grow_min=60, offset=-10.0)),
     "f_dropout_imd": ("mountain", dict(kind="dropout", onset_min=90, message="IMD_Status")),
     "f_dropout_thermal": ("aggressive", dict(kind="dropout", onset_min=60, message="BMS_Thermal")),
+    "f_thermal_runaway": ("long_park", dict(kind="thermal_runaway", onset_min=20, grow_min=150, q_start=30.0,
+                                            q_end=140.0, ea_k=3000.0, r_start=20.0, r_end=0.8)),
+    "f_charger": ("long_park", dict(kind="charger", onset_min=50, grow_min=10, level=0.25, drop_every_min=12.0,
+                                    drop_min_s=15.0, drop_max_s=60.0)),
 }
 
 
@@ -1670,6 +1736,8 @@ KEYWORDS = {
     "drift_current": ["drift", "sensor"],
     "drift_voltage": ["drift", "sensor"],
     "dropout": ["dropout", "sensor"],
+    "thermal_runaway": ["runaway"],
+    "charger": ["charger", "charging", "obc"],
 }
 
 

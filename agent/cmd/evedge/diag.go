@@ -34,12 +34,12 @@ type liveDiag struct {
 	// (with the rules; nil: off).
 	watch *diag.SignalWatch
 	lost  []diag.LostSignal
-	// packV compares the pack voltage with the cells (with the rules;
-	// nil: off).
-	packV *diag.PackVoltageCheck
-	det   *detect.Detector // nil: model off
-	dtcs  *dtcTracker      // trouble codes read over OBD; never nil
-	cfg   config.Diag
+	// checks are the monitor checks (pack voltage against the cells,
+	// charging power; with the rules, else none).
+	checks []diag.Check
+	det    *detect.Detector // nil: model off
+	dtcs   *dtcTracker      // trouble codes read over OBD; never nil
+	cfg    config.Diag
 
 	table *signals.Table
 	st    *store.Store   // nil: not recording
@@ -116,7 +116,7 @@ func newLiveDiag(cfg config.Diag, db *signals.Database, log *slog.Logger) (*live
 		}
 		l.r = diag.NewRules(over)
 		l.watch = newSignalWatch(db)
-		l.packV = diag.NewPackVoltageCheck()
+		l.checks = diag.NewChecks()
 	}
 	if cfg.Model {
 		det, missing, err := newDetector(cfg.ModelFile, db)
@@ -189,8 +189,10 @@ func (l *liveDiag) faults() []string {
 			out = append(out, "lost:"+p)
 		}
 	}
-	if l.packV != nil && l.packV.Active() {
-		out = append(out, "plausibility:pack_voltage")
+	for _, c := range l.checks {
+		if c.Active() {
+			out = append(out, "monitor:"+c.Name())
+		}
 	}
 	return out
 }
@@ -222,8 +224,10 @@ func (l *liveDiag) faultIDs() []string {
 	if l.watch != nil && len(l.watch.Lost()) > 0 {
 		add(diag.SignalLostID)
 	}
-	if l.packV != nil && l.packV.Active() {
-		add(plausibilityFault)
+	for _, c := range l.checks {
+		if c.Active() {
+			add(c.Fault())
+		}
 	}
 	return out
 }
@@ -276,15 +280,10 @@ func lostEvent(c diag.LostSignal) signalLostEvent {
 	return ev
 }
 
-// plausibilityFault is the knowledge-base id of a failed plausibility
-// check: a sensor fault.
-const plausibilityFault = "sensor_fault"
-
-// plausibilityEvent is the body of a "plausibility" event: a check
-// between redundant measurements failed (Raised) or passes again.
-type plausibilityEvent struct {
-	diag.PackVoltageChange
-	Fault     string   `json:"fault"`    // knowledge-base id
+// monitorEvent is the body of a "monitor" event: a monitor check found a
+// fault (Raised) or passes again.
+type monitorEvent struct {
+	diag.CheckChange
 	Severity  int      `json:"severity"` // the knowledge base's hint while raised, 0 when cleared
 	Component string   `json:"component,omitempty"`
 	Title     string   `json:"title,omitempty"`
@@ -292,11 +291,11 @@ type plausibilityEvent struct {
 	DTCs      []string `json:"dtcs,omitempty"`
 }
 
-// plausibilityEventOf describes c from the knowledge base.
-func plausibilityEventOf(c diag.PackVoltageChange) plausibilityEvent {
-	ev := plausibilityEvent{PackVoltageChange: c, Fault: plausibilityFault, Severity: 2}
+// monitorEventOf describes c from the knowledge base.
+func monitorEventOf(c diag.CheckChange) monitorEvent {
+	ev := monitorEvent{CheckChange: c, Severity: 2}
 	if k := kbOrNil(); k != nil {
-		if e, t, ok := k.Lookup(plausibilityFault, "en"); ok {
+		if e, t, ok := k.Lookup(c.Fault, "en"); ok {
 			ev.Severity, ev.Component, ev.Title, ev.Summary, ev.DTCs = e.Severity, e.Component, t.Title, t.Summary, e.DTCs
 		}
 	}
@@ -380,11 +379,10 @@ func (l *liveDiag) step(now time.Time) {
 	if l.det != nil {
 		det, derr = l.det.Step(now, read)
 	}
-	var plaus *plausibilityEvent
-	if l.packV != nil {
-		if c := l.packV.Step(now, read); c != nil {
-			ev := plausibilityEventOf(*c)
-			plaus = &ev
+	var mons []monitorEvent
+	for _, c := range l.checks {
+		if ch := c.Step(now, read); ch != nil {
+			mons = append(mons, monitorEventOf(*ch))
 		}
 	}
 	var lost []signalLostEvent
@@ -407,8 +405,8 @@ func (l *liveDiag) step(now time.Time) {
 	for _, ev := range lost {
 		l.signalLost(ev, l.st, l.up, l.log)
 	}
-	if plaus != nil {
-		l.plausibility(*plaus, l.st, l.up, l.log)
+	for _, ev := range mons {
+		l.monitor(ev, l.st, l.up, l.log)
 	}
 	if l.memPath != "" && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
 		l.memSaved = now
@@ -466,25 +464,25 @@ func (l *liveDiag) signalLost(ev signalLostEvent, st *store.Store, up *uplink.Up
 	})
 }
 
-// plausibility records a failed or passing plausibility check as a
-// "plausibility" event in the store and on the uplink.
-func (l *liveDiag) plausibility(ev plausibilityEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+// monitor records a monitor check's finding (or its end) as a "monitor"
+// event in the store and on the uplink.
+func (l *liveDiag) monitor(ev monitorEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
 	if ev.Raised {
-		log.Warn("plausibility check failed", "check", ev.Check, "fault", ev.Fault, "pack_v", ev.PackV, "cells_v", ev.CellsV, "deviation_pct", ev.Deviation)
+		log.Warn("monitor check failed", "check", ev.Check, "fault", ev.Fault, "evidence", ev.Evidence)
 	} else {
-		log.Info("plausibility check passes again", "check", ev.Check, "deviation_pct", ev.Deviation)
+		log.Info("monitor check passes again", "check", ev.Check)
 	}
 	l.hold.Stamped(ev.Time, func(shift time.Duration) {
 		ev.Time, ev.Since = shifted(ev.Time, shift), shifted(ev.Since, shift)
 		if st != nil {
 			body, _ := json.Marshal(ev)
-			if _, err := st.AddEvent(store.Event{Time: ev.Time, Kind: "plausibility", Severity: ev.Severity, Source: "rules", Body: body}); err != nil {
-				log.Error("recording a plausibility fault", "err", err)
+			if _, err := st.AddEvent(store.Event{Time: ev.Time, Kind: "monitor", Severity: ev.Severity, Source: "rules", Body: body}); err != nil {
+				log.Error("recording a monitor finding", "err", err)
 			}
 		}
 		if up != nil {
-			if _, err := up.PublishEvent("plausibility", max(ev.Severity, 1), "rules", ev); err != nil {
-				log.Error("queueing a plausibility fault for the uplink", "err", err)
+			if _, err := up.PublishEvent("monitor", max(ev.Severity, 1), "rules", ev); err != nil {
+				log.Error("queueing a monitor finding for the uplink", "err", err)
 			}
 		}
 	})

@@ -182,7 +182,7 @@ func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detecto
 	table := signals.NewTable(db)
 	rules := diag.NewRules(limits)
 	watch := newSignalWatch(db)
-	packV := diag.NewPackVoltageCheck()
+	checks := diag.NewChecks()
 	heard := heardFrom(table)
 	var lost []diag.LostSignal
 	vals := make([]signals.Value, 0, 256)
@@ -196,13 +196,19 @@ func diagnoseFile(ctx context.Context, db *signals.Database, det *detect.Detecto
 		if err := emit(rules.Step(now, read)); err != nil {
 			return err
 		}
-		if c := packV.Step(now, read); c != nil && c.Raised {
+		for _, chk := range checks {
+			c := chk.Step(now, read)
+			if c == nil || !c.Raised {
+				continue
+			}
 			n++
-			ev := plausibilityEventOf(*c)
-			b, _ := json.Marshal(diagnoseLine{T: float64(now.UnixNano()) / 1e9, File: path, Kind: "rule", Fault: ev.Fault, Severity: ev.Severity, Confidence: 1,
-				Evidence: map[string]any{"check": c.Check, "pack_v": math.Round(c.PackV*100) / 100, "cells_v": math.Round(c.CellsV*100) / 100,
-					"deviation_pct": math.Round(c.Deviation*100) / 100, "cells_in_series": math.Round(c.Cells*100) / 100},
-				Component: ev.Component, Title: ev.Title})
+			ev := monitorEventOf(*c)
+			evidence := map[string]any{"check": c.Check}
+			for k, v := range c.Evidence {
+				evidence[k] = math.Round(v*100) / 100
+			}
+			b, _ := json.Marshal(diagnoseLine{T: float64(now.UnixNano()) / 1e9, File: path, Kind: "rule", Fault: c.Fault, Severity: ev.Severity, Confidence: 1,
+				Evidence: evidence, Component: ev.Component, Title: ev.Title})
 			if _, err := out.Write(append(b, '\n')); err != nil {
 				return err
 			}

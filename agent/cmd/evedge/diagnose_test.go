@@ -41,11 +41,20 @@ func TestDiagnoseKonaHealthy(t *testing.T) {
 // simLog writes a candump log of the simulated car, with faults.
 func simLog(t *testing.T, seed uint64, d time.Duration, faults ...sim.FaultSpec) string {
 	t.Helper()
+	return simLogEdit(t, nil, seed, d, faults...)
+}
+
+// simLogEdit is simLog with the sim's configuration edited first.
+func simLogEdit(t *testing.T, edit func(*sim.Config), seed uint64, d time.Duration, faults ...sim.FaultSpec) string {
+	t.Helper()
 	db, cycles, err := sim.LoadDBC("../../../board/sim/sim-ev.dbc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := sim.DefaultConfig()
+	if edit != nil {
+		edit(&cfg)
+	}
 	cfg.DBC, cfg.Cycles, cfg.Seed, cfg.Duration = db, cycles, seed, d
 	car, err := sim.New(cfg)
 	if err != nil {
@@ -260,7 +269,9 @@ func TestDiagnoseSignalLost(t *testing.T) {
 	}
 	silent, _ := d.Evidence["silent_s"].(float64)
 	timeout, _ := d.Evidence["timeout_s"].(float64)
-	if timeout < 30 || silent <= timeout || at < onset+30*time.Second || at > onset+time.Minute {
+	// The silence counts from the last value, up to one period (0.5 s)
+	// before the onset.
+	if timeout < 30 || silent <= timeout || at < onset+29*time.Second || at > onset+time.Minute {
 		t.Errorf("reported %v into the log (onset %v), silent %v s, timeout %v s", at, onset, silent, timeout)
 	}
 }
@@ -321,4 +332,79 @@ func logStart(t *testing.T, path string) float64 {
 		t.Fatalf("%s: first line %q: %v", path, line, err)
 	}
 	return ts
+}
+
+// TestDiagnoseChargerFault: the simulated car AC-charges at 11 kW from
+// 30 % and its on-board charger falls to 1-0.9·0.9 = 19 % of its output
+// at minute 20: diagnose reports one charger fault from the charging
+// check, 15 low minutes after the fall (35..37 min into the log), with the
+// session's best minute near 10 kW (11 kW at 94 % less the car's own use)
+// as the reference. The same charge without the fault reports nothing.
+func TestDiagnoseChargerFault(t *testing.T) {
+	ac := func(c *sim.Config) {
+		c.Scenario, c.ParkTime, c.InitialSOC, c.ChargeTarget, c.ACPower, c.Ambient = sim.PhaseAC, -1, 30, 90, 11, 20
+	}
+	path := simLogEdit(t, ac, 21, 50*time.Minute, sim.FaultSpec{Kind: sim.FaultCharger, Severity: 0.9, Start: 20 * time.Minute})
+	start := logStart(t, path)
+	var got []diagnoseLine
+	for _, d := range diagnoseLines(t, path) {
+		if d.Kind == "rule" && d.Fault == "charger_fault" {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d charger_fault lines, want 1: %+v", len(got), got)
+	}
+	d := got[0]
+	at := time.Duration((d.T - start) * float64(time.Second))
+	plateau, _ := d.Evidence["plateau_kw"].(float64)
+	kw, _ := d.Evidence["charge_kw"].(float64)
+	if d.Evidence["check"] != "charging" || plateau < 8.5 || plateau > 10.4 || kw > 0.35*plateau || d.Component != "charger" {
+		t.Errorf("line %+v", d)
+	}
+	if at < 35*time.Minute || at > 37*time.Minute {
+		t.Errorf("reported %v into the log, want 35..37 min", at)
+	}
+	for _, d := range diagnoseLines(t, simLogEdit(t, ac, 21, 50*time.Minute)) {
+		t.Errorf("healthy charge: %+v", d)
+	}
+}
+
+// TestDiagnoseThermalRunaway: a cell of the parked simulated car heats
+// itself with 150 W from minute 10 (its module warms 0.29 K/min at
+// first, TestFaultThermalRunaway): diagnose reports one thermal runaway
+// precursor from the module self-heating check once the spread passed
+// 3 K with a 20-minute rise of 1.5 K or more (about 21 min in), before the
+// GB/T temperature difference rule (10 K), and within 40 min. The parked
+// car without the fault, and an AC charge (TestDiagnoseChargerFault),
+// report nothing.
+func TestDiagnoseThermalRunaway(t *testing.T) {
+	park := func(c *sim.Config) { c.Scenario, c.ParkTime, c.Ambient = sim.PhasePark, 3*time.Hour, 20 }
+	path := simLogEdit(t, park, 23, 70*time.Minute, sim.FaultSpec{Kind: sim.FaultThermalRunaway, Target: 40, Severity: 1, Start: 10 * time.Minute})
+	start := logStart(t, path)
+	var got []diagnoseLine
+	var tempDiff float64
+	for _, d := range diagnoseLines(t, path) {
+		switch {
+		case d.Kind == "rule" && d.Fault == "thermal_runaway_precursor":
+			got = append(got, d)
+		case d.Kind == "rule" && d.Fault == "temperature_difference" && tempDiff == 0:
+			tempDiff = d.T
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d thermal_runaway_precursor lines, want 1: %+v", len(got), got)
+	}
+	d := got[0]
+	at := time.Duration((d.T - start) * float64(time.Second))
+	spread, _ := d.Evidence["spread_k"].(float64)
+	if d.Evidence["check"] != "module_self_heating" || spread < 3 || d.Severity != 3 || d.Component != "traction_battery" {
+		t.Errorf("line %+v", d)
+	}
+	if at < 20*time.Minute || at > 40*time.Minute || (tempDiff != 0 && tempDiff < d.T) {
+		t.Errorf("reported %v into the log; the temperature difference rule at %.0f s", at, tempDiff-start)
+	}
+	for _, d := range diagnoseLines(t, simLogEdit(t, park, 23, 70*time.Minute)) {
+		t.Errorf("healthy parked car: %+v", d)
+	}
 }

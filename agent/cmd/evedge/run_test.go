@@ -222,8 +222,8 @@ func TestParseInject(t *testing.T) {
 
 // TestRunPackVoltageDrift: the live agent runs the pack voltage
 // plausibility check: a replay (at full speed) of the sim car whose pack
-// voltage sensor drifts 8 V low is logged and recorded as one
-// "plausibility" sensor fault.
+// voltage sensor drifts 8 V low is logged and recorded as one "monitor"
+// event, a sensor fault.
 func TestRunPackVoltageDrift(t *testing.T) {
 	log := packDriftLog(t)
 	data := t.TempDir()
@@ -231,15 +231,15 @@ func TestRunPackVoltageDrift(t *testing.T) {
 	if code := run([]string{"run", "--view", "off", "--replay", log, "--speed", "max", "--dbc", "../../../board/sim/sim-ev.dbc", "--map", "../../../board/sim/sim-ev.toml", "--data", data}, nil, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), `msg="plausibility check failed" check=pack_voltage fault=sensor_fault`) {
-		t.Errorf("no plausibility fault in the log:\n%s", errb.String())
+	if !strings.Contains(errb.String(), `msg="monitor check failed" check=pack_voltage fault=sensor_fault`) {
+		t.Errorf("no monitor finding in the log:\n%s", errb.String())
 	}
 	st, err := store.Open(store.Options{Dir: data, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	it := st.Events(context.Background(), time.Time{}, time.Now().Add(100*24*time.Hour), "plausibility")
+	it := st.Events(context.Background(), time.Time{}, time.Now().Add(100*24*time.Hour), "monitor")
 	n := 0
 	for it.Next() {
 		ev := it.Event()
@@ -248,7 +248,7 @@ func TestRunPackVoltageDrift(t *testing.T) {
 		}
 	}
 	if n != 1 || it.Err() != nil {
-		t.Errorf("%d plausibility events, %v", n, it.Err())
+		t.Errorf("%d monitor events, %v", n, it.Err())
 	}
 }
 

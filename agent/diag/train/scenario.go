@@ -13,10 +13,14 @@ import (
 	"github.com/evedge/evedge/agent/sim"
 )
 
-// Classes are the model's outputs, in order; index 0 is normal. The sim
-// has no thermal runaway and no charger fault, so the model has no
-// thermal_runaway_precursor and no charger_fault class: there is no data
-// for them.
+// Classes are the model's outputs, in order; index 0 is normal. The model
+// has no thermal_runaway_precursor and no charger_fault class although the
+// sim has both faults (sim.FaultThermalRunaway, sim.FaultCharger): trained
+// with a thermal runaway class (models/fault/README.md, round 10) it
+// alarmed on the other simulator's healthy winter commute and took other
+// faults' detections; a derated charger is invisible without the car's
+// charger rating. The monitor checks (diag.ChargerCheck,
+// diag.ThermalCheck) report both instead.
 var Classes = []string{
 	"normal",
 	"cell_internal_short",
