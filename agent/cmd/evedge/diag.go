@@ -255,54 +255,51 @@ func heardFrom(t *signals.Table) diag.Heard {
 	}
 }
 
-// signalLostEvent is the body of a "signal_lost" event: a watched input
-// stopped arriving (Lost) or came back.
-type signalLostEvent struct {
-	diag.LostSignal
-	Severity  int      `json:"severity"` // the knowledge base's hint while lost, 0 when back
+// kbFacts are the knowledge base's facts an event carries (English).
+type kbFacts struct {
+	Severity  int      `json:"severity"` // the entry's hint while active, 0 when over
 	Component string   `json:"component,omitempty"`
 	Title     string   `json:"title,omitempty"`
 	Summary   string   `json:"summary,omitempty"`
 	DTCs      []string `json:"dtcs,omitempty"`
 }
 
-// lostEvent describes c from the knowledge base.
-func lostEvent(c diag.LostSignal) signalLostEvent {
-	ev := signalLostEvent{LostSignal: c, Severity: 2}
+// factsOf looks id up (severity 2 when the knowledge base is missing).
+func factsOf(id string, active bool) kbFacts {
+	f := kbFacts{Severity: 2}
 	if k := kbOrNil(); k != nil {
-		if e, t, ok := k.Lookup(diag.SignalLostID, "en"); ok {
-			ev.Severity, ev.Component, ev.Title, ev.Summary, ev.DTCs = e.Severity, e.Component, t.Title, t.Summary, e.DTCs
+		if e, t, ok := k.Lookup(id, "en"); ok {
+			f = kbFacts{e.Severity, e.Component, t.Title, t.Summary, e.DTCs}
 		}
 	}
-	if !c.Lost {
-		ev.Severity = 0
+	if !active {
+		f.Severity = 0
 	}
-	return ev
+	return f
+}
+
+// signalLostEvent is the body of a "signal_lost" event: a watched input
+// stopped arriving (Lost) or came back.
+type signalLostEvent struct {
+	diag.LostSignal
+	kbFacts
+}
+
+// lostEvent describes c from the knowledge base.
+func lostEvent(c diag.LostSignal) signalLostEvent {
+	return signalLostEvent{c, factsOf(diag.SignalLostID, c.Lost)}
 }
 
 // monitorEvent is the body of a "monitor" event: a monitor check found a
 // fault (Raised) or passes again.
 type monitorEvent struct {
 	diag.CheckChange
-	Severity  int      `json:"severity"` // the knowledge base's hint while raised, 0 when cleared
-	Component string   `json:"component,omitempty"`
-	Title     string   `json:"title,omitempty"`
-	Summary   string   `json:"summary,omitempty"`
-	DTCs      []string `json:"dtcs,omitempty"`
+	kbFacts
 }
 
 // monitorEventOf describes c from the knowledge base.
 func monitorEventOf(c diag.CheckChange) monitorEvent {
-	ev := monitorEvent{CheckChange: c, Severity: 2}
-	if k := kbOrNil(); k != nil {
-		if e, t, ok := k.Lookup(c.Fault, "en"); ok {
-			ev.Severity, ev.Component, ev.Title, ev.Summary, ev.DTCs = e.Severity, e.Component, t.Title, t.Summary, e.DTCs
-		}
-	}
-	if !c.Raised {
-		ev.Severity = 0
-	}
-	return ev
+	return monitorEvent{c, factsOf(c.Fault, c.Raised)}
 }
 
 // alarmEvent is the body of a "gbt32960" event. Title and summary come
@@ -403,10 +400,10 @@ func (l *liveDiag) step(now time.Time) {
 		l.detection(det, read, l.st, l.up, l.log)
 	}
 	for _, ev := range lost {
-		l.signalLost(ev, l.st, l.up, l.log)
+		l.signalLost(ev)
 	}
 	for _, ev := range mons {
-		l.monitor(ev, l.st, l.up, l.log)
+		l.monitor(ev)
 	}
 	if l.memPath != "" && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
 		l.memSaved = now
@@ -442,47 +439,45 @@ func (l *liveDiag) alarm(now time.Time, c diag.Alarm, flags uint32, hi int, st *
 
 // signalLost records a watched input lost or back as a "signal_lost"
 // event in the store and on the uplink.
-func (l *liveDiag) signalLost(ev signalLostEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+func (l *liveDiag) signalLost(ev signalLostEvent) {
 	if ev.Lost {
-		log.Warn("signal lost", "path", ev.Path, "silent_s", ev.Silent, "period_s", ev.Period)
+		l.log.Warn("signal lost", "path", ev.Path, "silent_s", ev.Silent, "period_s", ev.Period)
 	} else {
-		log.Info("signal back", "path", ev.Path)
+		l.log.Info("signal back", "path", ev.Path)
 	}
-	l.hold.Stamped(ev.Time, func(shift time.Duration) {
+	l.publish(diag.SignalLostID, "a lost signal", ev.Time, ev.Severity, &ev, func(shift time.Duration) {
 		ev.Time, ev.LastHeard = shifted(ev.Time, shift), shifted(ev.LastHeard, shift)
-		if st != nil {
-			body, _ := json.Marshal(ev)
-			if _, err := st.AddEvent(store.Event{Time: ev.Time, Kind: diag.SignalLostID, Severity: ev.Severity, Source: "rules", Body: body}); err != nil {
-				log.Error("recording a lost signal", "err", err)
-			}
-		}
-		if up != nil {
-			if _, err := up.PublishEvent(diag.SignalLostID, max(ev.Severity, 1), "rules", ev); err != nil {
-				log.Error("queueing a lost signal for the uplink", "err", err)
-			}
-		}
 	})
 }
 
 // monitor records a monitor check's finding (or its end) as a "monitor"
 // event in the store and on the uplink.
-func (l *liveDiag) monitor(ev monitorEvent, st *store.Store, up *uplink.Uplink, log *slog.Logger) {
+func (l *liveDiag) monitor(ev monitorEvent) {
 	if ev.Raised {
-		log.Warn("monitor check failed", "check", ev.Check, "fault", ev.Fault, "evidence", ev.Evidence)
+		l.log.Warn("monitor check failed", "check", ev.Check, "fault", ev.Fault, "evidence", ev.Evidence)
 	} else {
-		log.Info("monitor check passes again", "check", ev.Check)
+		l.log.Info("monitor check passes again", "check", ev.Check)
 	}
-	l.hold.Stamped(ev.Time, func(shift time.Duration) {
+	l.publish("monitor", "a monitor finding", ev.Time, ev.Severity, &ev, func(shift time.Duration) {
 		ev.Time, ev.Since = shifted(ev.Time, shift), shifted(ev.Since, shift)
-		if st != nil {
-			body, _ := json.Marshal(ev)
-			if _, err := st.AddEvent(store.Event{Time: ev.Time, Kind: "monitor", Severity: ev.Severity, Source: "rules", Body: body}); err != nil {
-				log.Error("recording a monitor finding", "err", err)
+	})
+}
+
+// publish stores body as an event of kind at (source "rules") and queues
+// it for the uplink, once hold trusts the clock; fix moves body's own
+// times by the correction first. what names it in error logs.
+func (l *liveDiag) publish(kind, what string, at time.Time, sev int, body any, fix func(shift time.Duration)) {
+	l.hold.Stamped(at, func(shift time.Duration) {
+		fix(shift)
+		if l.st != nil {
+			b, _ := json.Marshal(body)
+			if _, err := l.st.AddEvent(store.Event{Time: at.Add(shift), Kind: kind, Severity: sev, Source: "rules", Body: b}); err != nil {
+				l.log.Error("recording "+what, "err", err)
 			}
 		}
-		if up != nil {
-			if _, err := up.PublishEvent("monitor", max(ev.Severity, 1), "rules", ev); err != nil {
-				log.Error("queueing a monitor finding for the uplink", "err", err)
+		if l.up != nil {
+			if _, err := l.up.PublishEvent(kind, max(sev, 1), "rules", body); err != nil {
+				l.log.Error("queueing "+what+" for the uplink", "err", err)
 			}
 		}
 	})
