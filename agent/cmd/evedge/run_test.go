@@ -418,7 +418,12 @@ func TestRunKeepsModelMemory(t *testing.T) {
 	}
 	first := check()
 	errb.Reset()
-	if code := run([]string{"run", "--view", "off", "--for", "2s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
+	// The sim's clock starts at the wall clock, so the second run's data
+	// begins about 2 s after the first's and its last sample passes the
+	// first's only after it covers their 2 simulated minutes: run it
+	// twice as long, so that a loaded machine (CI runs packages side by
+	// side under -race) lagging by a second or two still passes.
+	if code := run([]string{"run", "--view", "off", "--for", "4s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
 		t.Fatalf("second start: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "fault model memory restored") {
