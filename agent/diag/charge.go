@@ -27,7 +27,7 @@ import (
 // a small charger looks like a drop; the hold and the 35 % ratio keep the
 // usual few kW on a 7 kW or larger charger under the threshold.
 type ChargerCheck struct {
-	minute  time.Time
+	clock   minuteClock
 	n       int     // charging seconds in the minute
 	sumI    float64 // A into the pack
 	sumP    float64 // W into the pack
@@ -41,7 +41,6 @@ type ChargerCheck struct {
 	low     int     // minutes in a row under the ratio or stalled
 	lowFrom time.Time
 	active  bool
-	last    time.Time
 }
 
 const (
@@ -71,17 +70,14 @@ func (c *ChargerCheck) Active() bool { return c.active }
 // module at now and returns a change at the end of a minute, or nil. It
 // does not allocate unless it returns a change.
 func (c *ChargerCheck) Step(now time.Time, read Read) *CheckChange {
-	if now.Before(c.last) {
+	if c.clock.wentBack(now) {
 		*c = ChargerCheck{}
 	}
-	c.last = now
-	if c.minute.IsZero() {
-		c.minute = now
-	}
 	var out *CheckChange
-	if now.Sub(c.minute) >= time.Minute {
+	if c.clock.tick(now) >= time.Minute {
 		out = c.endMinute(now)
-		c.minute, c.n, c.sumI, c.sumP, c.haveT = now, 0, 0, 0, false
+		c.clock.next(now)
+		c.n, c.sumI, c.sumP, c.haveT = 0, 0, 0, false
 	}
 	flag, okF := read(ModelInputPaths[InCharging])
 	if !okF || flag < 0.5 {
@@ -132,7 +128,7 @@ func (c *ChargerCheck) endMinute(now time.Time) *CheckChange {
 		return nil
 	}
 	if c.low == 0 {
-		c.lowFrom = c.minute
+		c.lowFrom = c.clock.start
 	}
 	c.low++
 	if c.active || c.low < chargerHold {

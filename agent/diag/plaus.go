@@ -31,7 +31,7 @@ type PackVoltageCheck struct {
 	Threshold float64
 	Hold      time.Duration
 
-	minute    time.Time // start of the minute being accumulated
+	clock     minuteClock
 	sumV      float64
 	sumC      float64
 	n         int
@@ -41,7 +41,6 @@ type PackVoltageCheck struct {
 	over      time.Time
 	under     time.Time
 	active    bool
-	lastStep  time.Time
 	lastV     float64
 	lastCells float64
 }
@@ -74,6 +73,26 @@ type Check interface {
 	Active() bool
 }
 
+// minuteClock cuts data time into minutes for the monitor checks.
+type minuteClock struct{ start, last time.Time }
+
+// wentBack reports whether now is before the last tick (another log, or a
+// clock set back): the check starts over.
+func (m *minuteClock) wentBack(now time.Time) bool { return now.Before(m.last) }
+
+// tick records now and returns how long the current minute has run (the
+// first tick starts it).
+func (m *minuteClock) tick(now time.Time) time.Duration {
+	if m.start.IsZero() {
+		m.start = now
+	}
+	m.last = now
+	return now.Sub(m.start)
+}
+
+// next starts a new minute at now.
+func (m *minuteClock) next(now time.Time) { m.start = now }
+
 // NewChecks returns the monitor checks the agent runs beside the rules.
 func NewChecks() []Check {
 	return []Check{NewPackVoltageCheck(), NewChargerCheck(), NewThermalCheck()}
@@ -103,17 +122,14 @@ func (c *PackVoltageCheck) Fault() string { return "sensor_fault" }
 // minute that raises or clears the fault, or nil. It does not allocate
 // unless it returns a change.
 func (c *PackVoltageCheck) Step(now time.Time, read Read) *CheckChange {
-	if now.Before(c.lastStep) {
+	if c.clock.wentBack(now) {
 		c.Reset()
 	}
-	c.lastStep = now
-	if c.minute.IsZero() {
-		c.minute = now
-	}
 	var out *CheckChange
-	if now.Sub(c.minute) >= time.Minute {
+	if c.clock.tick(now) >= time.Minute {
 		out = c.endMinute(now)
-		c.minute, c.sumV, c.sumC, c.n = now, 0, 0, 0
+		c.clock.next(now)
+		c.sumV, c.sumC, c.n = 0, 0, 0
 	}
 	v, okV := read(ModelInputPaths[InPackV])
 	a, okA := read(ModelInputPaths[InCellAvg])
@@ -147,7 +163,7 @@ func (c *PackVoltageCheck) endMinute(now time.Time) *CheckChange {
 	case math.Abs(c.dev) > c.Threshold:
 		c.under = time.Time{}
 		if c.over.IsZero() {
-			c.over = c.minute
+			c.over = c.clock.start
 		}
 		if !c.active && now.Sub(c.over) >= c.Hold {
 			return change(true, c.over)
@@ -156,7 +172,7 @@ func (c *PackVoltageCheck) endMinute(now time.Time) *CheckChange {
 	case math.Abs(c.dev) < c.Threshold/2:
 		c.over = time.Time{}
 		if c.under.IsZero() {
-			c.under = c.minute
+			c.under = c.clock.start
 		}
 		if c.active && now.Sub(c.under) >= c.Hold {
 			return change(false, c.under)

@@ -25,7 +25,7 @@ import (
 // for thermalHold minute-ends in a row. It clears after thermalClear
 // minutes with the spread under thermalMinSpread.
 type ThermalCheck struct {
-	minute time.Time
+	clock  minuteClock
 	n      int
 	sumHot float64
 	sumCol float64
@@ -37,9 +37,6 @@ type ThermalCheck struct {
 	hits   int
 	calm   int
 	active bool
-	last   time.Time
-	// debug hook for threshold studies (nil in the agent)
-	trace func(now time.Time, spreadRise, hotRise, spread, maxI float64, coolantOK bool)
 }
 
 type thermalMinute struct {
@@ -73,20 +70,17 @@ func (c *ThermalCheck) Active() bool { return c.active }
 // now and returns a change at the end of a minute, or nil. It does not
 // allocate unless it returns a change.
 func (c *ThermalCheck) Step(now time.Time, read Read) *CheckChange {
-	if now.Before(c.last) {
-		*c = ThermalCheck{trace: c.trace}
-	}
-	c.last = now
-	if c.minute.IsZero() {
-		c.minute = now
+	if c.clock.wentBack(now) {
+		*c = ThermalCheck{}
 	}
 	var out *CheckChange
-	if d := now.Sub(c.minute); d >= time.Minute {
+	if d := c.clock.tick(now); d >= time.Minute {
 		if d >= 2*time.Minute {
 			c.nr = 0 // a gap in the data
 		}
 		out = c.endMinute(now)
-		c.minute, c.n, c.sumHot, c.sumCol, c.sumCo, c.nCo, c.sumI2 = now, 0, 0, 0, 0, 0, 0
+		c.clock.next(now)
+		c.n, c.sumHot, c.sumCol, c.sumCo, c.nCo, c.sumI2 = 0, 0, 0, 0, 0, 0
 	}
 	hot, okH := read(ModelInputPaths[InTempMax])
 	cold, okC := read(ModelInputPaths[InTempMin])
@@ -141,9 +135,6 @@ func (c *ThermalCheck) endMinute(now time.Time) *CheckChange {
 	}
 	spreadRise, hotRise := spread-(first.hot-first.cold), m.hot-first.hot
 	coolantOK := !m.haveCoolant || m.coolant <= m.hot
-	if c.trace != nil {
-		c.trace(now, spreadRise, hotRise, spread, maxI, coolantOK)
-	}
 	if maxI < thermalMaxCurrent && spreadRise >= thermalSpreadRise && spread >= thermalMinSpread && hotRise >= thermalHotRise && coolantOK {
 		c.hits++
 	} else {
