@@ -253,17 +253,7 @@ func TestDiagnoseSignalLost(t *testing.T) {
 	const onset = 15 * time.Minute
 	path := simLog(t, 7, 25*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDropout, Signal: "IMD_Status", Start: onset})
 	start := logStart(t, path)
-	var lost []diagnoseLine
-	for _, d := range diagnoseLines(t, path) {
-		if d.Fault == diag.SignalLostID {
-			lost = append(lost, d)
-		}
-	}
-	if len(lost) != 1 {
-		t.Fatalf("%d signal_lost lines, want 1: %+v", len(lost), lost)
-	}
-	d := lost[0]
-	at := time.Duration((d.T - start) * float64(time.Second))
+	d, at := soleRuleLine(t, diagnoseLines(t, path), start, diag.SignalLostID)
 	if d.Kind != "rule" || d.Severity != 2 || d.Component != "vehicle_network" || d.Evidence["path"] != "Vehicle.Private.EvedgeSim.InsulationResistance" {
 		t.Errorf("signal_lost line %+v", d)
 	}
@@ -286,17 +276,7 @@ func TestDiagnoseSignalLost(t *testing.T) {
 func TestDiagnosePackVoltageDrift(t *testing.T) {
 	path := packDriftLog(t)
 	start := logStart(t, path)
-	var got []diagnoseLine
-	for _, d := range diagnoseLines(t, path) {
-		if d.Kind == "rule" && d.Fault == "sensor_fault" {
-			got = append(got, d)
-		}
-	}
-	if len(got) != 1 {
-		t.Fatalf("%d sensor_fault rule lines, want 1: %+v", len(got), got)
-	}
-	d := got[0]
-	at := time.Duration((d.T - start) * float64(time.Second))
+	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "sensor_fault")
 	dev, _ := d.Evidence["deviation_pct"].(float64)
 	cells, _ := d.Evidence["cells_in_series"].(float64)
 	if d.Evidence["check"] != "pack_voltage" || dev > -1.5 || dev < -2.5 || math.Abs(cells-96) > 0.1 || d.Severity != 2 || d.Component != "sensors" {
@@ -346,17 +326,7 @@ func TestDiagnoseChargerFault(t *testing.T) {
 	}
 	path := simLogEdit(t, ac, 21, 50*time.Minute, sim.FaultSpec{Kind: sim.FaultCharger, Severity: 0.9, Start: 20 * time.Minute})
 	start := logStart(t, path)
-	var got []diagnoseLine
-	for _, d := range diagnoseLines(t, path) {
-		if d.Kind == "rule" && d.Fault == "charger_fault" {
-			got = append(got, d)
-		}
-	}
-	if len(got) != 1 {
-		t.Fatalf("%d charger_fault lines, want 1: %+v", len(got), got)
-	}
-	d := got[0]
-	at := time.Duration((d.T - start) * float64(time.Second))
+	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "charger_fault")
 	plateau, _ := d.Evidence["plateau_kw"].(float64)
 	kw, _ := d.Evidence["charge_kw"].(float64)
 	if d.Evidence["check"] != "charging" || plateau < 8.5 || plateau > 10.4 || kw > 0.35*plateau || d.Component != "charger" {
@@ -382,21 +352,14 @@ func TestDiagnoseThermalRunaway(t *testing.T) {
 	park := func(c *sim.Config) { c.Scenario, c.ParkTime, c.Ambient = sim.PhasePark, 3*time.Hour, 20 }
 	path := simLogEdit(t, park, 23, 70*time.Minute, sim.FaultSpec{Kind: sim.FaultThermalRunaway, Target: 40, Severity: 1, Start: 10 * time.Minute})
 	start := logStart(t, path)
-	var got []diagnoseLine
+	lines := diagnoseLines(t, path)
 	var tempDiff float64
-	for _, d := range diagnoseLines(t, path) {
-		switch {
-		case d.Kind == "rule" && d.Fault == "thermal_runaway_precursor":
-			got = append(got, d)
-		case d.Kind == "rule" && d.Fault == "temperature_difference" && tempDiff == 0:
+	for _, d := range lines {
+		if d.Kind == "rule" && d.Fault == "temperature_difference" && tempDiff == 0 {
 			tempDiff = d.T
 		}
 	}
-	if len(got) != 1 {
-		t.Fatalf("%d thermal_runaway_precursor lines, want 1: %+v", len(got), got)
-	}
-	d := got[0]
-	at := time.Duration((d.T - start) * float64(time.Second))
+	d, at := soleRuleLine(t, lines, start, "thermal_runaway_precursor")
 	spread, _ := d.Evidence["spread_k"].(float64)
 	if d.Evidence["check"] != "module_self_heating" || spread < 3 || d.Severity != 3 || d.Component != "traction_battery" {
 		t.Errorf("line %+v", d)
@@ -407,4 +370,21 @@ func TestDiagnoseThermalRunaway(t *testing.T) {
 	for _, d := range diagnoseLines(t, simLogEdit(t, park, 23, 70*time.Minute)) {
 		t.Errorf("healthy parked car: %+v", d)
 	}
+}
+
+// soleRuleLine returns the one rule line of fault among lines and its time
+// into the log (start: the log's first frame, s); fails the test unless
+// there is exactly one.
+func soleRuleLine(t *testing.T, lines []diagnoseLine, start float64, fault string) (diagnoseLine, time.Duration) {
+	t.Helper()
+	var got []diagnoseLine
+	for _, d := range lines {
+		if d.Kind == "rule" && d.Fault == fault {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d %s rule lines, want 1: %+v", len(got), fault, got)
+	}
+	return got[0], time.Duration((got[0].T - start) * float64(time.Second))
 }
