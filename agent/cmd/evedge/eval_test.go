@@ -14,7 +14,7 @@ func TestEvalFault(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	s := out.String()
-	for _, want := range []string{"| metric | value | target | met |", "| AUROC", "| faulty runs detected", "| faulty runs detected, of those where the fault became visible", "| class accuracy", "| median lead", "| fault kind | detected |"} {
+	for _, want := range []string{"| metric | value | target | met |", "| AUROC", "| faulty runs detected", "| faulty runs detected, of those where the fault became visible", "| class accuracy", "| median lead", "| faulty runs detected by the model or a check", "| false alarms in held-out normal driving, model and checks", "| fault kind | detected by the model | by the model or a check |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("no %q in\n%s", want, s)
 		}
@@ -25,8 +25,8 @@ func TestEvalFault(t *testing.T) {
 			rows++
 		}
 	}
-	if rows != 8 { // header + 7 metrics
-		t.Errorf("%d metric rows, want 8:\n%s", rows, s)
+	if rows != 12 { // header + 7 model metrics, header + 3 whole-detector metrics
+		t.Errorf("%d metric rows, want 12:\n%s", rows, s)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	int8nn "github.com/evedge/evedge/models/int8"
@@ -37,6 +38,19 @@ type Metrics struct {
 	LeadLate        int // of those, detected after the rule tripped or not at all
 	LeadNeverTipped int // slow-fault runs where the rule never tripped
 	EvalTime        time.Duration
+
+	// The whole detector: the model or a monitor check (diag.NewChecks,
+	// stepped on the same samples; Run.Raises). A faulty run counts as
+	// detected by a check raised after the fault's onset; a check raised
+	// in healthy driving is a false alarm.
+	MonitorFalseAlarms int            // check raises in the held-out normal driving
+	MonitorFalseBy     map[string]int // of those, by check
+	DetectedAll        int            // faulty runs detected by the model or a check
+	DetectedAllByKind  map[string][2]int
+	MonitorRaised      int // faulty runs where a check raised after the onset
+	MonitorRightFault  int // of those, runs whose first check named the run's fault class
+	LeadMedianAll      time.Duration
+	LeadLateAll        int
 }
 
 // slowEvalHours is how long slow faults run past the end of their ramp in
@@ -89,11 +103,15 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 			logits[i] = append(logits[i], slices.Clone(out))
 		}
 	}
-	met := Metrics{Threshold: thr, MaxNormal: math.Inf(-1), SlowFaultHours: slowEvalHours}
+	met := Metrics{Threshold: thr, MaxNormal: math.Inf(-1), SlowFaultHours: slowEvalHours, MonitorFalseBy: map[string]int{}}
 	var neg, pos []float64
 	for i, run := range runs {
 		if scs[i].Fault == nil {
 			met.NormalHours += run.Duration.Hours()
+			for _, r := range run.Raises {
+				met.MonitorFalseAlarms++
+				met.MonitorFalseBy[r.Check]++
+			}
 			neg = append(neg, scores[i]...)
 			on := false
 			for _, s := range scores[i] {
@@ -117,7 +135,8 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 	met.NormalWindows, met.FaultWindows = len(neg), len(pos)
 	met.AUROC = auroc(pos, neg)
 	met.DetectedByKind = map[string][2]int{}
-	var leads []time.Duration
+	met.DetectedAllByKind = map[string][2]int{}
+	var leads, leadsAll []time.Duration
 	var okCls int
 	for i, run := range runs {
 		sc := scs[i]
@@ -159,17 +178,38 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 				met.ClassRunsOK++
 			}
 		}
+		detAll := det
+		if k := slices.IndexFunc(run.Raises, func(r Raise) bool { return r.At > sc.Fault.Start }); k >= 0 {
+			r := run.Raises[k]
+			met.MonitorRaised++
+			if r.Fault == Classes[sc.Class] {
+				met.MonitorRightFault++
+			}
+			if detAll < 0 || r.At < detAll {
+				detAll = r.At
+			}
+		}
+		da := met.DetectedAllByKind[string(sc.Fault.Kind)]
+		da[1]++
+		if detAll >= 0 {
+			met.DetectedAll++
+			da[0]++
+		}
+		met.DetectedAllByKind[string(sc.Fault.Kind)] = da
 		if slowFault(sc.Fault.Kind) {
 			switch {
 			case run.RuleTrip < 0:
 				met.LeadNeverTipped++
-			case det < 0 || det > run.RuleTrip:
-				met.LeadRuns++
-				met.LeadLate++
-				leads = append(leads, min(0, run.RuleTrip-det))
 			default:
 				met.LeadRuns++
-				leads = append(leads, run.RuleTrip-det)
+				if det < 0 || det > run.RuleTrip {
+					met.LeadLate++
+				}
+				if detAll < 0 || detAll > run.RuleTrip {
+					met.LeadLateAll++
+				}
+				leads = append(leads, lead(run.RuleTrip, det))
+				leadsAll = append(leadsAll, lead(run.RuleTrip, detAll))
 			}
 		}
 		met.DetectedByKind[string(sc.Fault.Kind)] = d
@@ -177,14 +217,30 @@ func evaluate(m *int8nn.Model, scs []Scenario, runs []Run, thr float64) (Metrics
 	if met.ClassWindows > 0 {
 		met.ClassAccuracy = float64(okCls) / float64(met.ClassWindows)
 	}
-	if len(leads) > 0 {
-		slices.Sort(leads)
-		met.LeadMedian = leads[len(leads)/2]
-		if len(leads)%2 == 0 {
-			met.LeadMedian = (leads[len(leads)/2-1] + leads[len(leads)/2]) / 2
-		}
-	}
+	met.LeadMedian, met.LeadMedianAll = median(leads), median(leadsAll)
 	return met, nil
+}
+
+// lead is how long detection at det (-1: never) came before the rule
+// trip; a late or missing detection counts as no lead (0), or as its
+// (negative) lateness when it came after the trip.
+func lead(trip, det time.Duration) time.Duration {
+	if det < 0 || det > trip {
+		return min(0, trip-det)
+	}
+	return trip - det
+}
+
+// median of ds (sorted in place); 0 when empty.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	if len(ds)%2 == 0 {
+		return (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
+	}
+	return ds[len(ds)/2]
 }
 
 // auroc is the probability that a positive outscores a negative (ties
@@ -256,17 +312,47 @@ func (m Metrics) Markdown(w io.Writer) error {
 			return err
 		}
 	}
+	detAll := 0.0
+	if m.FaultRuns > 0 {
+		detAll = float64(m.DetectedAll) / float64(m.FaultRuns)
+	}
+	faAll := math.Inf(1)
+	if m.NormalHours > 0 {
+		faAll = float64(m.FalseAlarms+m.MonitorFalseAlarms) / m.NormalHours * 1000
+	}
+	checks := make([]string, 0, len(m.MonitorFalseBy))
+	for c, n := range m.MonitorFalseBy {
+		checks = append(checks, fmt.Sprintf("%s %d", c, n))
+	}
+	slices.Sort(checks)
+	byCheck := ""
+	if len(checks) > 0 {
+		byCheck = " (" + strings.Join(checks, ", ") + ")"
+	}
+	all := [][4]string{
+		{"false alarms in held-out normal driving, model and checks", fmt.Sprintf("%d in %.0f h (checks %d%s)", m.FalseAlarms+m.MonitorFalseAlarms, m.NormalHours, m.MonitorFalseAlarms, byCheck), "<= 1 / 1000 h", yes(m.NormalHours >= 1000 && faAll <= 1)},
+		{"faulty runs detected by the model or a check", fmt.Sprintf("%.1f %% (%d/%d; a check raised in %d runs, naming the run's fault class in %d)", 100*detAll, m.DetectedAll, m.FaultRuns, m.MonitorRaised, m.MonitorRightFault), ">= 95 %", yes(detAll >= 0.95)},
+		{"median lead before the GB/T rule trip the fault causes, model or check", fmt.Sprintf("%.1f min (%d runs, %d of them late or missed)", m.LeadMedianAll.Minutes(), m.LeadRuns, m.LeadLateAll), ">= 10 min", yes(m.LeadRuns > 0 && m.LeadMedianAll >= 10*time.Minute)},
+	}
+	if _, err := fmt.Fprintf(w, "\nThe whole detector: the model and the monitor checks (diag.NewChecks) on the same runs.\n\n| metric | value | target | met |\n|---|---|---|---|\n"); err != nil {
+		return err
+	}
+	for _, r := range all {
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r[0], r[1], r[2], r[3]); err != nil {
+			return err
+		}
+	}
 	kinds := make([]string, 0, len(m.DetectedByKind))
 	for k := range m.DetectedByKind {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	if _, err := fmt.Fprintf(w, "\n| fault kind | detected |\n|---|---|\n"); err != nil {
+	if _, err := fmt.Fprintf(w, "\n| fault kind | detected by the model | by the model or a check |\n|---|---|---|\n"); err != nil {
 		return err
 	}
 	for _, k := range kinds {
-		d := m.DetectedByKind[k]
-		if _, err := fmt.Fprintf(w, "| %s | %d/%d |\n", k, d[0], d[1]); err != nil {
+		d, da := m.DetectedByKind[k], m.DetectedAllByKind[k]
+		if _, err := fmt.Fprintf(w, "| %s | %d/%d | %d/%d |\n", k, d[0], d[1], da[0], da[1]); err != nil {
 			return err
 		}
 	}

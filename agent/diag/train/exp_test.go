@@ -168,6 +168,21 @@ func TestExperiment(t *testing.T) {
 			t.Fatal(err)
 		}
 		met.Markdown(os.Stdout)
+		for i, r := range eruns {
+			if len(r.Raises) == 0 {
+				continue
+			}
+			kind := "healthy"
+			var start time.Duration
+			if f := escs[i].Fault; f != nil {
+				kind, start = string(f.Kind), f.Start
+			}
+			fmt.Printf("raises run %d %s onset %v:", i, kind, start)
+			for _, x := range r.Raises {
+				fmt.Printf(" %s@%v", x.Check, x.At-start)
+			}
+			fmt.Println()
+		}
 		// AUROC on the previous window set (level ≥ LabelLevel).
 		var pos, neg []float64
 		for i, r := range eruns {

@@ -450,6 +450,16 @@ type Run struct {
 	// did.
 	RuleTrip time.Duration
 	Duration time.Duration
+	// Raises are the monitor checks (diag.NewChecks) raised during the
+	// run, stepped on the same samples as the model.
+	Raises []Raise
+}
+
+// Raise is a monitor check raised at At (time since the run's start).
+type Raise struct {
+	At    time.Duration
+	Check string
+	Fault string
 }
 
 // RulesFor returns the GB/T 32960.3 items whose alarm a fault class
@@ -564,11 +574,18 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		}
 	}
 	var stream diag.Stream
+	checks := diag.NewChecks()
 	var cur, twinCur diag.Sample
+	// The rules and checks read VSS values, as in the agent: VSS counts
+	// the pack current positive into the battery, the samples (like the
+	// BMS frames) positive out of it.
 	reader := func(x *diag.Sample) func(string) (float64, bool) {
 		return func(path string) (float64, bool) {
 			for i, p := range diag.ModelInputPaths {
 				if p == path {
+					if i == diag.InPackI {
+						return -x[i], !math.IsNaN(x[i])
+					}
 					return x[i], !math.IsNaN(x[i])
 				}
 			}
@@ -638,6 +655,11 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 				restart = true
 			}
 			nb++
+		}
+		for _, c := range checks {
+			if ch := c.Step(st.Time, read); ch != nil && ch.Raised {
+				run.Raises = append(run.Raises, Raise{At: st.Elapsed, Check: ch.Check, Fault: ch.Fault})
+			}
 		}
 		if ok, _ := stream.Push(cur, in[:]); !ok {
 			continue
