@@ -78,14 +78,7 @@ func TestSimulateChecksVSS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("3 h of simulation")
 	}
-	db, _, err := sim.LoadDBC(dbcPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := newQuantizer(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, q := simQuantizer(t)
 	sc := newScenario(db, evalSeedBase+7, "", 3, 3)
 	run, err := simulate(sc, q)
 	if err != nil {

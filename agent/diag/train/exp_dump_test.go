@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/evedge/evedge/agent/diag"
@@ -19,14 +20,7 @@ func TestDumpMinutes(t *testing.T) {
 	if os.Getenv("EVEDGE_EXP") != "dump" {
 		t.Skip("EVEDGE_EXP=dump not set")
 	}
-	db, _, err := sim.LoadDBC(dbcPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := newQuantizer(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, q := simQuantizer(t)
 	kind := sim.FaultKind(os.Getenv("EVEDGE_KIND"))
 	seed, _ := strconv.ParseUint(os.Getenv("EVEDGE_SEED"), 10, 64)
 	if seed == 0 {
@@ -66,6 +60,13 @@ func TestDumpMinutes(t *testing.T) {
 			for x, v := range cur {
 				if !math.IsNaN(v) {
 					acc[x] += v
+				}
+			}
+			if from, to, ok := strings.Cut(os.Getenv("EVEDGE_SECS"), ","); ok {
+				a, _ := strconv.Atoi(from)
+				b, _ := strconv.Atoi(to)
+				if j >= a && j <= b {
+					fmt.Printf("s %d I %.2f v %.1f tq %.0f soc %.2f chg %.0f packv %.1f\n", j, cur[diag.InPackI], cur[diag.InSpeed], cur[diag.InTorque], cur[diag.InSOC], cur[diag.InCharging], cur[diag.InPackV])
 				}
 			}
 			i2 += cur[diag.InPackI] * cur[diag.InPackI]

@@ -179,7 +179,7 @@ func TestExperiment(t *testing.T) {
 			}
 			fmt.Printf("raises run %d %s onset %v:", i, kind, start)
 			for _, x := range r.Raises {
-				fmt.Printf(" %s@%v", x.Check, x.At-start)
+				fmt.Printf(" %s@%v[%s]", x.Check, x.At-start, x.Detail)
 			}
 			fmt.Println()
 		}
@@ -378,6 +378,6 @@ func listRuns(t *testing.T, m *int8nn.Model, thr float64, escs []Scenario, eruns
 				firstVis = w.End.Minutes()
 			}
 		}
-		fmt.Printf("  run %d %s sev %.2f start %.0f ramp %.0f h %.1f vis %d/%d max %.2f firstvis %.0f det %.0f rule %.0f\n", i, sc.Fault.Kind, sc.Fault.Severity, sc.Fault.Start.Minutes(), sc.Fault.Ramp.Minutes(), sc.Hours, vis, len(r.Windows), best, firstVis, det, r.RuleTrip.Minutes())
+		fmt.Printf("  run %d %s input %d sev %.2f start %.0f ramp %.0f h %.1f vis %d/%d max %.2f firstvis %.0f det %.0f rule %.0f\n", i, sc.Fault.Kind, sc.Input, sc.Fault.Severity, sc.Fault.Start.Minutes(), sc.Fault.Ramp.Minutes(), sc.Hours, vis, len(r.Windows), best, firstVis, det, r.RuleTrip.Minutes())
 	}
 }

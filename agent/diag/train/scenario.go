@@ -3,9 +3,11 @@ package train
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/diag"
@@ -457,9 +459,10 @@ type Run struct {
 
 // Raise is a monitor check raised at At (time since the run's start).
 type Raise struct {
-	At    time.Duration
-	Check string
-	Fault string
+	At     time.Duration
+	Check  string
+	Fault  string
+	Detail string // the evidence's names, sorted
 }
 
 // RulesFor returns the GB/T 32960.3 items whose alarm a fault class
@@ -658,7 +661,8 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		}
 		for _, c := range checks {
 			if ch := c.Step(st.Time, read); ch != nil && ch.Raised {
-				run.Raises = append(run.Raises, Raise{At: st.Elapsed, Check: ch.Check, Fault: ch.Fault})
+				keys := slices.Sorted(maps.Keys(ch.Evidence))
+				run.Raises = append(run.Raises, Raise{At: st.Elapsed, Check: ch.Check, Fault: ch.Fault, Detail: strings.Join(keys, ",")})
 			}
 		}
 		if ok, _ := stream.Push(cur, in[:]); !ok {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/evedge/evedge/agent/diag"
+	"github.com/evedge/evedge/agent/signals"
 	"github.com/evedge/evedge/agent/sim"
 	int8nn "github.com/evedge/evedge/models/int8"
 )
@@ -372,14 +373,7 @@ func TestDrawBreaks(t *testing.T) {
 // 600 + 1020 samples, 27 windows, the 11th ending at 780 + 60 s, none
 // marked.
 func TestSimulateBreaks(t *testing.T) {
-	db, _, err := sim.LoadDBC(dbcPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := newQuantizer(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, q := simQuantizer(t)
 	for _, c := range []struct {
 		gap     time.Duration
 		windows int
@@ -400,4 +394,19 @@ func TestSimulateBreaks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// simQuantizer loads the sim DBC and its quantizer for tests that
+// simulate.
+func simQuantizer(t *testing.T) (*signals.Database, *quantizer) {
+	t.Helper()
+	db, _, err := sim.LoadDBC(dbcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := newQuantizer(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, q
 }
