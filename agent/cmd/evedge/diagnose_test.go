@@ -388,3 +388,29 @@ func soleRuleLine(t *testing.T, lines []diagnoseLine, start float64, fault strin
 	}
 	return got[0], time.Duration((got[0].T - start) * float64(time.Second))
 }
+
+// TestDiagnoseFrozenCurrent: the simulated car's pack current sensor
+// sticks at minute 10 of a drive; diagnose reports one sensor fault from
+// the frozen-sensor check, naming the pack current, no earlier than 2 min
+// after the sensor stuck (the check's span) and while the car drives on.
+// The same drive without the fault reports nothing.
+func TestDiagnoseFrozenCurrent(t *testing.T) {
+	const seed = 5
+	path := simLog(t, seed, 40*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorStuck, Signal: "BMS_PackStatus.PackCurrent", Start: 10 * time.Minute, Severity: 1})
+	start := logStart(t, path)
+	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "sensor_fault")
+	cur, okC := d.Evidence["Vehicle.Powertrain.TractionBattery.CurrentCurrent"].(float64)
+	moved, _ := d.Evidence["partner_range"].(float64)
+	if d.Evidence["check"] != "frozen_sensor" || !okC || cur == 0 || moved < 15 || d.Component != "sensors" {
+		t.Errorf("line %+v", d)
+	}
+	if at < 12*time.Minute || at > 40*time.Minute {
+		t.Errorf("reported %v into the log, want 12..40 min", at)
+	}
+	t.Logf("reported %v into the log, %v after the sensor stuck; evidence %v", at, at-10*time.Minute, d.Evidence)
+	for _, d := range diagnoseLines(t, simLog(t, seed, 40*time.Minute)) {
+		if d.Fault == "sensor_fault" {
+			t.Errorf("healthy drive: %+v", d)
+		}
+	}
+}

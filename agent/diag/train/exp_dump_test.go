@@ -46,7 +46,7 @@ func TestDumpMinutes(t *testing.T) {
 			fmt.Printf("# run %d healthy\n", k)
 		}
 		fmt.Printf("# UA %.0f cells %d amb %.1f\n", sc.Config.ModuleCoolUA, sc.Config.Cells, sc.Config.Ambient)
-		fmt.Println("run min level duty in out tmax tmin irms imean chg speed soc packv")
+		fmt.Println("run min level duty in out tmax tmin irms imean chg speed soc packv gapmv")
 		var acc [diag.NumModelInputs]float64
 		var i2 float64
 		var cnt int
@@ -77,8 +77,8 @@ func TestDumpMinutes(t *testing.T) {
 					lvl = st.Faults[0].Level
 				}
 				m := func(x int) float64 { return acc[x] / float64(cnt) }
-				fmt.Printf("%d %d %.2f %.1f %.2f %.2f %.2f %.2f %.1f %.1f %.2f %.1f %.1f %.0f\n", k, j/60, lvl, m(diag.InPumpDuty), m(diag.InCoolantIn), m(diag.InCoolantOut),
-					m(diag.InTempMax), m(diag.InTempMin), math.Sqrt(i2/float64(cnt)), m(diag.InPackI), m(diag.InCharging), m(diag.InSpeed), m(diag.InSOC), m(diag.InPackV))
+				fmt.Printf("%d %d %.2f %.1f %.2f %.2f %.2f %.2f %.1f %.1f %.2f %.1f %.1f %.0f %.1f\n", k, j/60, lvl, m(diag.InPumpDuty), m(diag.InCoolantIn), m(diag.InCoolantOut),
+					m(diag.InTempMax), m(diag.InTempMin), math.Sqrt(i2/float64(cnt)), m(diag.InPackI), m(diag.InCharging), m(diag.InSpeed), m(diag.InSOC), m(diag.InPackV), 1000*(m(diag.InCellAvg)-m(diag.InCellMin)))
 				acc, i2, cnt = [diag.NumModelInputs]float64{}, 0, 0
 			}
 		}
