@@ -168,6 +168,10 @@ func TestExperiment(t *testing.T) {
 			t.Fatal(err)
 		}
 		met.Markdown(os.Stdout)
+		if os.Getenv("EVEDGE_RAISES") == "valid" {
+			escs, eruns = append(vscs[:len(vscs):len(vscs)], vfscs...), append(vruns[:len(vruns):len(vruns)], vfruns...)
+			fmt.Println("raises in the validation runs (healthy, then faulty):")
+		}
 		for i, r := range eruns {
 			if len(r.Raises) == 0 {
 				continue
@@ -177,7 +181,7 @@ func TestExperiment(t *testing.T) {
 			if f := escs[i].Fault; f != nil {
 				kind, start = string(f.Kind), f.Start
 			}
-			fmt.Printf("raises run %d %s onset %v:", i, kind, start)
+			fmt.Printf("raises run %d %s onset %v rule %v:", i, kind, start, r.RuleTrip-start)
 			for _, x := range r.Raises {
 				fmt.Printf(" %s@%v[%s]", x.Check, x.At-start, x.Detail)
 			}

@@ -462,7 +462,7 @@ type Raise struct {
 	At     time.Duration
 	Check  string
 	Fault  string
-	Detail string // the evidence's names, sorted
+	Detail string // the evidence, name=value sorted by name
 }
 
 // RulesFor returns the GB/T 32960.3 items whose alarm a fault class
@@ -661,8 +661,11 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		}
 		for _, c := range checks {
 			if ch := c.Step(st.Time, read); ch != nil && ch.Raised {
-				keys := slices.Sorted(maps.Keys(ch.Evidence))
-				run.Raises = append(run.Raises, Raise{At: st.Elapsed, Check: ch.Check, Fault: ch.Fault, Detail: strings.Join(keys, ",")})
+				var ev []string
+				for _, k := range slices.Sorted(maps.Keys(ch.Evidence)) {
+					ev = append(ev, fmt.Sprintf("%s=%.4g", k, ch.Evidence[k]))
+				}
+				run.Raises = append(run.Raises, Raise{At: st.Elapsed, Check: ch.Check, Fault: ch.Fault, Detail: strings.Join(ev, " ")})
 			}
 		}
 		if ok, _ := stream.Push(cur, in[:]); !ok {
