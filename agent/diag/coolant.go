@@ -1,0 +1,164 @@
+package diag
+
+import (
+	"math"
+	"time"
+)
+
+// CoolantFlowCheck looks for a battery coolant loop that delivers less
+// flow than its pump is commanded to (a failing pump, a blocked or kinked
+// line, air in the loop). The coolant's temperature rise through the pack
+// against the pack's lead over the coolant, ε = (outlet − inlet) /
+// (pack − inlet), is the cold plate's effectiveness UA/(ṁ·c_p): the heat
+// the coolant picks up over the flow that carries it. It does not depend
+// on the load, the weather or the charger, only on the flow ṁ for a given
+// pump duty, so the check learns ε per band of pump duty from the car
+// itself and reports when the coolant warms much more than it did at the
+// same duty: the same heat carried by less coolant.
+//
+// A minute counts when the pump ran at a steady duty (at least
+// coolMinDuty %, within coolDutySpread), the pack (the mean of its hottest
+// and coolest module) was at least coolMinLead K over the inlet, and the
+// inlet moved under coolMaxInletSlope K since the minute before (the
+// outlet lags the inlet by the loop's transit, so a changing inlet,
+// as when the chiller starts, skews ε). Each 10 % band of duty learns the
+// mean ε of its first coolLearn minutes, then follows it slowly (a
+// 30-minute mean over minutes within coolClearRatio of it). It reports when coolHold
+// counted minutes in a row, in learnt bands, have ε at least coolRatio
+// times the band's and coolMinExcess over it; it clears after coolClear
+// counted minutes within coolClearRatio of it.
+type CoolantFlowCheck struct {
+	clock  minuteClock
+	n      int
+	sumIn  float64
+	sumOut float64
+	sumMid float64
+	sumD   float64
+	dLo    float64
+	dHi    float64
+	lastIn float64 // the last full minute's inlet mean
+	haveIn bool
+	band   [10]struct {
+		eps float64
+		n   int
+	}
+	hits   int
+	calm   int
+	from   time.Time
+	active bool
+}
+
+const (
+	coolMinDuty       = 10.0 // %
+	coolDutySpread    = 5.0  // % within the minute
+	coolMinLead       = 6.0  // K pack over inlet
+	coolMaxInletSlope = 0.3  // K/min
+	coolLearn         = 5    // minutes per band
+	coolFollow        = 30   // minutes, the band's mean once learnt
+	coolRatio         = 1.4
+	coolMinExcess     = 0.08
+	coolHold          = 5
+	coolClearRatio    = 1.2
+	coolClear         = 10
+)
+
+// NewCoolantFlowCheck returns a coolant flow check.
+func NewCoolantFlowCheck() *CoolantFlowCheck { return &CoolantFlowCheck{} }
+
+// Name is "coolant_flow".
+func (c *CoolantFlowCheck) Name() string { return "coolant_flow" }
+
+// Fault is "cooling_loss".
+func (c *CoolantFlowCheck) Fault() string { return "cooling_loss" }
+
+// Active reports whether the fault is raised.
+func (c *CoolantFlowCheck) Active() bool { return c.active }
+
+// Step reads the coolant inlet and outlet, the pump duty and the hottest
+// and coolest module at now (once a second of data time) and returns a
+// change at the end of a minute, or nil. It does not allocate unless it
+// returns a change.
+func (c *CoolantFlowCheck) Step(now time.Time, read Read) *CheckChange {
+	if c.clock.wentBack(now) {
+		*c = CoolantFlowCheck{}
+	}
+	var out *CheckChange
+	if c.clock.tick(now) >= time.Minute {
+		out = c.endMinute(now)
+		c.clock.next(now)
+		c.n, c.sumIn, c.sumOut, c.sumMid, c.sumD = 0, 0, 0, 0, 0
+	}
+	in, okI := read(ModelInputPaths[InCoolantIn])
+	o, okO := read(ModelInputPaths[InCoolantOut])
+	d, okD := read(ModelInputPaths[InPumpDuty])
+	hot, okH := read(ModelInputPaths[InTempMax])
+	cold, okC := read(ModelInputPaths[InTempMin])
+	if !okI || !okO || !okD || !okH || !okC || !finite(in) || !finite(o) || !finite(d) || !finite(hot) || !finite(cold) {
+		return out
+	}
+	if c.n == 0 || d < c.dLo {
+		c.dLo = d
+	}
+	if c.n == 0 || d > c.dHi {
+		c.dHi = d
+	}
+	c.n++
+	c.sumIn += in
+	c.sumOut += o
+	c.sumMid += (hot + cold) / 2
+	c.sumD += d
+	return out
+}
+
+func (c *CoolantFlowCheck) endMinute(now time.Time) *CheckChange {
+	if c.n < 50 {
+		c.haveIn = false
+		return nil
+	}
+	k := float64(c.n)
+	in, o, mid, d := c.sumIn/k, c.sumOut/k, c.sumMid/k, c.sumD/k
+	steadyIn := c.haveIn && math.Abs(in-c.lastIn) <= coolMaxInletSlope
+	c.lastIn, c.haveIn = in, true
+	if d < coolMinDuty || c.dHi-c.dLo > coolDutySpread || mid-in < coolMinLead || !steadyIn {
+		return nil
+	}
+	eps := (o - in) / (mid - in)
+	b := &c.band[min(int(d/10), len(c.band)-1)]
+	if b.n < coolLearn {
+		b.n++
+		b.eps += (eps - b.eps) / float64(b.n)
+		return nil
+	}
+	if eps >= coolRatio*b.eps && eps-b.eps >= coolMinExcess {
+		c.calm = 0
+		if c.hits == 0 {
+			c.from = c.clock.start
+		}
+		c.hits++
+		if c.active || c.hits < coolHold {
+			return nil
+		}
+		c.active = true
+		return &CheckChange{Check: c.Name(), Fault: c.Fault(), Raised: true, Since: c.from, Time: now,
+			Evidence: map[string]float64{"effectiveness": eps, "effectiveness_learnt": b.eps, "pump_duty_pct": d,
+				"coolant_rise_k": o - in, "pack_over_inlet_k": mid - in}}
+	}
+	c.hits = 0
+	if eps > coolClearRatio*b.eps {
+		c.calm = 0 // in between: neither learnt nor calm
+		return nil
+	}
+	b.n = min(b.n+1, coolFollow)
+	b.eps += (eps - b.eps) / float64(b.n)
+	if !c.active {
+		c.calm = 0
+		return nil
+	}
+	c.calm++
+	if c.calm < coolClear {
+		return nil
+	}
+	c.active, c.calm = false, 0
+	return &CheckChange{Check: c.Name(), Fault: c.Fault(), Since: now, Time: now,
+		Evidence: map[string]float64{"effectiveness": eps, "effectiveness_learnt": b.eps, "pump_duty_pct": d}}
+}
