@@ -76,7 +76,9 @@ func TestVCANAgentFD(t *testing.T) {
 
 	// Batt_HV_Status 0x595: VBatt 48|16@1+ (0.1), IBatt 32|16@1- (0.1).
 	// 0x0E10 = 360.0 V, -100 = -10.0 A as classical frames; then CAN FD
-	// frames with 0x0E18 = 360.8 V and 0x0032 = 5.0 A, which must win.
+	// frames with 0x0E18 = 360.8 V and 0x0032 = 5.0 A, which must win
+	// (VSS -5 A: the map's scale -1 turns the BMS's discharge-positive
+	// current into VSS's charge-positive one).
 	const fdFrames, longFrames = 300, 50
 	send(0x595, false, []byte{0x0B, 0, 0xB8, 0xB8, 0x9C, 0xFF, 0x10, 0x0E})
 	for i := range fdFrames {
@@ -110,8 +112,8 @@ func TestVCANAgentFD(t *testing.T) {
 		t.Fatalf("pack voltage %+v, want 360.8", v)
 	}
 	i, ok := a.Table().Get("Vehicle.Powertrain.TractionBattery.CurrentCurrent")
-	if !ok || math.Abs(i.Value-5) > 1e-9 {
-		t.Fatalf("pack current %+v, want 5", i)
+	if !ok || math.Abs(i.Value-(-5)) > 1e-9 {
+		t.Fatalf("pack current %+v, want -5", i)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -41,7 +41,8 @@ func TestVCANAgentRoundTrip(t *testing.T) {
 	const n = 1000
 	for i := 0; i < n; i++ {
 		// Batt_HV_Status: VBatt 48|16@1+ (0.1) = 0x0E18 = 360.8 V at the end;
-		// IBatt 32|16@1- (0.1): 0xFF9C = -100 -> -10.0 A.
+		// IBatt 32|16@1- (0.1): 0xFF9C = -100 -> -10.0 A, which the map
+		// (scale -1: the BMS counts discharge positive) gives VSS as +10 A.
 		f := can.Frame{ID: 0x595, Len: 8, Data: [8]byte{0x0B, 0, 0xB8, 0xB8, 0x9C, 0xFF, 0x18 - byte(i%2), 0x0E}}
 		if i == n-1 {
 			f.Data[6] = 0x18
@@ -73,8 +74,8 @@ func TestVCANAgentRoundTrip(t *testing.T) {
 		t.Fatalf("pack voltage %+v, want 360.8", v)
 	}
 	i, ok := a.Table().Get("Vehicle.Powertrain.TractionBattery.CurrentCurrent")
-	if !ok || math.Abs(i.Value-(-10)) > 1e-9 {
-		t.Fatalf("pack current %+v, want -10", i)
+	if !ok || math.Abs(i.Value-10) > 1e-9 {
+		t.Fatalf("pack current %+v, want 10", i)
 	}
 	// Kernel receive timestamps are wall-clock times of this run.
 	if d := time.Since(v.Time); d < 0 || d > time.Minute {
