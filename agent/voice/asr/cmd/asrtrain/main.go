@@ -59,6 +59,7 @@ func main() {
 	align := flag.String("align", "models/voice", "train: model that aligns the real speech")
 	fliteN := flag.Int("flite", 0, "train: English utterances per flite voice (needs flite; aligned with -align's model)")
 	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
+	specAug := flag.Float64("specaug", 0, "train: share of training frames given SpecAugment-style masks (one band of 1..8 mel bands and up to 2 stacked frames set to the mean)")
 	offsets := flag.String("offsets", "-5..5", "train: frames stacked into the model's input, relative to the current one (comma-separated, a..b ranges)")
 	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	falseAct := flag.Bool("falseact", false, "eval: also count false activations of the always-listening loop on speech not meant for the car and on cabin noise")
@@ -73,7 +74,7 @@ func main() {
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies})
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, specAug: *specAug})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt})
 	default:
@@ -93,6 +94,7 @@ type trainCfg struct {
 	realCopies                         int
 	flite, fliteCopies                 int
 	offs                               []int
+	specAug                            float64
 }
 
 // example is one augmented utterance's features and frame labels.
@@ -271,6 +273,9 @@ func train(cfg trainCfg) error {
 			j := f - cum[e]
 			asr.StackAt(xs[i], ex[e].frames, ex[e].t, j, cfg.offs)
 			stdz(xs[i])
+			if cfg.specAug > 0 && rng.Float64() < cfg.specAug {
+				specAugment(rng, xs[i], len(cfg.offs))
+			}
 			ys[i] = int(ex[e].lab[j])
 		}
 		lr := float32(1e-4 + 0.5*(2e-3-1e-4)*(1+math.Cos(math.Pi*float64(s)/float64(steps))))
@@ -325,6 +330,9 @@ func train(cfg trainCfg) error {
 			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, offsetsString(cfg.offs), len(us), realNote, nFrames, acc8)}
 	if !slices.Equal(cfg.offs, asr.DefaultOffsets) {
 		meta.Offsets = cfg.offs
+	}
+	if cfg.specAug > 0 {
+		meta.Trained += fmt.Sprintf(" (SpecAugment masks on %.0f %% of the training frames)", 100*cfg.specAug)
 	}
 	b, _ := json.MarshalIndent(meta, "", "  ")
 	log.Printf("done in %v", time.Since(t0).Round(time.Second))
@@ -395,4 +403,21 @@ func argmax(z []float32) int {
 		}
 	}
 	return a
+}
+
+// specAugment masks a standardised stacked input in place, as SpecAugment
+// (Park et al., 2019) masks spectrograms: one run of 1..8 mel bands in
+// every stacked frame, and up to 2 whole stacked frames, are set to the
+// training mean (0 once standardised), so that no single band or frame
+// decides a phone.
+func specAugment(rng *rand.Rand, x []float32, frames int) {
+	w := 1 + rng.IntN(8)
+	b0 := rng.IntN(asr.Bands - w + 1)
+	for k := range frames {
+		clear(x[k*asr.Bands+b0 : k*asr.Bands+b0+w])
+	}
+	for range rng.IntN(3) {
+		k := rng.IntN(frames)
+		clear(x[k*asr.Bands : (k+1)*asr.Bands])
+	}
 }
