@@ -19,14 +19,18 @@ import (
 // A minute counts when the pump ran at a steady duty (at least
 // coolMinDuty %, within coolDutySpread), the pack (the mean of its hottest
 // and coolest module) was at least coolMinLead K over the inlet, and the
-// inlet moved under coolMaxInletSlope K since the minute before (the
+// inlet moved coolMaxInletSlope K or less since the minute before (the
 // outlet lags the inlet by the loop's transit, so a changing inlet,
 // as when the chiller starts, skews ε). Each 10 % band of duty learns the
 // mean ε of its first coolLearn minutes, then follows it slowly (a
 // 30-minute mean over minutes within coolClearRatio of it). It reports when coolHold
 // counted minutes in a row, in learnt bands, have ε at least coolRatio
-// times the band's and coolMinExcess over it; it clears after coolClear
-// counted minutes within coolClearRatio of it.
+// times the band's (at least coolMinEps) and coolMinExcess over it, with
+// the coolant rising coolMinExcessK more than the band's ε predicts; it
+// clears after coolClear counted minutes within coolClearRatio of it. A
+// gap of over coolMaxGap in the data drops the minute under way and
+// starts the count of minutes in a row over; readings outside −60..200 °C
+// or 0..100 % are missing.
 type CoolantFlowCheck struct {
 	clock  minuteClock
 	n      int
@@ -57,6 +61,9 @@ const (
 	coolFollow        = 30   // minutes, the band's mean once learnt
 	coolRatio         = 1.4
 	coolMinExcess     = 0.08
+	coolMinEps        = 0.05 // the smallest learnt ε the ratio is taken against
+	coolMinExcessK    = 1.5  // K of coolant rise over what the band's ε predicts
+	coolMaxGap        = 5 * time.Second
 	coolHold          = 5
 	coolClearRatio    = 1.2
 	coolClear         = 10
@@ -82,6 +89,13 @@ func (c *CoolantFlowCheck) Step(now time.Time, read Read) *CheckChange {
 	if c.clock.wentBack(now) {
 		*c = CoolantFlowCheck{}
 	}
+	if !c.clock.last.IsZero() && now.Sub(c.clock.last) > coolMaxGap {
+		// A gap in the data: the minute under way is dropped, and no
+		// minute counts "in a row" or as a slope across the gap.
+		c.n, c.sumIn, c.sumOut, c.sumMid, c.sumD = 0, 0, 0, 0, 0
+		c.haveIn, c.hits, c.calm = false, 0, 0
+		c.clock.next(now)
+	}
 	var out *CheckChange
 	if c.clock.tick(now) >= time.Minute {
 		out = c.endMinute(now)
@@ -93,7 +107,8 @@ func (c *CoolantFlowCheck) Step(now time.Time, read Read) *CheckChange {
 	d, okD := read(ModelInputPaths[InPumpDuty])
 	hot, okH := read(ModelInputPaths[InTempMax])
 	cold, okC := read(ModelInputPaths[InTempMin])
-	if !okI || !okO || !okD || !okH || !okC || !finite(in) || !finite(o) || !finite(d) || !finite(hot) || !finite(cold) {
+	if !okI || !okO || !okD || !okH || !okC || !coolTemp(in) || !coolTemp(o) || !coolTemp(hot) || !coolTemp(cold) ||
+		!(d >= 0 && d <= 100) {
 		return out
 	}
 	if c.n == 0 || d < c.dLo {
@@ -109,6 +124,10 @@ func (c *CoolantFlowCheck) Step(now time.Time, read Read) *CheckChange {
 	c.sumD += d
 	return out
 }
+
+// coolTemp reports whether t is a temperature a coolant loop or a
+// module can read, °C.
+func coolTemp(t float64) bool { return t >= -60 && t <= 200 }
 
 func (c *CoolantFlowCheck) endMinute(now time.Time) *CheckChange {
 	if c.n < 50 {
@@ -129,7 +148,10 @@ func (c *CoolantFlowCheck) endMinute(now time.Time) *CheckChange {
 		b.eps += (eps - b.eps) / float64(b.n)
 		return nil
 	}
-	if eps >= coolRatio*b.eps && eps-b.eps >= coolMinExcess {
+	// Deviating: ε well over the band's, and the coolant's rise well over
+	// what the band's ε predicts in kelvin too (with whole-degree sensors
+	// a band can learn ε = 0 and one degree of rise doubles nothing).
+	if eps >= coolRatio*max(b.eps, coolMinEps) && eps-b.eps >= coolMinExcess && (o-in)-b.eps*(mid-in) >= coolMinExcessK {
 		c.calm = 0
 		if c.hits == 0 {
 			c.from = c.clock.start

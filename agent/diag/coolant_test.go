@@ -143,6 +143,27 @@ func TestCoolantFlowCheckQuiet(t *testing.T) {
 			}
 			return x
 		},
+		// Whole-degree sensors at high flow: the true rise of 0.2 K reads
+		// 0 K while the band learns (ε = 0), then 1 K once the inlet
+		// creeps up (ε = 1/7.5): one degree of rise is not a loss.
+		"whole degrees": func(s int) coolLoop {
+			in := 20.1
+			if s >= 900 {
+				in = 20.35
+			}
+			return coolLoop{in: math.Round(in), out: math.Round(in + 0.2), duty: 80, hot: 28, cold: 27}
+		},
+		// Readings no sensor gives: missing, not a loss (and no panic).
+		"out of range": func(s int) coolLoop {
+			x := healthyLoop(s)
+			if s >= 600 {
+				x.duty, x.out = 1e20, 30
+			}
+			if s >= 1800 {
+				x.duty, x.out = 60, 1e300
+			}
+			return x
+		},
 		"missing": func(s int) coolLoop {
 			x := healthyLoop(s)
 			if s >= 600 {
@@ -164,6 +185,7 @@ func TestCoolantFlowCheckQuiet(t *testing.T) {
 func FuzzCoolantFlowCheck(f *testing.F) {
 	f.Add(20.0, 24.0, 60.0, 31.0, 29.0, 2.0, int64(1))
 	f.Add(math.NaN(), math.Inf(1), -5.0, 1e300, -1e300, 0.0, int64(-7))
+	f.Add(20.0, 24.0, 1e20, 31.0, 29.0, 1e306, int64(1))
 	f.Fuzz(func(t *testing.T, in, out, duty, hot, cold, step float64, dt int64) {
 		c := NewCoolantFlowCheck()
 		now := t0
@@ -190,4 +212,24 @@ func BenchmarkCoolantFlowCheckStep(b *testing.B) {
 			b.Fatal("a change on a healthy loop")
 		}
 	}
+}
+
+// TestCoolantFlowCheckGap: minutes "in a row" do not run across a gap in
+// the data. Learnt as in TestCoolantFlowCheck, the loop deviates for 3
+// minutes (10..12), the data stops for an hour, and it deviates 3 minutes
+// more after: 6 deviating minutes, never 5 in a row, nothing raised.
+func TestCoolantFlowCheckGap(t *testing.T) {
+	c := NewCoolantFlowCheck()
+	step := func(from, to int, out float64) {
+		for s := from; s < to; s++ {
+			x := healthyLoop(s)
+			x.out = out
+			if ch := c.Step(t0.Add(time.Duration(s)*time.Second), x.read); ch != nil {
+				t.Errorf("second %d: %+v", s, ch)
+			}
+		}
+	}
+	step(0, 600, 24)
+	step(600, 780, 26)
+	step(4380, 4380+60+180+30, 26) // a minute to know the inlet's slope, then 3 deviating ones
 }

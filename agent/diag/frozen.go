@@ -15,7 +15,7 @@ import (
 // hold for any car.
 //
 //   - pack current: unchanged for 2 min, not zero, while the car moves
-//     all the time (over 5 km/h) and its speed changes by over 15 km/h (a
+//     all the time (over 5 km/h) and its speed changes by 15 km/h or more (a
 //     moving car's pack current changes every sample; it is exactly zero
 //     when the contactors open, as when a car runs empty and rolls to a
 //     stop);
@@ -30,15 +30,22 @@ import (
 // exactly at its limit while it charges (constant voltage on that cell),
 // the lowest at its cut-off when it limits the power.
 //
-// A missing input starts its watch over; the fault clears when every
-// watched input has been plausible for frozenClear.
+// A missing input, a gap of over frozenMaxGap in the data or a parked car
+// starts a watch over. The fault clears only on evidence that the raised
+// input is plausible again: a watched input that changed frozenClearChanges
+// times while the car moved, an ordering that held for frozenClear (a
+// parked car or a missing input clears nothing).
 type FrozenCheck struct {
 	clock   minuteClock
 	watches [len(frozenWatches)]frozenWatch
 	order   [len(orderRules)]time.Time // when each ordering violation began
 	bad     int                        // the input raised (InPackI, ...), -1 none
-	okSince time.Time
 	active  bool
+	// What was raised: a watch or an ordering (indices, -1 none), and the
+	// seconds it has been seen plausible since: the watched input
+	// changing while the car moves, or the ordering holding.
+	raisedWatch, raisedOrder int
+	plausible                int
 }
 
 // frozenWatch follows one input: its value, since when it has held it,
@@ -74,12 +81,15 @@ var orderRules = [...]struct {
 }
 
 const (
-	orderSpan   = 2 * time.Minute
-	frozenClear = 10 * time.Minute
+	orderSpan          = 2 * time.Minute
+	frozenClear        = 10 * time.Minute // an ordering plausible this long clears it
+	frozenClearChanges = 120              // a watched input changing this many times while the car moves clears it
+	frozenMaxGap       = 5 * time.Second  // a longer gap in the data starts every watch over
+	frozenMaxAbs       = 1e6              // readings beyond are not physical: missing
 )
 
 // NewFrozenCheck returns a frozen-sensor check.
-func NewFrozenCheck() *FrozenCheck { return &FrozenCheck{bad: -1} }
+func NewFrozenCheck() *FrozenCheck { return &FrozenCheck{bad: -1, raisedWatch: -1, raisedOrder: -1} }
 
 // Name is "frozen_sensor".
 func (c *FrozenCheck) Name() string { return "frozen_sensor" }
@@ -95,16 +105,21 @@ func (c *FrozenCheck) Active() bool { return c.active }
 // allocate unless it returns a change.
 func (c *FrozenCheck) Step(now time.Time, read Read) *CheckChange {
 	if c.clock.wentBack(now) {
-		*c = FrozenCheck{bad: -1}
+		*c = FrozenCheck{bad: -1, raisedWatch: -1, raisedOrder: -1}
+	}
+	if !c.clock.last.IsZero() && now.Sub(c.clock.last) > frozenMaxGap {
+		// A gap in the data: nothing is known to have held across it.
+		c.watches = [len(frozenWatches)]frozenWatch{}
+		c.order = [len(orderRules)]time.Time{}
 	}
 	c.clock.tick(now)
 	get := func(in int) (float64, bool) {
 		v, ok := read(ModelInputPaths[in])
-		return v, ok && finite(v)
+		return v, ok && finite(v) && math.Abs(v) < frozenMaxAbs
 	}
 	// The first input found implausible, and since when.
 	found, partner, from, evV, evP, evR, evKey := -1, -1, time.Time{}, 0.0, 0.0, 0.0, ""
-
+	watchK, orderK := -1, -1
 	for k, sp := range frozenWatches {
 		w := &c.watches[k]
 		v, okV := get(sp.in)
@@ -114,37 +129,52 @@ func (c *FrozenCheck) Step(now time.Time, read Read) *CheckChange {
 			continue
 		}
 		if !w.have || v != w.v {
+			if c.active && c.raisedWatch == k && w.have {
+				c.plausible++ // the raised input moves while the car does
+			}
 			*w = frozenWatch{have: true, v: v, since: now, pLo: p, pHi: p}
 			continue
 		}
 		w.pLo, w.pHi = math.Min(w.pLo, p), math.Max(w.pHi, p)
 		if now.Sub(w.since) >= sp.span && w.pHi-w.pLo >= sp.move && found < 0 {
 			found, partner, from, evV, evP, evR, evKey = sp.in, sp.partner, w.since, v, p, w.pHi-w.pLo, "partner_range"
+			watchK = k
 		}
 	}
 	for k, r := range orderRules {
 		lo, okL := get(r.lo)
 		hi, okH := get(r.hi)
-		if !okL || !okH || lo-hi <= r.tol {
+		if !okL || !okH {
 			c.order[k] = time.Time{}
 			continue
+		}
+		if lo-hi <= r.tol {
+			c.order[k] = time.Time{}
+			if c.active && c.raisedOrder == k {
+				c.plausible++ // the raised ordering holds again
+			}
+			continue
+		}
+		if c.active && c.raisedOrder == k {
+			c.plausible = 0
 		}
 		if c.order[k].IsZero() {
 			c.order[k] = now
 		}
 		if now.Sub(c.order[k]) >= orderSpan && found < 0 {
 			found, partner, from, evV, evP, evR, evKey = r.suspect, r.lo+r.hi-r.suspect, c.order[k], lo, hi, lo-hi, "excess"
+			orderK = k
 			if r.suspect == r.hi {
 				evV, evP = hi, lo
 			}
 		}
 	}
 	if found >= 0 {
-		c.okSince = time.Time{}
+		c.plausible = 0
 		if c.active {
 			return nil
 		}
-		c.active, c.bad = true, found
+		c.active, c.bad, c.raisedWatch, c.raisedOrder = true, found, watchK, orderK
 		// Evidence: the suspect input's path and value, its partner's,
 		// and the partner's range while the input held (partner_range)
 		// or how far the lower exceeded the higher (excess).
@@ -154,15 +184,14 @@ func (c *FrozenCheck) Step(now time.Time, read Read) *CheckChange {
 	if !c.active {
 		return nil
 	}
-	if c.okSince.IsZero() {
-		c.okSince = now
+	need := frozenClearChanges
+	if c.raisedOrder >= 0 {
+		need = int(frozenClear / time.Second)
 	}
-	if now.Sub(c.okSince) < frozenClear {
+	if c.plausible < need {
 		return nil
 	}
-	c.active = false
-	bad := c.bad
-	c.bad = -1
-	return &CheckChange{Check: c.Name(), Fault: c.Fault(), Since: c.okSince, Time: now,
-		Evidence: map[string]float64{ModelInputPaths[bad]: 0, "plausible_min": frozenClear.Minutes()}}
+	c.active, c.bad, c.raisedWatch, c.raisedOrder, c.plausible = false, -1, -1, -1, 0
+	return &CheckChange{Check: c.Name(), Fault: c.Fault(), Since: now, Time: now,
+		Evidence: map[string]float64{"plausible_s": float64(need)}}
 }
