@@ -1735,7 +1735,7 @@ KEYWORDS = {
     "stuck_temp": ["stuck", "sensor"],
     "drift_current": ["drift", "sensor"],
     "drift_voltage": ["drift", "sensor"],
-    "dropout": ["dropout", "sensor"],
+    "dropout": ["dropout", "sensor", "lost"],
     "thermal_runaway": ["runaway"],
     "charger": ["charger", "charging", "obc"],
 }
@@ -1803,6 +1803,40 @@ def report(outdir, verbose=False):
     def model_lines(n):
         return [x for x in diagnose_lines(n) if x.get("kind") == "model"]
 
+    def is_check(x):
+        # A monitor check's or the lost-signal watch's finding: printed as a
+        # rule line, but not one of the GB/T 32960 alarm items.
+        return x.get("kind") == "rule" and ("check" in (x.get("evidence") or {}) or x.get("fault") == "signal_lost")
+
+    def detector_lines(n):
+        return [x for x in diagnose_lines(n) if x.get("kind") == "model" or is_check(x)]
+
+    def verdict_of(meta, fk, found, twin_found):
+        """The verdict for the detections found (model lines, or model and
+        check lines) against the healthy twin's."""
+        if not fk:
+            return "OK" if not found else "FALSE ALARM"
+        match, twin_explained = None, 0
+        for x in found:
+            if x["t"] >= meta["onset_t"] and any(k in x["fault"].lower() for k in KEYWORDS[fk]):
+                # the same class raised within 10 min in the healthy twin: not evidence of the fault
+                if any(y["fault"] == x["fault"] and abs(y["t"] - x["t"]) <= 600 for y in twin_found):
+                    twin_explained += 1
+                    continue
+                match = x
+                break
+        ref = meta["onset_t"] if meta["onset_t"] else meta["t0"]
+        if match:
+            v = "DETECTED (%+.0f min)" % ((match["t"] - ref) / 60.0)
+            if match["fault"] in {y["fault"] for y in twin_found}:
+                v += " [twin also raises %s]" % match["fault"]
+            return v
+        if twin_explained:
+            return "MISSED (only raises the twin has too)"
+        if [x for x in found if x["t"] >= meta["onset_t"]]:
+            return "flagged, other class"
+        return "MISSED"
+
     for n in names:
         meta = json.load(open(os.path.join(logs, n + ".json")))
         errp = os.path.join(res, n + ".err")
@@ -1810,6 +1844,7 @@ def report(outdir, verbose=False):
         err = open(errp).read().strip() if os.path.exists(errp) else ""
         model = [x for x in lines if x.get("kind") == "model"]
         rules = [x for x in lines if x.get("kind") == "rule"]
+        checks = [x for x in rules if is_check(x)]
         ref = meta["onset_t"] if meta["onset_t"] else meta["t0"]
         fk = meta["fault"]["kind"] if meta["fault"] else None
         dets = []
@@ -1857,15 +1892,22 @@ def report(outdir, verbose=False):
         if "model off" in err or "fault model off" in err:
             warn = "MODEL OFF"
         run_col = run_detections(os.path.join(res, n + ".run.err"), meta, ref)
+        twin_det = detector_lines(meta["twin"]) if fk and meta.get("twin") else []
+        whole = verdict_of(meta, fk, sorted(model + checks, key=lambda x: x["t"]), twin_det)
+        cseen = {}
+        for x in checks:
+            cseen.setdefault(x["evidence"].get("check", x["fault"]), x)
+        cdets = " ".join("%s (%s) %+.0fm" % (c, x["fault"], (x["t"] - ref) / 60.0) for c, x in sorted(cseen.items(), key=lambda kv: kv[1]["t"]))
         rows.append((n, meta["expected"], "%.1f" % (meta["duration_s"] / 3600.0), " ".join(dets) or "-",
-                     verdict, "%d %s" % (len(rules), ("(" + rs + ")") if rs else ""), run_col, warn))
+                     verdict, cdets or "-", whole, "%d %s" % (len(rules), ("(" + rs + ")") if rs else ""), run_col, warn))
         if model:
             details.append((n, model))
     hdr = ("scenario", "expected", "h", "diagnose: model detections (class xN raised, first: min rel. to onset / start)",
-           "verdict (diagnose)", "rule alarms", "run --replay: model detections", "")
-    if not any(r[6] for r in rows):
-        hdr = hdr[:6] + ("",)
-        rows = [r[:6] + (r[7],) for r in rows]
+           "verdict (diagnose, model)", "checks and lost-signal watch (fault, first)", "verdict (model and checks)",
+           "rule alarms (all rule lines)", "run --replay: model detections", "")
+    if not any(r[8] for r in rows):
+        hdr = hdr[:8] + ("",)
+        rows = [r[:8] + (r[9],) for r in rows]
     widths = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(len(hdr))]
     out = []
     out.append("| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |")
