@@ -12,22 +12,8 @@ import (
 type coolLoop struct{ in, out, duty, hot, cold float64 }
 
 func (l *coolLoop) read(path string) (float64, bool) {
-	var v float64
-	switch path {
-	case ModelInputPaths[InCoolantIn]:
-		v = l.in
-	case ModelInputPaths[InCoolantOut]:
-		v = l.out
-	case ModelInputPaths[InPumpDuty]:
-		v = l.duty
-	case ModelInputPaths[InTempMax]:
-		v = l.hot
-	case ModelInputPaths[InTempMin]:
-		v = l.cold
-	default:
-		return 0, false
-	}
-	return v, !math.IsNaN(v)
+	return readInputs(path, []inputValue{{InCoolantIn, l.in}, {InCoolantOut, l.out}, {InPumpDuty, l.duty},
+		{InTempMax, l.hot}, {InTempMin, l.cold}})
 }
 
 // stepCool runs a new check over seconds 0..n of loop and returns its

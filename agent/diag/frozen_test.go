@@ -13,26 +13,8 @@ type frozenCar struct {
 }
 
 func (c *frozenCar) read(path string) (float64, bool) {
-	var v float64
-	switch path {
-	case ModelInputPaths[InPackI]:
-		v = c.current
-	case ModelInputPaths[InSpeed]:
-		v = c.speed
-	case ModelInputPaths[InCellMin]:
-		v = c.cellMin
-	case ModelInputPaths[InCellAvg]:
-		v = c.cellAvg
-	case ModelInputPaths[InCellMax]:
-		v = c.cellMax
-	case ModelInputPaths[InTempMin]:
-		v = c.tempMin
-	case ModelInputPaths[InTempMax]:
-		v = c.tempMax
-	default:
-		return 0, false
-	}
-	return v, !math.IsNaN(v)
+	return readInputs(path, []inputValue{{InPackI, c.current}, {InSpeed, c.speed}, {InCellMin, c.cellMin},
+		{InCellAvg, c.cellAvg}, {InCellMax, c.cellMax}, {InTempMin, c.tempMin}, {InTempMax, c.tempMax}})
 }
 
 // healthyCar at second s: accelerating from 20 to 50 km/h over 200 s
