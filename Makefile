@@ -36,10 +36,13 @@ deps:
 
 # The crash (50 x SIGKILL) and disk-full tests kill and starve real agent
 # processes; they run without -race so that the agent runs at full speed.
+# So does the other-domain voice test (80 syntheses and decodings on one
+# goroutine: minutes under -race, nothing for it to find).
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -timeout 10m -run 'TestPowerLoss|TestDiskFull' -v ./agent/cmd/evedge
+	$(GO) test -count=1 -timeout 10m -run 'TestOtherDomain' -v ./agent/voice/asr
 
 test-arm:
 	CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc GOARCH=arm64 \

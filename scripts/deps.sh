@@ -3,7 +3,8 @@
 # cross compilers and qemu-user for the ARM builds and tests, and
 # qemu-system + busybox + cpio for the SocketCAN VM test, and the
 # mosquitto broker (and its command-line clients) for the uplink tests,
-# Chromium with CJK fonts for the report tests, and systemd (for
+# Chromium with CJK fonts for the report tests, espeak-ng and festival
+# for the voice tests, and systemd (for
 # systemd-analyze) for the package test.
 set -euo pipefail
 
@@ -24,6 +25,10 @@ have chromium || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 # Synthetic speech for the voice tests.
 have espeak-ng || need+=(espeak-ng)
+# A second synthesiser with a speaker the acoustic model never heard
+# (festival's ked_diphone), for the other-domain voice test.
+have text2wave || need+=(festival)
+[ -d /usr/share/festival/voices/english/ked_diphone ] || need+=(festvox-kdlpc16k)
 # systemd-analyze verifies the service unit (make test-package); the
 # package only provides the tool here, nothing starts.
 have systemd-analyze || need+=(systemd)

@@ -1,8 +1,11 @@
 package asr
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/evedge/evedge/drivers/audio"
@@ -12,10 +15,22 @@ import (
 // samples at the recogniser's rate, before trimming.
 func speak(tb testing.TB, dir, v, text string) []float32 {
 	tb.Helper()
+	return speakAt(tb, dir, v, text, 150, 50)
+}
+
+// speakAt is speak at rate words per minute and pitch 0..99.
+func speakAt(tb testing.TB, dir, v, text string, rate, pitch int) []float32 {
+	tb.Helper()
 	wav := filepath.Join(dir, "speak.wav")
-	if out, err := exec.Command("espeak-ng", "-v", v, "-s", "150", "-w", wav, text).CombinedOutput(); err != nil {
+	if out, err := exec.Command("espeak-ng", "-v", v, "-s", strconv.Itoa(rate), "-p", strconv.Itoa(pitch), "-w", wav, text).CombinedOutput(); err != nil {
 		tb.Fatalf("espeak-ng: %v: %s", err, out)
 	}
+	return readWAV(tb, wav)
+}
+
+// readWAV reads a WAV file as mono samples at the recogniser's rate.
+func readWAV(tb testing.TB, wav string) []float32 {
+	tb.Helper()
 	w, err := audio.ReadWAVFile(wav)
 	if err != nil {
 		tb.Fatal(err)
@@ -25,4 +40,17 @@ func speak(tb testing.TB, dir, v, text string) []float32 {
 		tb.Fatal(err)
 	}
 	return b.Data
+}
+
+// festival synthesises text with festival's voice v (text2wave) at the
+// given duration stretch and returns its samples at the recogniser's rate.
+func festival(tb testing.TB, dir, v, text string, stretch float64) []float32 {
+	tb.Helper()
+	wav := filepath.Join(dir, "festival.wav")
+	cmd := exec.Command("text2wave", "-eval", "(voice_"+v+")", "-eval", fmt.Sprintf("(Parameter.set 'Duration_Stretch %.2f)", stretch), "-o", wav)
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("text2wave: %v: %s", err, out)
+	}
+	return readWAV(tb, wav)
 }

@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +37,14 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Match(%q) gave unknown intent %q", s.Text, r.Intent)
 			}
 			c.Pronounce(s.Text)
+		}
+		rng := rand.New(rand.NewPCG(uint64(len(data)), 1))
+		for range 5 {
+			if s, ok := c.RandomSentence(rng); ok {
+				if _, ok := c.Match(s.Text); !ok {
+					t.Fatalf("random sentence %q of %s does not match", s.Text, s.Intent)
+				}
+			}
 		}
 		c.Vocabulary()
 	})

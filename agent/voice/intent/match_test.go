@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -446,5 +447,70 @@ func TestMatchAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { c.Match("heat the driver's seat to level two") }); n > 2 {
 		t.Errorf("Match with slots: %v allocs, want <= 2 (the map)", n)
+	}
+}
+
+// TestRandomSentence: random sentences of a context whose templates have
+// optional slots in several orders are sentences of it (Match, a separate
+// path through the graph, gives back their intent and slots), every
+// intent and every optional part is drawn, and the draw is reproducible.
+func TestRandomSentence(t *testing.T) {
+	c, err := Parse("coffee.en.yaml", []byte(`language: en
+intents:
+  Order:
+    templates:
+      - "[can i have] [a] [{size}] [{roast}] {drink} [with ({milk} [and {sugar}]|{sugar} [and {milk}])]"
+      - "[can i have] [a] {roast} {size} {drink}"
+  Cancel:
+    templates: ["cancel [my order]"]
+slots:
+  size: [small, large, twelve ounce]
+  roast: [light roast, dark roast]
+  drink: [latte, iced coffee]
+  milk: [milk, a bit of milk, soy milk]
+  sugar: [sugar, some brown sugar]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	intents := map[string]int{}
+	slots := map[string]int{}
+	var first []string
+	for i := range 400 {
+		s, ok := c.RandomSentence(rng)
+		if !ok {
+			t.Fatal("no sentence")
+		}
+		if i < 5 {
+			first = append(first, s.Text)
+		}
+		r, ok := c.Match(s.Text)
+		if !ok {
+			t.Fatalf("%q does not match", s.Text)
+		}
+		if r.Intent != s.Intent || !reflect.DeepEqual(r.Slots, s.Slots) && len(r.Slots)+len(s.Slots) > 0 {
+			t.Errorf("%q: drawn as %s %v, matches as %s %v", s.Text, s.Intent, s.Slots, r.Intent, r.Slots)
+		}
+		intents[s.Intent]++
+		for k := range s.Slots {
+			slots[k]++
+		}
+	}
+	if intents["Order"] < 150 || intents["Cancel"] < 150 {
+		t.Errorf("intents drawn %v, want about 200 each", intents)
+	}
+	// Order is drawn ~200 times, half through the first template where
+	// milk and sugar are optional: each appears in roughly 1/4..1/2 of them.
+	for _, k := range []string{"size", "roast", "drink", "milk", "sugar"} {
+		if slots[k] < 20 {
+			t.Errorf("slot %s drawn %d times in 400 sentences", k, slots[k])
+		}
+	}
+	rng = rand.New(rand.NewPCG(1, 2))
+	for i, want := range first {
+		if s, _ := c.RandomSentence(rng); s.Text != want {
+			t.Errorf("draw %d with the same seed: %q, first time %q", i, s.Text, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package intent
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -203,4 +204,51 @@ func (c *Context) phrases(list string) []phrase {
 		}
 	}
 	return ps
+}
+
+// RandomSentence draws one sentence of the context: an intent, then one
+// of its templates, uniformly; an optional part is said with probability
+// 1/2, an alternative and a slot phrase are chosen uniformly. For
+// synthesising test speech from contexts too large to enumerate (a
+// template with several optional slots in any order has millions of
+// sentences). ok is false when the context has no templates.
+func (c *Context) RandomSentence(rng *rand.Rand) (s Sentence, ok bool) {
+	if len(c.Intents) == 0 {
+		return Sentence{}, false
+	}
+	in := c.Intents[rng.IntN(len(c.Intents))]
+	if len(in.trees) == 0 {
+		return Sentence{}, false
+	}
+	s.Intent = in.Name
+	var walk func(seq []item)
+	walk = func(seq []item) {
+		for i := range seq {
+			it := &seq[i]
+			switch it.kind {
+			case itemWord:
+				s.Words = append(s.Words, it.words...)
+			case itemOpt:
+				if rng.IntN(2) == 0 {
+					walk(it.branches[rng.IntN(len(it.branches))])
+				}
+			case itemAlt:
+				walk(it.branches[rng.IntN(len(it.branches))])
+			case itemSlot:
+				ps := c.phrases(it.list)
+				if len(ps) == 0 {
+					continue
+				}
+				p := ps[rng.IntN(len(ps))]
+				s.Words = append(s.Words, p.words...)
+				if s.Slots == nil {
+					s.Slots = map[string]any{}
+				}
+				s.Slots[it.name] = p.value
+			}
+		}
+	}
+	walk(in.trees[rng.IntN(len(in.trees))])
+	s.Text = join(c.Language, s.Words)
+	return s, len(s.Words) > 0
 }

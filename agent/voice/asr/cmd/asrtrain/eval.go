@@ -27,6 +27,9 @@ type evalCfg struct {
 	n                                int
 	seed                             uint64
 	pw, wp, wt                       float64 // overrides when not NaN
+	other                            string  // a context of another domain to score (English)
+	otherN                           int
+	verbose                          bool
 }
 
 func loadModel(dir string) (*asr.Model, error) {
@@ -240,6 +243,13 @@ func eval(cfg evalCfg) error {
 			langs = append(langs, intent.Language(l))
 		}
 		if err := falseActivations(cfg, m, langs, held); err != nil {
+			return err
+		}
+	}
+	if cfg.other != "" {
+		oc := cfg
+		oc.n = cfg.otherN
+		if err := evalOther(oc, m, held); err != nil {
 			return err
 		}
 	}

@@ -39,7 +39,10 @@ func numbersContext() *intent.Context {
 // loadFlite synthesises n English utterances per flite voice into dir
 // (isolated digits, number sequences and car sentences, at random speed
 // and pitch) and aligns them with model m.
-func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model) ([]utt, error) {
+//
+// With word lists (-words), a third of the utterances are word salad
+// (wordLists.salad), pronounced by espeak-ng as a whole.
+func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *wordLists) ([]utt, error) {
 	if _, err := exec.LookPath("flite"); err != nil {
 		return nil, fmt.Errorf("-flite needs flite (apt install flite): %w", err)
 	}
@@ -66,9 +69,26 @@ func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model) ([]utt,
 		phones  []asr.Class
 	}
 	var jobs []fjob
+	var salad []string
+	if words != nil && words.n > 0 {
+		w := &wordLists{n: (n*len(fliteVoices)/3 + 1) / 2, words: words.words} // salad doubles English
+		salad = w.salad(rng, intent.English, car)
+	}
 	for _, v := range fliteVoices {
 		for i := 0; i < n; i++ {
 			var text string
+			if len(salad) > 0 && rng.IntN(3) == 0 {
+				text = salad[rng.IntN(len(salad))]
+				ipa, err := asr.Espeak{}.IPA(context.Background(), asr.EspeakVoice(intent.English), text)
+				if err != nil {
+					return nil, err
+				}
+				if ph := asr.ParseIPA(ipa); len(ph) > 0 {
+					jobs = append(jobs, fjob{job: job{ID: fmt.Sprintf("fl-%s-%d", v, i), Voice: v, Text: text, Lang: intent.English},
+						stretch: 0.75 + 0.6*rng.Float64(), f0: 80 + rng.IntN(140), phones: ph})
+				}
+				continue
+			}
 			switch r := rng.Float64(); {
 			case r < 0.4:
 				text = digits[rng.IntN(10)]

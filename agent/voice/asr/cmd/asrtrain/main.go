@@ -4,14 +4,16 @@
 //
 //	go run ./agent/voice/asr/cmd/asrtrain -mode train -out models/voice
 //	go run ./agent/voice/asr/cmd/asrtrain -mode eval -model models/voice -fsdd ../shared/data/speech/fsdd/recordings
+//	go run ./agent/voice/asr/cmd/asrtrain -mode eval -model models/voice -n 0 -other agent/voice/asr/testdata/coffee.en.yaml
 //
-// Training material: sentences of the car contexts in the five languages
-// and random number sequences, read by espeak-ng through
+// Training material: sentences of the car contexts in the five languages,
+// random number sequences and (-words) word salad, read by espeak-ng through
 // scripts/voice/espeak_align.py (libespeak-ng's phoneme events give exact
 // frame labels) with random accents, voice variants (a fifth held out for
 // evaluation), speeds and pitches, then augmented (vocal tract warp, 8 kHz
 // band limit, spectral tilt, reverberation, white/pink/brown/cabin noise at
-// 0-25 dB SNR, gain, padding).
+// 0-25 dB SNR, gain, padding). Optionally real FSDD digits (-real) and
+// flite's English voices (-flite), force-aligned with a previous model.
 package main
 
 import (
@@ -60,6 +62,11 @@ func main() {
 	fliteN := flag.Int("flite", 0, "train: English utterances per flite voice (needs flite; aligned with -align's model)")
 	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
 	specAug := flag.Float64("specaug", 0, "train: share of training frames given SpecAugment-style masks (one band of 1..8 mel bands and up to 2 stacked frames set to the mean)")
+	other := flag.String("other", "", "eval: also score a context of another domain (English YAML, e.g. agent/voice/asr/testdata/coffee.en.yaml) read by held-out espeak-ng variants, flite and festival voices")
+	otherN := flag.Int("other-n", 100, "eval: sentences of -other per synthesiser")
+	verbose := flag.Bool("v", false, "eval: log every miss of -other")
+	nWords := flag.Int("words", 0, "train: word-salad utterances per language (en gets 2x; not zh): 3..10 words, most from -words-dir's list, the rest from the car context")
+	wordsDir := flag.String("words-dir", "", "train: folder of <lang>.txt word lists for -words (scripts/voice/wordlists.py makes them)")
 	offsets := flag.String("offsets", "-5..5", "train: frames stacked into the model's input, relative to the current one (comma-separated, a..b ranges)")
 	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	falseAct := flag.Bool("falseact", false, "eval: also count false activations of the always-listening loop on speech not meant for the car and on cabin noise")
@@ -74,9 +81,11 @@ func main() {
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, specAug: *specAug})
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, specAug: *specAug,
+			nWords: *nWords, wordsDir: *wordsDir})
 	case "eval":
-		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt})
+		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt,
+			other: *other, otherN: *otherN, verbose: *verbose})
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
@@ -95,6 +104,8 @@ type trainCfg struct {
 	flite, fliteCopies                 int
 	offs                               []int
 	specAug                            float64
+	nWords                             int
+	wordsDir                           string
 }
 
 // example is one augmented utterance's features and frame labels.
@@ -104,7 +115,7 @@ type example struct {
 	lab    []uint8
 }
 
-func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rates [2]int) []job {
+func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rates [2]int, words *wordLists) []job {
 	var jobs []job
 	for _, lang := range intent.Languages {
 		c := loadCar(lang)
@@ -132,6 +143,11 @@ func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rate
 			jobs = append(jobs, job{ID: fmt.Sprintf("%s-%s-n%d", prefix, lang, i), Voice: voice(),
 				Rate: rates[0] + rng.IntN(rates[1]-rates[0]+1), Pitch: 15 + rng.IntN(75),
 				Text: numberWords(rng, c), Lang: lang})
+		}
+		for i, text := range words.salad(rng, lang, c) {
+			jobs = append(jobs, job{ID: fmt.Sprintf("%s-%s-w%d", prefix, lang, i), Voice: voice(),
+				Rate: rates[0] + rng.IntN(rates[1]-rates[0]+1), Pitch: 15 + rng.IntN(75),
+				Text: text, Lang: lang, Intent: "salad"})
 		}
 	}
 	return jobs
@@ -166,8 +182,12 @@ func train(cfg trainCfg) error {
 		return err
 	}
 	trainVars, heldVars := splitVariants(vs)
-	jobs := makeJobs(rng, "tr", trainVars, cfg.nCar, cfg.nNum, [2]int{85, 270})
-	valJobs := makeJobs(rng, "va", heldVars, cfg.nCar/10, cfg.nNum/10, [2]int{120, 200})
+	words, err := loadWordLists(cfg.wordsDir, cfg.nWords)
+	if err != nil {
+		return err
+	}
+	jobs := makeJobs(rng, "tr", trainVars, cfg.nCar, cfg.nNum, [2]int{85, 270}, words)
+	valJobs := makeJobs(rng, "va", heldVars, cfg.nCar/10, cfg.nNum/10, [2]int{120, 200}, words.tenth())
 	log.Printf("synthesising %d + %d utterances", len(jobs), len(valJobs))
 	us, err := synth(cfg.script, filepath.Join(cfg.work, "train"), jobs)
 	if err != nil {
@@ -202,7 +222,7 @@ func train(cfg trainCfg) error {
 		if err != nil {
 			return err
 		}
-		fus, err := loadFlite(rng, filepath.Join(cfg.work, "flite"), cfg.flite, cfg.threads, am)
+		fus, err := loadFlite(rng, filepath.Join(cfg.work, "flite"), cfg.flite, cfg.threads, am, words)
 		if err != nil {
 			return err
 		}
@@ -330,6 +350,9 @@ func train(cfg trainCfg) error {
 			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, offsetsString(cfg.offs), len(us), realNote, nFrames, acc8)}
 	if !slices.Equal(cfg.offs, asr.DefaultOffsets) {
 		meta.Offsets = cfg.offs
+	}
+	if cfg.nWords > 0 {
+		meta.Trained += fmt.Sprintf(" (-words %d: word salad of %s in the espeak-ng speech, and in a third of the flite utterances)", cfg.nWords, cfg.wordsDir)
 	}
 	if cfg.specAug > 0 {
 		meta.Trained += fmt.Sprintf(" (SpecAugment masks on %.0f %% of the training frames)", 100*cfg.specAug)
