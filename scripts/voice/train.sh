@@ -18,7 +18,8 @@
 # (a second synthesiser; a third of their utterances word salad), and
 # trains longer on the larger set. Round 3 alone recognises coffee orders
 # (agent/voice/asr/testdata/coffee.en.yaml) read by festival's
-# ked_diphone 12 % of the time, round 4 about 60 % (models/voice/README.md).
+# ked_diphone 29 % of the time, round 4 65 % (asrtrain -other;
+# models/voice/README.md).
 set -eu
 cd "$(dirname "$0")/../.."
 FSDD=${FSDD:-../shared/data/speech/fsdd/recordings}

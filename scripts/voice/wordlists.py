@@ -17,10 +17,23 @@ import random
 import re
 import sys
 
-COFFEE = set("""brew can i get have want me give i'd like make may a an small medium
-large eight twelve sixteen twenty ounce light roast dark single double triple shot
-americano cappuccino espresso iced mocha latte coffee drip house with and milk little
-bit of some lot lots skim whole soy almond cream sugar brown sweetener""".split())
+COFFEE_YAML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                           "agent", "voice", "asr", "testdata", "coffee.en.yaml")
+
+
+def context_words(path):
+    """The words of a context file: its templates and slot phrases, without
+    comments, keys and slot references."""
+    words = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0]
+            if line.startswith("language:"):
+                continue
+            line = re.sub(r"\{[^}]*\}", " ", line)      # {slot} references
+            line = re.sub(r"[\w']+\s*:", " ", line)     # keys
+            words.update(w.lower() for w in re.findall(r"[A-Za-z']+", line))
+    return words
 
 SOURCES = {
     "en": "/usr/share/dict/american-english",
@@ -32,6 +45,7 @@ SOURCES = {
 
 def main():
     out = sys.argv[1]
+    coffee = context_words(COFFEE_YAML)
     os.makedirs(out, exist_ok=True)
     for lang, path in SOURCES.items():
         words = set()
@@ -40,7 +54,7 @@ def main():
                 w = w.strip()
                 if lang != "de" and w != w.lower():
                     continue
-                if not re.fullmatch(r"[^\W\d_]{2,12}", w) or w.lower() in COFFEE:
+                if not re.fullmatch(r"[^\W\d_]{2,12}", w) or w.lower() in coffee:
                     continue
                 words.add(w)
         words = sorted(words)

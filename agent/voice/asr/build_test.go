@@ -159,11 +159,16 @@ func TestModelOffsets(t *testing.T) {
 //     EVEDGE_REQUIRE_FESTIVAL is set, as in CI).
 //
 // The expected intent and slots are the sentences the synthesiser was
-// given, not the recogniser's output. Floors, measured on 2026-11-30:
-// the model trained on the car sentences only (before word salad and
-// flite) got 29/40 and 6/40 here; the committed model 33/40 and 24/40.
+// given, not the recogniser's output. Measured on 2026-11-30: the model
+// trained on the car sentences only (round 3, before word salad and
+// flite) got 29/40 and 12/40 here, round 4 31/40 and 26/40. The festival
+// floor carries the regression signal; the espeak-ng one only catches a
+// collapse.
 func TestOtherDomain(t *testing.T) {
 	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		if os.Getenv("EVEDGE_REQUIRE_ESPEAK") != "" {
+			t.Fatal("espeak-ng required (EVEDGE_REQUIRE_ESPEAK) but not installed")
+		}
 		t.Skip("espeak-ng not installed")
 	}
 	if testing.Short() || raceEnabled {
@@ -202,7 +207,7 @@ func TestOtherDomain(t *testing.T) {
 	// Held-out variants (asrtrain's splitVariants: every fifth of
 	// espeak-ng's variant list, from the third).
 	voices := []string{"en-us+david", "en+max", "en-gb-x-rp+f4", "en+m7", "en-us+victor"}
-	score("espeak-ng", 30, func(i int, rng *rand.Rand, text string) []float32 {
+	score("espeak-ng", 26, func(i int, rng *rand.Rand, text string) []float32 {
 		return speakAt(t, dir, voices[i%len(voices)], text, 120+rng.IntN(100), 20+rng.IntN(60))
 	})
 	if _, err := os.Stat("/usr/share/festival/voices/english/ked_diphone"); err != nil {

@@ -2,6 +2,7 @@ package asr
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,7 @@ func speak(tb testing.TB, dir, v, text string) []float32 {
 func speakAt(tb testing.TB, dir, v, text string, rate, pitch int) []float32 {
 	tb.Helper()
 	wav := filepath.Join(dir, "speak.wav")
+	os.Remove(wav)
 	if out, err := exec.Command("espeak-ng", "-v", v, "-s", strconv.Itoa(rate), "-p", strconv.Itoa(pitch), "-w", wav, text).CombinedOutput(); err != nil {
 		tb.Fatalf("espeak-ng: %v: %s", err, out)
 	}
@@ -44,13 +46,16 @@ func readWAV(tb testing.TB, wav string) []float32 {
 
 // festival synthesises text with festival's voice v (text2wave) at the
 // given duration stretch and returns its samples at the recogniser's rate.
+// text2wave exits 0 without writing when the voice is missing, so the
+// file is removed first and the output checked.
 func festival(tb testing.TB, dir, v, text string, stretch float64) []float32 {
 	tb.Helper()
 	wav := filepath.Join(dir, "festival.wav")
+	os.Remove(wav)
 	cmd := exec.Command("text2wave", "-eval", "(voice_"+v+")", "-eval", fmt.Sprintf("(Parameter.set 'Duration_Stretch %.2f)", stretch), "-o", wav)
 	cmd.Stdin = strings.NewReader(text)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("text2wave: %v: %s", err, out)
+	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "SIOD ERROR") {
+		tb.Fatalf("text2wave %s: %v: %s", v, err, out)
 	}
 	return readWAV(tb, wav)
 }

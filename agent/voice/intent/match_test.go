@@ -453,7 +453,8 @@ func TestMatchAllocs(t *testing.T) {
 // TestRandomSentence: random sentences of a context whose templates have
 // optional slots in several orders are sentences of it (Match, a separate
 // path through the graph, gives back their intent and slots), every
-// intent and every optional part is drawn, and the draw is reproducible.
+// intent and every slot, optional or not, is drawn, and the draw is
+// reproducible.
 func TestRandomSentence(t *testing.T) {
 	c, err := Parse("coffee.en.yaml", []byte(`language: en
 intents:

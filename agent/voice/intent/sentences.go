@@ -211,7 +211,9 @@ func (c *Context) phrases(list string) []phrase {
 // 1/2, an alternative and a slot phrase are chosen uniformly. For
 // synthesising test speech from contexts too large to enumerate (a
 // template with several optional slots in any order has millions of
-// sentences). ok is false when the context has no templates.
+// sentences). The draw is not uniform over sentences: an intent with few
+// sentences comes up as often as one with many. ok is false when the
+// context has no intents (Parse accepts none without one).
 func (c *Context) RandomSentence(rng *rand.Rand) (s Sentence, ok bool) {
 	if len(c.Intents) == 0 {
 		return Sentence{}, false

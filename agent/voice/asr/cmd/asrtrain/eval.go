@@ -16,7 +16,6 @@ import (
 	"github.com/evedge/evedge/agent/voice/asr"
 	"github.com/evedge/evedge/agent/voice/assistant"
 	"github.com/evedge/evedge/agent/voice/intent"
-	"github.com/evedge/evedge/drivers/audio"
 )
 
 type evalCfg struct {
@@ -55,6 +54,9 @@ func sameSlots(a, b map[string]any) bool {
 	}
 	return true
 }
+
+// noisy5dB is the evaluation's cabin noise at 5 dB SNR (no warp).
+var noisy5dB = aug{Warp: 1, SNR: 5, Noise: 3, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
 
 // outcome of one utterance.
 type outcome struct {
@@ -102,7 +104,7 @@ func eval(cfg evalCfg) error {
 			rng.Shuffle(len(sents), func(i, j int) { sents[i], sents[j] = sents[j], sents[i] })
 			var jobs []job
 			for i := 0; i < cfg.n && i < len(sents); i++ {
-				v := langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+				v := heldVoice(rng, lang, held)
 				jobs = append(jobs, job{ID: fmt.Sprintf("ev-%s-%d", lang, i), Voice: v, Rate: 120 + rng.IntN(100),
 					Pitch: 20 + rng.IntN(60), Text: c.Pronounce(sents[i].Text), Lang: lang, Intent: sents[i].Intent, Slots: sents[i].Slots})
 			}
@@ -121,13 +123,13 @@ func eval(cfg evalCfg) error {
 				var wj []job
 				for i, u := range us {
 					w := wakes[rng.IntN(len(wakes))]
-					v := langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+					v := heldVoice(rng, lang, held)
 					wj = append(wj, job{ID: fmt.Sprintf("ew-%s-%d", lang, i), Voice: v, Rate: u.Rate, Pitch: u.Pitch,
 						Text: c.Pronounce(w.Text) + ", " + u.Text, Lang: lang, Intent: u.Intent, Slots: u.Slots})
 				}
 				for i := 0; i < cfg.n/2; i++ {
 					w := wakes[rng.IntN(len(wakes))]
-					v := langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+					v := heldVoice(rng, lang, held)
 					wj = append(wj, job{ID: fmt.Sprintf("ewa-%s-%d", lang, i), Voice: v, Rate: 120 + rng.IntN(100),
 						Pitch: 20 + rng.IntN(60), Text: c.Pronounce(w.Text), Lang: lang, Intent: intent.WakeIntent})
 				}
@@ -138,7 +140,6 @@ func eval(cfg evalCfg) error {
 				wakeUtts[lang] = ws
 			}
 		}
-		noisy := aug{Warp: 1, SNR: 5, Noise: 3, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
 		fmt.Printf("| lang | clean | 5 dB cabin noise | foreign speech accepted | ms/utt | RTF |\n|---|---|---|---|---|---|\n")
 		for _, lang := range langs {
 			c := loadCar(lang)
@@ -163,7 +164,7 @@ func eval(cfg evalCfg) error {
 				if i < 5 {
 					log.Printf("%s %q → %v %s %v %v (%.2f)", lang, u.Text, r.Understood, r.Intent, r.Slots, r.Words, r.Confidence)
 				}
-				y, _, _ := noisy.apply(rng, u.Samples)
+				y, _, _ := noisy5dB.apply(rng, u.Samples)
 				r, _, _ = run(rec, y)
 				noise = append(noise, outcome{ok: r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots), conf: r.Confidence})
 			}
@@ -218,7 +219,7 @@ func eval(cfg evalCfg) error {
 						continue
 					}
 					clean = append(clean, outcome{ok: ok, conf: r.WakeConfidence})
-					y, _, _ := noisy.apply(rng, u.Samples)
+					y, _, _ := noisy5dB.apply(rng, u.Samples)
 					r, _, _ = run(rec, y)
 					noise = append(noise, outcome{ok: r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots), conf: r.WakeConfidence})
 				}
@@ -317,15 +318,11 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 		if len(only) > 0 && !only[parts[1]] {
 			continue
 		}
-		w, err := audio.ReadWAVFile(f)
+		x, err := readWAV(f)
 		if err != nil {
 			return err
 		}
-		b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, asr.SampleRate)
-		if err != nil {
-			return err
-		}
-		r, s, d := run(rec, b.Data)
+		r, s, d := run(rec, x)
 		sec += s
 		dur += d
 		a := per[parts[1]]
@@ -344,7 +341,7 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 			confusions[fmt.Sprintf("%d→%s", digit, got)]++
 		}
 		if ok {
-			speechOK = append(speechOK, assistant.Modulation(asr.Trim(b.Data)))
+			speechOK = append(speechOK, assistant.Modulation(asr.Trim(x)))
 			a.ok++
 			all.ok++
 		}

@@ -46,7 +46,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 		voc := c.Vocabulary()
 		var jobs []job
 		voice := func() string {
-			return langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+			return heldVoice(rng, lang, held)
 		}
 		if lang != intent.Chinese {
 			for _, id := range k.IDs() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/evedge/evedge/agent/voice/asr"
 	"github.com/evedge/evedge/agent/voice/intent"
-	"github.com/evedge/evedge/drivers/audio"
 )
 
 // Flite speech in training: Debian's flite (apt install flite) reads
@@ -126,27 +126,16 @@ func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *
 			for i := w; i < len(jobs); i += max(threads, 1) {
 				j := jobs[i]
 				p := filepath.Join(dir, j.ID+".wav")
-				cmd := exec.Command("flite", "-voice", j.Voice, "--setf", fmt.Sprintf("duration_stretch=%.3f", j.stretch),
-					"--setf", fmt.Sprintf("int_f0_target_mean=%d", j.f0), "-t", j.Text, "-o", p)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					errs[i] = fmt.Errorf("flite %s %q: %v: %s", j.Voice, j.Text, err, out)
-					continue
-				}
-				wav, err := audio.ReadWAVFile(p)
+				x, err := fliteSay(p, j.Voice, j.Text, j.stretch, j.f0)
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: wav.SampleRate, Channels: 1}, Data: wav.Mono(nil)}, asr.SampleRate)
-				if err != nil {
-					errs[i] = fmt.Errorf("%s: %w", p, err)
-					continue
-				}
-				segs, good := alignSegs(f, em, b.Data, j.phones)
+				segs, good := alignSegs(f, em, x, j.phones)
 				if !good {
 					continue
 				}
-				us[i], ok[i] = utt{job: j.job, Samples: b.Data, Segs: segs}, true
+				us[i], ok[i] = utt{job: j.job, Samples: x, Segs: segs}, true
 			}
 		}()
 	}
@@ -161,4 +150,43 @@ func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *
 		}
 	}
 	return out, nil
+}
+
+// fliteSay synthesises text with flite voice v into the WAV file p (speed
+// stretch, mean F0 in Hz; f0 <= 0 keeps the voice's own) and reads it back
+// at the recogniser's rate.
+func fliteSay(p, v, text string, stretch float64, f0 int) ([]float32, error) {
+	args := []string{"-voice", v, "--setf", fmt.Sprintf("duration_stretch=%.3f", stretch)}
+	if f0 > 0 {
+		args = append(args, "--setf", fmt.Sprintf("int_f0_target_mean=%d", f0))
+	}
+	if out, err := exec.Command("flite", append(args, "-t", text, "-o", p)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("flite %s %q: %v: %s", v, text, err, out)
+	}
+	return readWAV(p)
+}
+
+// festivalSay synthesises text with festival's voice v (text2wave) into
+// the WAV file p at the given duration stretch and reads it back at the
+// recogniser's rate. text2wave exits 0 and writes nothing when the voice
+// is missing ("SIOD ERROR: unbound variable"), so p is removed first and
+// its output checked.
+func festivalSay(p, v, text string, stretch float64) ([]float32, error) {
+	os.Remove(p)
+	cmd := exec.Command("text2wave", "-eval", "(voice_"+v+")", "-eval", fmt.Sprintf("(Parameter.set 'Duration_Stretch %.2f)", stretch), "-o", p)
+	cmd.Stdin = strings.NewReader(text)
+	out, err := cmd.CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("SIOD ERROR")) {
+		return nil, fmt.Errorf("text2wave %s %q: %v: %s", v, text, err, out)
+	}
+	return readWAV(p)
+}
+
+// festivalVoice says whether festival's English voice v is installed.
+func festivalVoice(v string) bool {
+	if _, err := exec.LookPath("text2wave"); err != nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join("/usr/share/festival/voices/english", v))
+	return err == nil
 }

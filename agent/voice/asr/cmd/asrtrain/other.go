@@ -8,12 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
 	"github.com/evedge/evedge/agent/voice/intent"
-	"github.com/evedge/evedge/drivers/audio"
 )
 
 // A context from another domain (-other FILE.yaml, English), the way a
@@ -35,17 +33,18 @@ import (
 
 // otherEngines are the synthesisers -other reads sentences with.
 var otherEngines = []struct {
-	name   string
-	voices []string
-	cmd    string
+	name, engine, voice string // voice: festival's; "" for the others
 }{
-	{"espeak-ng (held-out variants)", nil, "espeak-ng"},
-	{"flite (its 5 voices, in training)", fliteVoices, "flite"},
-	{"festival ked_diphone (unseen speaker)", []string{"ked_diphone"}, "text2wave"},
-	{"festival kal_diphone (flite kal's speaker)", []string{"kal_diphone"}, "text2wave"},
+	{"espeak-ng (held-out variants)", "espeak-ng", ""},
+	{"flite (its 5 voices, in training)", "flite", ""},
+	{"festival ked_diphone (unseen speaker)", "festival", "ked_diphone"},
+	{"festival kal_diphone (flite kal's speaker)", "festival", "kal_diphone"},
 }
 
 func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
+	if cfg.n <= 0 {
+		return fmt.Errorf("-other-n %d: want at least 1 sentence", cfg.n)
+	}
 	b, err := os.ReadFile(cfg.other)
 	if err != nil {
 		return err
@@ -79,9 +78,16 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 		return err
 	}
 	fmt.Printf("\nContext %s (%d sentences of it per synthesiser; intent and every slot right):\n| synthesiser | clean | 5 dB cabin noise | ms/utt | RTF |\n|---|---|---|---|---|\n", filepath.Base(cfg.other), cfg.n)
-	noisy := aug{Warp: 1, SNR: 5, Noise: 3, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
 	for ei, e := range otherEngines {
-		if _, err := exec.LookPath(e.cmd); err != nil {
+		installed := false
+		switch e.engine {
+		case "festival":
+			installed = festivalVoice(e.voice)
+		default:
+			_, err := exec.LookPath(e.engine)
+			installed = err == nil
+		}
+		if !installed {
 			fmt.Printf("| %s | not installed | | | |\n", e.name)
 			continue
 		}
@@ -90,38 +96,32 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 		var dur time.Duration
 		for i, s := range sents {
 			p := filepath.Join(dir, fmt.Sprintf("o%d-%d.wav", ei, i))
-			var cmd *exec.Cmd
-			switch e.cmd {
+			var x []float32
+			switch e.engine {
 			case "espeak-ng":
-				v := langVoices[intent.English][rng.IntN(len(langVoices[intent.English]))] + "+" + held[rng.IntN(len(held))]
-				cmd = exec.Command("espeak-ng", "-v", v, "-s", fmt.Sprint(120+rng.IntN(100)), "-p", fmt.Sprint(20+rng.IntN(60)), "-w", p, s.Text)
+				os.Remove(p)
+				v := heldVoice(rng, intent.English, held)
+				if out, err := exec.Command("espeak-ng", "-v", v, "-s", fmt.Sprint(120+rng.IntN(100)), "-p", fmt.Sprint(20+rng.IntN(60)), "-w", p, s.Text).CombinedOutput(); err != nil {
+					return fmt.Errorf("espeak-ng -v %s %q: %v: %s", v, s.Text, err, out)
+				}
+				x, err = readWAV(p)
 			case "flite":
-				cmd = exec.Command("flite", "-voice", e.voices[i%len(e.voices)], "--setf", fmt.Sprintf("duration_stretch=%.2f", 0.8+0.5*rng.Float64()), "-t", s.Text, "-o", p)
+				x, err = fliteSay(p, fliteVoices[i%len(fliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0)
 			default:
-				cmd = exec.Command("text2wave", "-eval", "(voice_"+e.voices[i%len(e.voices)]+")",
-					"-eval", fmt.Sprintf("(Parameter.set 'Duration_Stretch %.2f)", 0.8+0.5*rng.Float64()), "-o", p)
-				cmd.Stdin = strings.NewReader(s.Text)
+				x, err = festivalSay(p, e.voice, s.Text, 0.8+0.5*rng.Float64())
 			}
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("%s %q: %v: %s", e.cmd, s.Text, err, out)
-			}
-			w, err := audio.ReadWAVFile(p)
 			if err != nil {
 				return err
 			}
-			bu, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, asr.SampleRate)
-			if err != nil {
-				return fmt.Errorf("%s: %w", p, err)
-			}
-			r, sc, d := run(rec, bu.Data)
+			r, sc, d := run(rec, x)
 			sec += sc
 			dur += d
 			ok := r.Understood && r.Intent == s.Intent && sameSlots(r.Slots, s.Slots)
 			if !ok && cfg.verbose {
-				log.Printf("%s miss %q → %v %s %v %q", e.cmd, s.Text, r.Understood, r.Intent, r.Slots, r.Words)
+				log.Printf("%s miss %q → %v %s %v %q", e.name, s.Text, r.Understood, r.Intent, r.Slots, r.Words)
 			}
 			clean = append(clean, outcome{ok: ok, conf: r.Confidence})
-			y, _, _ := noisy.apply(rng, bu.Data)
+			y, _, _ := noisy5dB.apply(rng, x)
 			r, _, _ = run(rec, y)
 			noise = append(noise, outcome{ok: r.Understood && r.Intent == s.Intent && sameSlots(r.Slots, s.Slots), conf: r.Confidence})
 		}

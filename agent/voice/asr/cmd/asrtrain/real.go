@@ -10,7 +10,6 @@ import (
 
 	"github.com/evedge/evedge/agent/voice/asr"
 	"github.com/evedge/evedge/agent/voice/intent"
-	"github.com/evedge/evedge/drivers/audio"
 )
 
 // Real speech in training: FSDD recordings of the listed speakers (the
@@ -63,19 +62,15 @@ func loadReal(dir string, speakers map[string]bool, m *asr.Model) ([]utt, error)
 		if len(phones) == 0 {
 			return nil, fmt.Errorf("no pronunciation for %q", words[d])
 		}
-		w, err := audio.ReadWAVFile(p)
+		x, err := readWAV(p)
 		if err != nil {
 			return nil, err
 		}
-		b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, asr.SampleRate)
-		if err != nil {
-			return nil, err
-		}
-		segs, ok := alignSegs(f, em, b.Data, phones)
+		segs, ok := alignSegs(f, em, x, phones)
 		if !ok {
 			continue
 		}
-		us = append(us, utt{job: job{ID: filepath.Base(p), Lang: intent.English, Text: words[d]}, Samples: b.Data, Segs: segs})
+		us = append(us, utt{job: job{ID: filepath.Base(p), Lang: intent.English, Text: words[d]}, Samples: x, Segs: segs})
 	}
 	return us, nil
 }

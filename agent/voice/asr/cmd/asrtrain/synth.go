@@ -242,3 +242,21 @@ func labels(segs []seg, t int) []uint8 {
 	}
 	return out
 }
+
+// heldVoice is a random espeak-ng voice of lang with a held-out variant.
+func heldVoice(rng *rand.Rand, lang intent.Language, held []string) string {
+	return langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
+}
+
+// readWAV reads a WAV file as mono samples at the recogniser's rate.
+func readWAV(path string) ([]float32, error) {
+	w, err := audio.ReadWAVFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, asr.SampleRate)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b.Data, nil
+}
