@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log"
 	"math"
@@ -143,11 +142,7 @@ func eval(cfg evalCfg) error {
 		fmt.Printf("| lang | clean | 5 dB cabin noise | foreign speech accepted | ms/utt | RTF |\n|---|---|---|---|---|---|\n")
 		for _, lang := range langs {
 			c := loadCar(lang)
-			lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
-			if err != nil {
-				return err
-			}
-			rec, err := asr.NewRecognizer(c, lex, m)
+			rec, err := recognizer(c, m)
 			if err != nil {
 				return err
 			}
@@ -193,11 +188,7 @@ func eval(cfg evalCfg) error {
 			fmt.Printf("\nWake phrase (held-out voices):\n| lang | wake phrase + request, clean | 5 dB cabin noise | wake phrase alone | requests without it accepted | ms/utt |\n|---|---|---|---|---|---|\n")
 			for _, lang := range langs {
 				c := loadCar(lang)
-				lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
-				if err != nil {
-					return err
-				}
-				base, err := asr.NewRecognizer(c, lex, m)
+				base, err := recognizer(c, m)
 				if err != nil {
 					return err
 				}
@@ -293,11 +284,7 @@ func pct(v []float64) string {
 // held out (none is used in training).
 func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 	c := digitContext(intent.English)
-	lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
-	if err != nil {
-		return err
-	}
-	rec, err := asr.NewRecognizer(c, lex, m)
+	rec, err := recognizer(c, m)
 	if err != nil {
 		return err
 	}

@@ -78,11 +78,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 		if err != nil {
 			return err
 		}
-		lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
-		if err != nil {
-			return err
-		}
-		rec, err := asr.NewRecognizer(c, lex, m)
+		rec, err := recognizer(c, m)
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log"
 	"math/rand/v2"
@@ -56,11 +55,7 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 	if c.Language != intent.English {
 		return fmt.Errorf("-other: %s is %s; flite and festival read English only", cfg.other, c.Language)
 	}
-	lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
-	if err != nil {
-		return err
-	}
-	rec, err := asr.NewRecognizer(c, lex, m)
+	rec, err := recognizer(c, m)
 	if err != nil {
 		return err
 	}

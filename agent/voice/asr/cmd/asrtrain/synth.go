@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -259,4 +260,14 @@ func readWAV(path string) ([]float32, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return b.Data, nil
+}
+
+// recognizer builds c's recogniser for m, its words pronounced by
+// espeak-ng as evedge voice build does.
+func recognizer(c *intent.Context, m *asr.Model) (*asr.Recognizer, error) {
+	lex, err := asr.Pronounce(context.Background(), asr.Espeak{}, c)
+	if err != nil {
+		return nil, err
+	}
+	return asr.NewRecognizer(c, lex, m)
 }
