@@ -1857,31 +1857,7 @@ def report(outdir, verbose=False):
         for f, x in sorted(seen.items(), key=lambda kv: kv[1]["t"]):
             dets.append("%s x%d first %+.0fm" % (f, cnt[f], (x["t"] - ref) / 60.0))
         pre = [x for x in model if meta["onset_t"] and x["t"] < meta["onset_t"]]
-        match = None
-        twin_explained = 0
-        if fk:
-            twin_model = model_lines(meta["twin"]) if meta.get("twin") else []
-            for x in model:
-                if x["t"] >= meta["onset_t"] and any(k in x["fault"].lower() for k in KEYWORDS[fk]):
-                    # the same class raised within 10 min in the healthy twin: not evidence of the fault
-                    if any(y["fault"] == x["fault"] and abs(y["t"] - x["t"]) <= 600 for y in twin_model):
-                        twin_explained += 1
-                        continue
-                    match = x
-                    break
-        twin_classes = {x["fault"] for x in model_lines(meta["twin"])} if meta.get("twin") else set()
-        if not fk:
-            verdict = "OK" if not model else "FALSE ALARM"
-        elif match:
-            verdict = "DETECTED (%+.0f min)" % ((match["t"] - ref) / 60.0)
-            if match["fault"] in twin_classes:
-                verdict += " [twin also raises %s]" % match["fault"]
-        elif twin_explained:
-            verdict = "MISSED (only raises the twin has too)"
-        elif [x for x in model if x["t"] >= meta["onset_t"]]:
-            verdict = "flagged, other class"
-        else:
-            verdict = "MISSED"
+        verdict = verdict_of(meta, fk, model, model_lines(meta["twin"]) if fk and meta.get("twin") else [])
         if pre:
             verdict += "; %d before onset" % len(pre)
         rnames = {}
