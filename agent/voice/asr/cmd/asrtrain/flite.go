@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -164,29 +163,4 @@ func fliteSay(p, v, text string, stretch float64, f0 int) ([]float32, error) {
 		return nil, fmt.Errorf("flite %s %q: %v: %s", v, text, err, out)
 	}
 	return readWAV(p)
-}
-
-// festivalSay synthesises text with festival's voice v (text2wave) into
-// the WAV file p at the given duration stretch and reads it back at the
-// recogniser's rate. text2wave exits 0 and writes nothing when the voice
-// is missing ("SIOD ERROR: unbound variable"), so p is removed first and
-// its output checked.
-func festivalSay(p, v, text string, stretch float64) ([]float32, error) {
-	os.Remove(p)
-	cmd := exec.Command("text2wave", "-eval", "(voice_"+v+")", "-eval", fmt.Sprintf("(Parameter.set 'Duration_Stretch %.2f)", stretch), "-o", p)
-	cmd.Stdin = strings.NewReader(text)
-	out, err := cmd.CombinedOutput()
-	if err != nil || bytes.Contains(out, []byte("SIOD ERROR")) {
-		return nil, fmt.Errorf("text2wave %s %q: %v: %s", v, text, err, out)
-	}
-	return readWAV(p)
-}
-
-// festivalVoice says whether festival's English voice v is installed.
-func festivalVoice(v string) bool {
-	if _, err := exec.LookPath("text2wave"); err != nil {
-		return false
-	}
-	_, err := os.Stat(filepath.Join("/usr/share/festival/voices/english", v))
-	return err == nil
 }

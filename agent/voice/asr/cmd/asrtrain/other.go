@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"log"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
@@ -124,4 +126,29 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 			float64(dur.Milliseconds())/float64(len(sents)), dur.Seconds()/sec)
 	}
 	return nil
+}
+
+// festivalSay synthesises text with festival's voice v (text2wave) into
+// the WAV file p at the given duration stretch and reads it back at the
+// recogniser's rate. text2wave exits 0 and writes nothing when the voice
+// is missing ("SIOD ERROR: unbound variable"), so p is removed first and
+// its output checked.
+func festivalSay(p, v, text string, stretch float64) ([]float32, error) {
+	os.Remove(p)
+	cmd := exec.Command("text2wave", "-eval", "(voice_"+v+")", "-eval", fmt.Sprintf("(Parameter.set 'Duration_Stretch %.2f)", stretch), "-o", p)
+	cmd.Stdin = strings.NewReader(text)
+	out, err := cmd.CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("SIOD ERROR")) {
+		return nil, fmt.Errorf("text2wave %s %q: %v: %s", v, text, err, out)
+	}
+	return readWAV(p)
+}
+
+// festivalVoice says whether festival's English voice v is installed.
+func festivalVoice(v string) bool {
+	if _, err := exec.LookPath("text2wave"); err != nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join("/usr/share/festival/voices/english", v))
+	return err == nil
 }
