@@ -91,9 +91,13 @@ type Config struct {
 	MotorHeatCap   float64 // motor's heat capacity, J/K (time constant = MotorHeatCap/MotorCoolUA)
 	MotorCoolUA    float64 // motor-to-coolant heat transfer at full pump flow, W/K
 	MotorLossScale float64 // scales the motor's copper and iron losses (1: the built-in loss model)
-	LVLoad         float64 // 12 V loads while on, W
-	Odometer       float64 // km at start
-	Ambient        float64 // °C
+	// InverterHeatCap and InverterCoolUA: the inverter's heat capacity,
+	// J/K, and its heat transfer to the coolant at full pump flow, W/K.
+	InverterHeatCap float64
+	InverterCoolUA  float64
+	LVLoad          float64 // 12 V loads while on, W
+	Odometer        float64 // km at start
+	Ambient         float64 // °C
 
 	// Charging.
 	ACPower      float64 // AC supply power, kW (11 = 3 x 16 A x 230 V)
@@ -144,6 +148,8 @@ func DefaultConfig() Config {
 		MotorHeatCap:       12e3,
 		MotorCoolUA:        60,
 		MotorLossScale:     1,
+		InverterHeatCap:    2.5e3,
+		InverterCoolUA:     25,
 		LVLoad:             350,
 		Odometer:           12000,
 		Ambient:            20,
@@ -204,6 +210,8 @@ func (c Config) withDefaults() Config {
 	fill(&c.MotorHeatCap, d.MotorHeatCap)
 	fill(&c.MotorCoolUA, d.MotorCoolUA)
 	fill(&c.MotorLossScale, d.MotorLossScale)
+	fill(&c.InverterHeatCap, d.InverterHeatCap)
+	fill(&c.InverterCoolUA, d.InverterCoolUA)
 	fill(&c.LVLoad, d.LVLoad)
 	fill(&c.ACPower, d.ACPower)
 	fill(&c.DCPower, d.DCPower)
@@ -272,6 +280,8 @@ func (c *Config) validate() error {
 		{"MotorHeatCap", c.MotorHeatCap, 1e3, 1e6, "J/K"},
 		{"MotorCoolUA", c.MotorCoolUA, 1, 5000, "W/K"},
 		{"MotorLossScale", c.MotorLossScale, 0.1, 10, ""},
+		{"InverterHeatCap", c.InverterHeatCap, 100, 1e5, "J/K"},
+		{"InverterCoolUA", c.InverterCoolUA, 1, 1000, "W/K"},
 		{"LVLoad", c.LVLoad, 0, 3000, "W"},
 		{"Odometer", c.Odometer, 0, 1.5e6, "km"},
 		{"Ambient", c.Ambient, -40, 55, "°C"},

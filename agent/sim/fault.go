@@ -32,6 +32,9 @@ type Plant struct {
 	// MotorCooling scales the motor's heat transfer to the coolant;
 	// MotorLoss scales its losses (friction, shorted turns).
 	MotorCooling, MotorLoss float64
+	// InverterCooling scales the inverter's heat transfer to its cold
+	// plate; InverterLoss scales its losses (switching and conduction).
+	InverterCooling, InverterLoss float64
 	// InsulationLeak is an extra leakage conductance from HV to chassis, S.
 	InsulationLeak float64
 	// LVCapacity and LVResistance scale the 12 V battery's capacity and
@@ -102,6 +105,7 @@ func (p *Plant) reset() {
 		p.Cells[i] = CellEffect{Capacity: 1, Resistance: 1}
 	}
 	p.PumpFlow, p.MotorCooling, p.MotorLoss, p.InsulationLeak = 1, 1, 1, 0
+	p.InverterCooling, p.InverterLoss = 1, 1
 	p.LVCapacity, p.LVResistance, p.LVVoltageDrop = 1, 1, 0
 	p.PrechargeSlow, p.ContactorDrop, p.HVILOpen = 1, false, false
 	p.ChargerOutput = 1
@@ -150,6 +154,12 @@ const (
 	// its losses grow 1+2*Severity times (a bearing or winding going bad);
 	// under load it heats well above the coolant and derates above 150 °C.
 	FaultMotorOverheat FaultKind = "motor_overheat"
+	// FaultInverterOverheat: the inverter's power modules lose their
+	// contact with the cold plate (dried-out thermal paste, a clogged
+	// channel) down to 1-0.9*Severity of the heat transfer, and their
+	// losses grow 1+Severity times (ageing semiconductors); under load the
+	// inverter heats well above the coolant and derates above 100 °C.
+	FaultInverterOverheat FaultKind = "inverter_overheat"
 	// FaultThermalRunaway: a thermal runaway precursor in cell Target:
 	// exothermic side reactions heat it by 150·Severity·level W and an
 	// internal micro short of 0.3·Severity·level S discharges it; its module
@@ -176,7 +186,7 @@ const (
 func FaultKinds() []FaultKind {
 	return []FaultKind{FaultCellShort, FaultCellCapacity, FaultCellResistance, FaultCoolingLoss,
 		FaultInsulation, FaultWeak12V, FaultPrecharge, FaultContactor, FaultHVIL,
-		FaultMotorOverheat, FaultThermalRunaway, FaultCharger, FaultSensorStuck, FaultSensorDrift, FaultSensorDropout}
+		FaultMotorOverheat, FaultInverterOverheat, FaultThermalRunaway, FaultCharger, FaultSensorStuck, FaultSensorDrift, FaultSensorDropout}
 }
 
 // FaultSpec schedules a built-in fault. It is active from Start (sim time
@@ -274,6 +284,11 @@ func newFault(spec FaultSpec, cells int, db *signals.Database) (Fault, error) {
 		return funcFault{spec.Kind, func(p *Plant, l float64) {
 			p.MotorCooling *= 1 - 0.95*sev*l
 			p.MotorLoss *= 1 + 2*sev*l
+		}}, nil
+	case FaultInverterOverheat:
+		return funcFault{spec.Kind, func(p *Plant, l float64) {
+			p.InverterCooling *= 1 - 0.9*sev*l
+			p.InverterLoss *= 1 + sev*l
 		}}, nil
 	case FaultSensorStuck, FaultSensorDrift, FaultSensorDropout:
 		sigs, err := sensorTargets(where, spec, db)

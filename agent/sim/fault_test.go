@@ -307,6 +307,43 @@ func TestFaultMotorOverheat(t *testing.T) {
 	}
 }
 
+// TestFaultInverterOverheat: on a motorway (about 25 kW, 0.012·P + 60 W
+// = 360 W of inverter losses) a healthy inverter sits 15..50 K over its
+// coolant (UA 25·(0.1 + 0.9·flow) W/K, the pump speeding up as it warms).
+// At severity 1 the losses double and the cold plate passes a tenth of
+// that: at most 2.5 W/K plus 1 W/K to the air, a steady state of
+// hundreds of K over the coolant reached with a time constant of
+// 2500/3.5 s ≈ 12 min, so within 15 min the inverter is 40 K or more
+// hotter than its healthy twin, and it derates above 100 °C.
+func TestFaultInverterOverheat(t *testing.T) {
+	t.Parallel()
+	hw := func(c *Config) { c.Scenario, c.ParkTime = PhaseHighway, -1 }
+	s := faulty(t, hw, FaultSpec{Kind: FaultInverterOverheat, Severity: 1})
+	h := newSim(t, hw)
+	s.Step(15 * time.Minute)
+	h.Step(15 * time.Minute)
+	st, hs := s.State(), h.State()
+	t.Logf("15 min: inverter %.0f °C, healthy %.0f °C (coolant %.0f)", st.InverterTemp, hs.InverterTemp, hs.CoolantInlet)
+	if st.InverterTemp < hs.InverterTemp+40 {
+		t.Errorf("inverter %.0f °C, healthy %.0f °C: expected 40 K hotter", st.InverterTemp, hs.InverterTemp)
+	}
+	if d := hs.InverterTemp - hs.CoolantInlet; d < 5 || d > 50 {
+		t.Errorf("healthy inverter %.0f K over its coolant, expected 5..50", d)
+	}
+	if st.MotorTemp > hs.MotorTemp+15 {
+		t.Errorf("motor %.0f °C, healthy %.0f °C: the inverter's fault heats the motor", st.MotorTemp, hs.MotorTemp)
+	}
+	s.Step(15 * time.Minute)
+	h.Step(15 * time.Minute)
+	st, hs = s.State(), h.State()
+	if st.MotorTorqueLimit >= 350 || st.InverterTemp < 100 {
+		t.Errorf("after 30 min: inverter %.0f °C, torque limit %.0f Nm: expected derating above 100 °C", st.InverterTemp, st.MotorTorqueLimit)
+	}
+	if st.Trip > hs.Trip-1 {
+		t.Errorf("derated car covered %.1f km, healthy %.1f km: expected it to fall behind", st.Trip, hs.Trip)
+	}
+}
+
 // decodeAll returns the values of signal msg.sig in frames, with times.
 func decodeAll(s *Sim, frames []can.Frame, msg, sig string) (ts []int64, vs []float64) {
 	m := s.Config().DBC.Message(msg)

@@ -22,8 +22,6 @@ const (
 	chillerMax    = 7000.0
 	chillerCOP    = 2.5
 	motorToAmb    = 3.0
-	invHeatCap    = 2.5e3
-	invToCool     = 25.0
 	invToAmb      = 1.0
 	dcdcHeatCap   = 1.5e3
 	dcdcToCool    = 12.0
@@ -280,7 +278,7 @@ func (s *Sim) drive(vref float64, traction bool, auxW float64, h float64) {
 		pel := pmech + m.motorLoss
 		m.invLoss = 0
 		if traction {
-			m.invLoss = invLossFrac*math.Abs(pel) + invLossIdle
+			m.invLoss = (invLossFrac*math.Abs(pel) + invLossIdle) * s.plant.InverterLoss
 		}
 		m.drivePower = pel + m.invLoss
 		// Stay within the BMS discharge limit: scale the torque down once.
@@ -329,8 +327,8 @@ func (s *Sim) thermal(h, dcdcLoss float64) {
 	uaMot := s.cfg.MotorCoolUA * (0.08 + 0.92*m.flow) * s.plant.MotorCooling
 	qMot := uaMot * (m.motorT - m.coolT)
 	m.motorT += h * (m.motorLoss - qMot - motorToAmb*(m.motorT-amb)) / s.cfg.MotorHeatCap
-	qInv := invToCool * (0.1 + 0.9*m.flow) * (m.invT - m.coolT)
-	m.invT += h * (m.invLoss - qInv - invToAmb*(m.invT-amb)) / invHeatCap
+	qInv := s.cfg.InverterCoolUA * (0.1 + 0.9*m.flow) * s.plant.InverterCooling * (m.invT - m.coolT)
+	m.invT += h * (m.invLoss - qInv - invToAmb*(m.invT-amb)) / s.cfg.InverterHeatCap
 	qDC := dcdcToCool * (0.2 + 0.8*m.flow) * (m.dcdcT - m.coolT)
 	m.dcdcT += h * (dcdcLoss - qDC - dcdcToAmb*(m.dcdcT-amb)) / dcdcHeatCap
 

@@ -17,19 +17,20 @@ import (
 // faultDTCs are the generic SAE J2012 codes the simulated car stores while
 // a fault is active (hybrid/EV codes where J2012 has them).
 var faultDTCs = map[sim.FaultKind]string{
-	sim.FaultCellShort:      "P0A7F", // hybrid battery pack deterioration
-	sim.FaultCellCapacity:   "P0A7F",
-	sim.FaultCellResistance: "P0A7F",
-	sim.FaultCoolingLoss:    "P0A81", // hybrid battery cooling fan / cooling performance
-	sim.FaultInsulation:     "P0AA6", // hybrid battery voltage system isolation fault
-	sim.FaultWeak12V:        "P0562", // system voltage low
-	sim.FaultPrecharge:      "P0C78", // hybrid battery precharge time too long
-	sim.FaultContactor:      "P0AA1", // hybrid battery positive contactor stuck closed
-	sim.FaultHVIL:           "P0A0A", // high voltage system interlock circuit
-	sim.FaultMotorOverheat:  "P0A2F", // drive motor A temperature too high
-	sim.FaultSensorStuck:    "P0A9B", // hybrid battery temperature sensor A range/performance
-	sim.FaultSensorDrift:    "P0A9B",
-	sim.FaultSensorDropout:  "P0A9C",
+	sim.FaultCellShort:        "P0A7F", // hybrid battery pack deterioration
+	sim.FaultCellCapacity:     "P0A7F",
+	sim.FaultCellResistance:   "P0A7F",
+	sim.FaultCoolingLoss:      "P0A81", // hybrid battery cooling fan / cooling performance
+	sim.FaultInsulation:       "P0AA6", // hybrid battery voltage system isolation fault
+	sim.FaultWeak12V:          "P0562", // system voltage low
+	sim.FaultPrecharge:        "P0C78", // hybrid battery precharge time too long
+	sim.FaultContactor:        "P0AA1", // hybrid battery positive contactor stuck closed
+	sim.FaultHVIL:             "P0A0A", // high voltage system interlock circuit
+	sim.FaultMotorOverheat:    "P0A2F", // drive motor A temperature too high
+	sim.FaultInverterOverheat: "P0A3C", // drive motor A inverter over temperature
+	sim.FaultSensorStuck:      "P0A9B", // hybrid battery temperature sensor A range/performance
+	sim.FaultSensorDrift:      "P0A9B",
+	sim.FaultSensorDropout:    "P0A9C",
 }
 
 // cmdOBDSim serves an ELM327 simulator on a pseudo-terminal for trials:
