@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,9 @@ func TestExperiment(t *testing.T) {
 		names := InputNames()
 		sel := []string{"cell_low_dev_mv", "cell_low_dev0_mv", "ew_cell_low_dev0_rise_mv", "cell_dev_time_mv_h", "cell_dev_soc_mv_10pct", "cell_same_soc_rise_mv", "ew_cell_deficit_pct", "ew_cell_deficit_rise_pct", "cell_deficit_time_pct_h", "cell_deficit_soc_pct_10pct", "soc_pct", "current_mean_a", "charging_share",
 			"pump_duty_pct", "cool_ratio", "cool_ratio_duty", "cool_valid", "ew_cool_ratio_duty", "temp_over_coolant_c", "coolant_delta_c", "motor_over_coolant_c", "motor_over_load_c", "ambient_c"}
+		if v := os.Getenv("EVEDGE_FEATSEL"); v != "" { // comma-separated input names
+			sel = strings.Split(v, ",")
+		}
 		var cols []int
 		for _, n := range sel {
 			for j, m := range names {
