@@ -41,7 +41,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	opts := train.Options{DBC: db, Workers: *workers, NormalHours: *hours, EvalRunsPerFault: *runs, Breaks: *breaks}
+	opts := train.Options{DBC: db, Ctx: ctx, Workers: *workers, NormalHours: *hours, EvalRunsPerFault: *runs, Breaks: *breaks}
 	var m *int8nn.Model
 	if *retrain {
 		var rep train.Report

@@ -74,7 +74,7 @@ func Evaluate(m *int8nn.Model, opts Options) (Metrics, error) {
 	nNormal := int(math.Ceil(opts.NormalHours / normalRunH))
 	h := min(normalRunH, opts.NormalHours)
 	scs := scenarios(opts.DBC, evalSeedBase, nNormal, span{h, h, 0}, opts.EvalRunsPerFault, span{1, 3, slowEvalHours}, opts.Breaks)
-	runs, err := simulateAll(scs, opts.DBC, opts.Workers)
+	runs, err := simulateAll(opts.Ctx, scs, opts.DBC, opts.Workers)
 	if err != nil {
 		return Metrics{}, err
 	}

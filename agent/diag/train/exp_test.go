@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/gob"
 	"fmt"
 	"math"
@@ -47,7 +48,7 @@ func TestExperiment(t *testing.T) {
 			}
 		}
 		t0 := time.Now()
-		runs, err := simulateAll(scs, db, opts.Workers)
+		runs, err := simulateAll(context.Background(), scs, db, opts.Workers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +255,7 @@ func TestExperiment(t *testing.T) {
 	t0 := time.Now()
 	raw, ys, pc := trainingSet(tscs, truns)
 	fmt.Printf("training windows per class %v\n", pc)
-	net, inputs, _, loss := fitNet(raw, ys, pc, opts.Epochs)
+	net, inputs, _, loss := fitNet(context.Background(), raw, ys, pc, opts.Epochs)
 	if os.Getenv("EVEDGE_CAL") != "" {
 		fmt.Printf("shifts %.2f\n", calibrate(net, inputs, vruns))
 	}

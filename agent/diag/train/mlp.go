@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 
@@ -88,8 +89,9 @@ const (
 )
 
 // fit trains with Adam on softmax cross-entropy with per-class weights,
-// in a fixed order drawn from rng.
-func (n *mlp) fit(rng *rand.Rand, xs [][]float64, ys []int, cw []float64, epochs, batch int, lr float64) (loss float64) {
+// in a fixed order drawn from rng; it stops between epochs once ctx is
+// done.
+func (n *mlp) fit(ctx context.Context, rng *rand.Rand, xs [][]float64, ys []int, cw []float64, epochs, batch int, lr float64) (loss float64) {
 	type adam struct{ m, v []float64 }
 	newAdam := func(k int) adam { return adam{make([]float64, k), make([]float64, k)} }
 	L := len(n.w)
@@ -120,6 +122,9 @@ func (n *mlp) fit(rng *rand.Rand, xs [][]float64, ys []int, cw []float64, epochs
 		}
 	}
 	for ep := range epochs {
+		if ctx.Err() != nil {
+			return loss
+		}
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		rate := lr * 0.5 * (1 + math.Cos(math.Pi*float64(ep)/float64(epochs)))
 		loss = 0

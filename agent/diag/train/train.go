@@ -2,6 +2,7 @@ package train
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -53,6 +54,9 @@ const normalWeight = 4
 type Options struct {
 	DBC     *signals.Database // the sim DBC (board/sim/sim-ev.dbc); required
 	Workers int               // parallel simulations; default GOMAXPROCS
+	// Ctx stops Train and Evaluate early (between scenarios and between
+	// training epochs) with its error; nil: never.
+	Ctx context.Context
 
 	// Training.
 	HealthyRuns     int     // healthy training scenarios (default 600)
@@ -80,6 +84,9 @@ func (o Options) withDefaults() (Options, error) {
 		if *p <= 0 {
 			*p = v
 		}
+	}
+	if o.Ctx == nil {
+		o.Ctx = context.Background()
 	}
 	def(&o.Workers, runtime.GOMAXPROCS(0))
 	def(&o.HealthyRuns, 600)
@@ -146,8 +153,9 @@ func scenarios(db *signals.Database, base uint64, healthy int, hs span, perFault
 }
 
 // simulateAll runs the scenarios on workers goroutines; results are in
-// scenario order whatever the scheduling.
-func simulateAll(scs []Scenario, db *signals.Database, workers int) ([]Run, error) {
+// scenario order whatever the scheduling. Once ctx is done it starts no
+// more scenarios and returns ctx's error.
+func simulateAll(ctx context.Context, scs []Scenario, db *signals.Database, workers int) ([]Run, error) {
 	q, err := newQuantizer(db)
 	if err != nil {
 		return nil, err
@@ -166,10 +174,16 @@ func simulateAll(scs []Scenario, db *signals.Database, workers int) ([]Run, erro
 		}()
 	}
 	for i := range scs {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("train: scenario %d: %w", i, err)
@@ -188,7 +202,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	var rep Report
 	t0 := time.Now()
 	scs := scenarios(opts.DBC, trainSeedBase, opts.HealthyRuns, span{1, 4, 0}, opts.RunsPerFault, span{1, 2, 1.5}, opts.Breaks)
-	runs, err := simulateAll(scs, opts.DBC, opts.Workers)
+	runs, err := simulateAll(opts.Ctx, scs, opts.DBC, opts.Workers)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -205,7 +219,10 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 		}
 	}
 	t1 := time.Now()
-	net, inputs, xs, loss := fitNet(raw, ys, perClass, opts.Epochs)
+	net, inputs, xs, loss := fitNet(opts.Ctx, raw, ys, perClass, opts.Epochs)
+	if err := opts.Ctx.Err(); err != nil {
+		return nil, rep, err
+	}
 	rep.Loss = loss
 	rep.FitTime = time.Since(t1)
 	acts := net.newActs()
@@ -223,7 +240,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 	t2 := time.Now()
 	nv := int(math.Ceil(opts.ValidationHours / normalRunH))
 	vs := scenarios(opts.DBC, validSeedBase, nv, span{normalRunH, normalRunH, 0}, 0, span{}, opts.Breaks)
-	vruns, err := simulateAll(vs, opts.DBC, opts.Workers)
+	vruns, err := simulateAll(opts.Ctx, vs, opts.DBC, opts.Workers)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -242,7 +259,7 @@ func Train(opts Options) (*int8nn.Model, Report, error) {
 
 	// Golden vectors: 16 windows of held-out scenarios, two per kind.
 	gs := scenarios(opts.DBC, evalSeedBase-1000, 0, span{}, 1, span{1, 1, 0}, false)
-	gruns, err := simulateAll(gs, opts.DBC, opts.Workers)
+	gruns, err := simulateAll(opts.Ctx, gs, opts.DBC, opts.Workers)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -315,7 +332,8 @@ func relabel(sc Scenario, r Run) {
 const coolDemandWindows = 10
 
 // fitNet standardises the training windows and fits the float network.
-func fitNet(raw [][NumInputs]float32, ys []int, perClass []int, epochs int) (*mlp, []int8nn.Input, [][]float64, float64) {
+// fitNet stops between epochs once ctx is done (the caller checks ctx).
+func fitNet(ctx context.Context, raw [][NumInputs]float32, ys []int, perClass []int, epochs int) (*mlp, []int8nn.Input, [][]float64, float64) {
 	names := InputNames()
 	inputs := make([]int8nn.Input, NumInputs)
 	for j := range NumInputs {
@@ -359,7 +377,7 @@ func fitNet(raw [][NumInputs]float32, ys []int, perClass []int, epochs int) (*ml
 			defer func() { <-sem }()
 			rng := rand.New(rand.NewPCG(42+uint64(k), 7))
 			members[k] = newMLP(rng, NumInputs, hidden1, hidden2, len(Classes))
-			losses[k] = members[k].fit(rng, xs, ys, cw, epochs, 64, 3e-3)
+			losses[k] = members[k].fit(ctx, rng, xs, ys, cw, epochs, 64, 3e-3)
 		}()
 	}
 	wg.Wait()

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -409,4 +411,37 @@ func simQuantizer(t *testing.T) (*signals.Database, *quantizer) {
 		t.Fatal(err)
 	}
 	return db, q
+}
+
+// TestCancel: a done context stops Train and Evaluate with its error
+// before any simulation or epoch, and fit between epochs (the weights of
+// a network whose context is done stay as they were).
+func TestCancel(t *testing.T) {
+	db, _, err := sim.LoadDBC(dbcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if _, _, err := Train(Options{DBC: db, Ctx: ctx}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Train: %v, want context.Canceled", err)
+	}
+	m, err := int8nn.Load(modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Evaluate(m, Options{DBC: db, Ctx: ctx}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Evaluate: %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cancelled Train and Evaluate took %v", d)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := newMLP(rng, 3, 4, 4, 2)
+	w0 := append([]float64(nil), n.w[0]...)
+	n.fit(ctx, rng, [][]float64{{1, 2, 3}, {3, 2, 1}}, []int{0, 1}, []float64{1, 1}, 10, 2, 0.1)
+	if !slices.Equal(w0, n.w[0]) {
+		t.Error("fit trained with its context done")
+	}
 }
