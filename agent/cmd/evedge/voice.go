@@ -54,8 +54,8 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "built %s: %s, %d intents, %d words, %d graph nodes, %d HMM states, in %v\n",
-		*out, m.Language, m.Intents, m.Words, m.Nodes, m.States, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "built %s: %s, %d intents, %d words (%d pronunciations), %d graph nodes, %d HMM states, in %v\n",
+		*out, m.Language, m.Intents, m.Words, m.Pronunciations, m.Nodes, m.States, time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 

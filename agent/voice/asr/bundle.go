@@ -27,10 +27,13 @@ type Manifest struct {
 	Source   string `json:"source"` // the context file it was built from
 	Intents  int    `json:"intents"`
 	Words    int    `json:"words"`
-	Nodes    int    `json:"nodes"`
-	States   int    `json:"states"`
-	Model    string `json:"model"` // acoustic model name and version
-	Espeak   string `json:"espeak_voice"`
+	// Pronunciations counts the lexicon's entries: a word said
+	// differently inside sentences has more than one (Lexicon).
+	Pronunciations int    `json:"pronunciations"`
+	Nodes          int    `json:"nodes"`
+	States         int    `json:"states"`
+	Model          string `json:"model"` // acoustic model name and version
+	Espeak         string `json:"espeak_voice"`
 }
 
 // Build prepares the folder out for recognising the context in file
@@ -59,7 +62,7 @@ func Build(ctx context.Context, e Espeak, contextPath string, am, meta []byte, o
 	if err != nil {
 		return Manifest{}, err
 	}
-	man := Manifest{Language: string(c.Language), Source: contextPath, Intents: len(c.Intents), Words: len(lex),
+	man := Manifest{Language: string(c.Language), Source: contextPath, Intents: len(c.Intents), Words: len(c.Vocabulary()), Pronunciations: len(lex),
 		Nodes: len(c.Graph().Nodes), States: n.NumStates(), Model: m.AM.Name + " " + m.AM.Version, Espeak: EspeakVoice(c.Language)}
 	var lb bytes.Buffer
 	lex.WriteTo(&lb)

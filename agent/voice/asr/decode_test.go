@@ -2,6 +2,7 @@ package asr
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/evedge/evedge/agent/voice/intent"
@@ -242,5 +243,56 @@ func TestWakeConfidence(t *testing.T) {
 	d = NewDecoder(plain)
 	if r := decode("open", "window"); !math.IsInf(r.WakeConfidence, -1) {
 		t.Errorf("plain graph: wake confidence %v, want -Inf", r.WakeConfidence)
+	}
+}
+
+// TestDecoderVariants: a word with a second pronunciation (word#1) is
+// recognised said either way, and reported as the word itself; without
+// the variant, the reduced form loses to another sentence.
+func TestDecoderVariants(t *testing.T) {
+	const ctx = `language: en
+intents:
+  Order:
+    templates: ["(a|the) {thing}"]
+slots:
+  thing: [lot, cat]
+`
+	c, err := intent.Parse("variants.yaml", []byte(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex := Lexicon{"a": ParseIPA("eɪ"), "the": ParseIPA("ð_ə"), "lot": ParseIPA("l_ɑː_t"), "cat": ParseIPA("k_æ_t")}
+	reduced := append(ParseIPA("ə"), ParseIPA("l_ɑː_t")...) // "a lot" said ə lɑːt
+	decode := func(lex Lexicon) []string {
+		n, err := NewNet(c, lex, DefaultDurations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := NewDecoder(n)
+		d.Reset()
+		for _, em := range emissions(reduced) {
+			d.Step(em)
+		}
+		return d.Result().Words
+	}
+	if got := decode(lex); slices.Equal(got, []string{"a", "lot"}) {
+		t.Errorf("without the variant: %v, want the reduced a read as another word", got)
+	}
+	lex["a#1"] = ParseIPA("ə")
+	if got := decode(lex); !slices.Equal(got, []string{"a", "lot"}) {
+		t.Errorf("with a#1 = ə: %v, want [a lot]", got)
+	}
+	strong := append(ParseIPA("eɪ"), ParseIPA("k_æ_t")...)
+	n, _ := NewNet(c, lex, DefaultDurations)
+	d := NewDecoder(n)
+	d.Reset()
+	for _, em := range emissions(strong) {
+		d.Step(em)
+	}
+	if got := d.Result().Words; !slices.Equal(got, []string{"a", "cat"}) {
+		t.Errorf("strong form with the variant listed: %v, want [a cat]", got)
+	}
+	if got := len(lex.Variants("a")); got != 2 {
+		t.Errorf("Variants(a): %d pronunciations, want 2", got)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/evedge/evedge/agent/voice/intent"
@@ -50,11 +52,45 @@ func (e Espeak) IPA(ctx context.Context, voice, text string) (string, error) {
 	return string(out), nil
 }
 
-// Lexicon maps the graph words of a context to their phone classes.
+// Lexicon maps the graph words of a context to their phone classes. A
+// key "word#k" (k = 1, 2, ...) is another pronunciation of word: the
+// recogniser accepts any of them (Variants).
 type Lexicon map[string][]Class
+
+// Variants returns word's pronunciations: its own entry, then word#1,
+// word#2, ... as long as they exist.
+func (l Lexicon) Variants(word string) [][]Class {
+	ph, ok := l[word]
+	if !ok {
+		return nil
+	}
+	out := [][]Class{ph}
+	for k := 1; ; k++ {
+		v, ok := l[word+"#"+strconv.Itoa(k)]
+		if !ok {
+			return out
+		}
+		out = append(out, v)
+	}
+}
+
+// Connected-speech variants (Pronounce): sentences of the context read as
+// a whole, how many at most; a form a word takes in them becomes a
+// variant when it is at least variantShare of the word's occurrences, at
+// most maxVariants a word.
+const (
+	variantSentences = 300
+	variantShare     = 0.25
+	maxVariants      = 2
+)
 
 // Pronounce builds the lexicon of c's vocabulary with espeak-ng. Chinese
 // words are read through their pinyin (Context.Pronounce).
+//
+// A word said alone takes its strong form ("a" as eɪ, "of" as ʌv), while
+// in a sentence function words are reduced ("a lot of" is ɐ lɑːt ʌv):
+// the forms espeak-ng gives the words inside sentences of the context
+// (variantSentences random ones, read in one call) are added as variants.
 func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error) {
 	voice := EspeakVoice(c.Language)
 	lex := Lexicon{}
@@ -70,7 +106,105 @@ func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error
 		}
 		lex[w] = ph
 	}
+	if err := connectedVariants(ctx, e, voice, c, lex); err != nil {
+		return nil, err
+	}
 	return lex, nil
+}
+
+// connectedVariants adds to lex the forms the words of c take inside its
+// sentences. espeak-ng reads the sentences in one call, one sentence a
+// line (each ends with a full stop) and the words separated by spaces; a
+// sentence whose line does not have one group per word (a word espeak-ng
+// splits or joins, a pinyin word of several syllables) is skipped.
+func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[string]bool{}
+	var sents [][]string
+	var text strings.Builder
+	for range variantSentences * 3 {
+		if len(sents) == variantSentences {
+			break
+		}
+		s, ok := c.RandomSentence(rng)
+		if !ok {
+			break
+		}
+		ws := strings.Fields(s.Text)
+		key := strings.Join(ws, " ")
+		if len(ws) < 2 || seen[key] {
+			continue
+		}
+		seen[key] = true
+		parts := make([]string, len(ws))
+		for i, w := range ws {
+			parts[i] = c.Pronounce(w)
+		}
+		sents = append(sents, ws)
+		text.WriteString(strings.Join(parts, " "))
+		text.WriteString(".\n")
+	}
+	if len(sents) == 0 {
+		return nil
+	}
+	ipa, err := e.IPA(ctx, voice, text.String())
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimRight(ipa, "\n"), "\n")
+	if len(lines) != len(sents) {
+		return nil // espeak-ng broke the sentences otherwise: no variants
+	}
+	type form struct {
+		ph []Class
+		n  int
+	}
+	forms := map[string]map[string]*form{}
+	total := map[string]int{}
+	for i, line := range lines {
+		groups := strings.Fields(line)
+		if len(groups) != len(sents[i]) {
+			continue
+		}
+		for j, w := range sents[i] {
+			if _, ok := lex[w]; !ok {
+				continue
+			}
+			ph := ParseIPA(groups[j])
+			if len(ph) == 0 {
+				continue
+			}
+			total[w]++
+			k := fmt.Sprint(ph)
+			if forms[w] == nil {
+				forms[w] = map[string]*form{}
+			}
+			if f := forms[w][k]; f != nil {
+				f.n++
+			} else {
+				forms[w][k] = &form{ph: ph, n: 1}
+			}
+		}
+	}
+	for w, fs := range forms {
+		own := fmt.Sprint(lex[w])
+		var cand []*form
+		for k, f := range fs {
+			if k != own && float64(f.n) >= variantShare*float64(total[w]) {
+				cand = append(cand, f)
+			}
+		}
+		sort.Slice(cand, func(a, b int) bool {
+			if cand[a].n != cand[b].n {
+				return cand[a].n > cand[b].n
+			}
+			return fmt.Sprint(cand[a].ph) < fmt.Sprint(cand[b].ph)
+		})
+		for k, f := range cand[:min(len(cand), maxVariants)] {
+			lex[w+"#"+strconv.Itoa(k+1)] = f.ph
+		}
+	}
+	return nil
 }
 
 // WriteTo writes the lexicon as text, one word a line: the word, a tab,

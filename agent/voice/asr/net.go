@@ -90,11 +90,13 @@ func NewNetGraph(g *intent.Graph, lex Lexicon, d Durations) (*Net, error) {
 				n.eps[a.To] = append(n.eps[a.To], epsIn{from: int32(from), out: int32(encodeArc(from, ai))})
 				continue
 			}
-			ph, ok := lex[a.Word]
-			if !ok {
+			vs := lex.Variants(a.Word)
+			if len(vs) == 0 {
 				return nil, fmt.Errorf("asr: no pronunciation for %q", a.Word)
 			}
-			addChain(from, a.To, a.Word, ph, false)
+			for _, ph := range vs {
+				addChain(from, a.To, a.Word, ph, false)
+			}
 			hasWordIn[a.To] = true
 		}
 	}
