@@ -75,12 +75,15 @@ func (l Lexicon) Variants(word string) [][]Class {
 }
 
 // Connected-speech variants (Pronounce): sentences of the context read as
-// a whole, how many at most; a form a word takes in them becomes a
-// variant when it is at least variantShare of the word's occurrences, at
-// most maxVariants a word.
+// a whole, how many at most and how long (espeak-ng breaks a longer
+// one); a form a word takes in them becomes a variant when it is at
+// least variantShare of the word's occurrences and seen variantMin
+// times, at most maxVariants a word.
 const (
 	variantSentences = 300
+	variantMaxLen    = 300
 	variantShare     = 0.25
+	variantMin       = 3
 	maxVariants      = 2
 )
 
@@ -94,6 +97,7 @@ const (
 func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error) {
 	voice := EspeakVoice(c.Language)
 	lex := Lexicon{}
+	single := map[string]bool{} // words espeak-ng says as one group
 	for _, w := range c.Vocabulary() {
 		text := c.Pronounce(w)
 		ipa, err := e.IPA(ctx, voice, text)
@@ -105,19 +109,23 @@ func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error
 			return nil, fmt.Errorf("asr: espeak-ng gave no phonemes for %q (%s)", w, voice)
 		}
 		lex[w] = ph
+		single[w] = len(strings.Fields(ipa)) == 1
 	}
-	if err := connectedVariants(ctx, e, voice, c, lex); err != nil {
-		return nil, err
-	}
+	connectedVariants(ctx, e, voice, c, lex, single)
 	return lex, nil
 }
 
 // connectedVariants adds to lex the forms the words of c take inside its
 // sentences. espeak-ng reads the sentences in one call, one sentence a
-// line (each ends with a full stop) and the words separated by spaces; a
-// sentence whose line does not have one group per word (a word espeak-ng
-// splits or joins, a pinyin word of several syllables) is skipped.
-func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon) error {
+// line (each ends with a full stop) and the words separated by spaces.
+// Only sentences whose every word espeak-ng says alone as one group
+// (single) are read, and a line that does not have one group per word
+// (espeak-ng joined "in the") is skipped: with a word split and another
+// joined in one sentence the count would match and the forms shift onto
+// the wrong words. The variants are an improvement, not a need: when
+// espeak-ng fails or breaks the lines otherwise, the lexicon stays as it
+// was.
+func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon, single map[string]bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]bool{}
 	var sents [][]string
@@ -130,9 +138,12 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 		if !ok {
 			break
 		}
-		ws := strings.Fields(s.Text)
+		ws := s.Words
 		key := strings.Join(ws, " ")
-		if len(ws) < 2 || seen[key] {
+		if len(ws) < 2 || len(key) > variantMaxLen || seen[key] {
+			continue
+		}
+		if !allWords(ws, func(w string) bool { return single[w] }) {
 			continue
 		}
 		seen[key] = true
@@ -145,15 +156,15 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 		text.WriteString(".\n")
 	}
 	if len(sents) == 0 {
-		return nil
+		return
 	}
 	ipa, err := e.IPA(ctx, voice, text.String())
 	if err != nil {
-		return err
+		return
 	}
 	lines := strings.Split(strings.TrimRight(ipa, "\n"), "\n")
 	if len(lines) != len(sents) {
-		return nil // espeak-ng broke the sentences otherwise: no variants
+		return // espeak-ng broke the sentences otherwise: no variants
 	}
 	type form struct {
 		ph []Class
@@ -170,7 +181,7 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 			if _, ok := lex[w]; !ok {
 				continue
 			}
-			ph := ParseIPA(groups[j])
+			ph := dedupe(ParseIPA(groups[j]))
 			if len(ph) == 0 {
 				continue
 			}
@@ -190,7 +201,7 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 		own := fmt.Sprint(lex[w])
 		var cand []*form
 		for k, f := range fs {
-			if k != own && float64(f.n) >= variantShare*float64(total[w]) {
+			if k != own && f.n >= variantMin && float64(f.n) >= variantShare*float64(total[w]) {
 				cand = append(cand, f)
 			}
 		}
@@ -204,7 +215,29 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 			lex[w+"#"+strconv.Itoa(k+1)] = f.ph
 		}
 	}
-	return nil
+}
+
+// allWords says whether ok holds for every word.
+func allWords(ws []string, ok func(string) bool) bool {
+	for _, w := range ws {
+		if !ok(w) {
+			return false
+		}
+	}
+	return true
+}
+
+// dedupe merges runs of one class (a linking r after an r-coloured vowel,
+// ɚ_ɹ, reads as ə ɹ ɹ): in a chain two equal classes in a row only
+// lengthen the shortest duration.
+func dedupe(ph []Class) []Class {
+	out := ph[:0:0]
+	for i, c := range ph {
+		if i == 0 || c != ph[i-1] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // WriteTo writes the lexicon as text, one word a line: the word, a tab,
