@@ -284,21 +284,29 @@ func TestFaultHVIL(t *testing.T) {
 	}
 }
 
+// highwayPair puts a car with fault kind at severity 1 and its healthy
+// twin on the motorway; each call of the result steps both by d and
+// returns their states.
+func highwayPair(t *testing.T, kind FaultKind) func(d time.Duration) (State, State) {
+	hw := func(c *Config) { c.Scenario, c.ParkTime = PhaseHighway, -1 }
+	s := faulty(t, hw, FaultSpec{Kind: kind, Severity: 1})
+	h := newSim(t, hw)
+	return func(d time.Duration) (State, State) {
+		s.Step(d)
+		h.Step(d)
+		return s.State(), h.State()
+	}
+}
+
 // TestFaultMotorOverheat: on the highway the motor runs far hotter than a
 // healthy one and derates within half an hour, slowing the car.
 func TestFaultMotorOverheat(t *testing.T) {
 	t.Parallel()
-	hw := func(c *Config) { c.Scenario, c.ParkTime = PhaseHighway, -1 }
-	s := faulty(t, hw, FaultSpec{Kind: FaultMotorOverheat, Severity: 1})
-	h := newSim(t, hw)
-	s.Step(15 * time.Minute)
-	h.Step(15 * time.Minute)
-	if st, hs := s.State(), h.State(); st.MotorTemp < hs.MotorTemp+50 {
+	step := highwayPair(t, FaultMotorOverheat)
+	if st, hs := step(15 * time.Minute); st.MotorTemp < hs.MotorTemp+50 {
 		t.Errorf("motor %.0f °C, healthy %.0f °C: expected 50 K hotter", st.MotorTemp, hs.MotorTemp)
 	}
-	s.Step(15 * time.Minute)
-	h.Step(15 * time.Minute)
-	st, hs := s.State(), h.State()
+	st, hs := step(15 * time.Minute)
 	if st.MotorTorqueLimit >= 350 || st.MotorTemp < 150 {
 		t.Errorf("after 30 min: motor %.0f °C, torque limit %.0f Nm: expected derating above 150 °C", st.MotorTemp, st.MotorTorqueLimit)
 	}
@@ -317,12 +325,8 @@ func TestFaultMotorOverheat(t *testing.T) {
 // hotter than its healthy twin, and it derates above 100 °C.
 func TestFaultInverterOverheat(t *testing.T) {
 	t.Parallel()
-	hw := func(c *Config) { c.Scenario, c.ParkTime = PhaseHighway, -1 }
-	s := faulty(t, hw, FaultSpec{Kind: FaultInverterOverheat, Severity: 1})
-	h := newSim(t, hw)
-	s.Step(15 * time.Minute)
-	h.Step(15 * time.Minute)
-	st, hs := s.State(), h.State()
+	step := highwayPair(t, FaultInverterOverheat)
+	st, hs := step(15 * time.Minute)
 	t.Logf("15 min: inverter %.0f °C, healthy %.0f °C (coolant %.0f)", st.InverterTemp, hs.InverterTemp, hs.CoolantInlet)
 	if st.InverterTemp < hs.InverterTemp+40 {
 		t.Errorf("inverter %.0f °C, healthy %.0f °C: expected 40 K hotter", st.InverterTemp, hs.InverterTemp)
@@ -333,9 +337,7 @@ func TestFaultInverterOverheat(t *testing.T) {
 	if st.MotorTemp > hs.MotorTemp+15 {
 		t.Errorf("motor %.0f °C, healthy %.0f °C: the inverter's fault heats the motor", st.MotorTemp, hs.MotorTemp)
 	}
-	s.Step(15 * time.Minute)
-	h.Step(15 * time.Minute)
-	st, hs = s.State(), h.State()
+	st, hs = step(15 * time.Minute)
 	if st.MotorTorqueLimit >= 350 || st.InverterTemp < 100 {
 		t.Errorf("after 30 min: inverter %.0f °C, torque limit %.0f Nm: expected derating above 100 °C", st.InverterTemp, st.MotorTorqueLimit)
 	}
