@@ -230,6 +230,47 @@ func TestOtherDomain(t *testing.T) {
 // "a"` and "a lot of"): Pronounce keeps the strong form and adds the
 // reduced one as a#1; a word said alike alone and in the sentences
 // ("milk") gets no variant.
+// TestPronounceSaysAs: a context's pronounce entries replace espeak-ng's
+// reading of the word (the first form is the word, the others variants)
+// and the word takes no sentence forms. The expected phones are what
+// espeak-ng -q --ipa prints for the respellings ("lah tay" l_ˈɑː t_ˈeɪ,
+// "lat" l_ˈæ_t, "eh" ˈeɪ), copied from the command line.
+func TestPronounceSaysAs(t *testing.T) {
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		t.Skip("espeak-ng not installed")
+	}
+	c, err := intent.Parse("order.yaml", []byte(`language: en
+intents:
+  Order:
+    templates: ["[can i have] a {drink} with a lot of milk"]
+slots:
+  drink: [latte, mocha, coffee]
+pronounce:
+  latte: [lah tay, lat]
+  a: eh
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex, err := Pronounce(context.Background(), Espeak{}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w, want := range map[string]string{"latte": "lɑteɪ", "latte#1": "læt", "a": "eɪ"} {
+		if got := lex[w]; !slices.Equal(got, ParseIPA(want)) {
+			t.Errorf("%s: %v, want %s", w, got, want)
+		}
+	}
+	for _, w := range []string{"latte#2", "a#1"} {
+		if ph, ok := lex[w]; ok {
+			t.Errorf("%s: %v; a word with the context's pronunciations takes no other forms", w, ph)
+		}
+	}
+	if got := len(lex.Variants("latte")); got != 2 {
+		t.Errorf("latte has %d pronunciations, want 2", got)
+	}
+}
+
 func TestConnectedVariants(t *testing.T) {
 	if _, err := exec.LookPath("espeak-ng"); err != nil {
 		t.Skip("espeak-ng not installed")

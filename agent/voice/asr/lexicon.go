@@ -94,6 +94,10 @@ const (
 // in a sentence function words are reduced ("a lot of" is ɐ lɑːt ʌv):
 // the forms espeak-ng gives the words inside sentences of the context
 // (variantSentences random ones, read in one call) are added as variants.
+//
+// A word the context says how to pronounce (Context.SaysAs) takes those
+// pronunciations instead of espeak-ng's reading of the word, and no
+// sentence forms.
 func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error) {
 	voice := EspeakVoice(c.Language)
 	lex := Lexicon{}
@@ -111,21 +115,54 @@ func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error
 		lex[w] = ph
 		single[w] = len(strings.Fields(ipa)) == 1
 	}
-	connectedVariants(ctx, e, voice, c, lex, single)
+	fixed := map[string]bool{}
+	for _, w := range sortedWords(c.SaysAs) {
+		if _, ok := lex[w]; !ok {
+			continue // Parse checks that every key is a word of c
+		}
+		fixed[w] = true
+		for k, text := range c.SaysAs[w] {
+			ipa, err := e.IPA(ctx, voice, text)
+			if err != nil {
+				return nil, err
+			}
+			ph := dedupe(ParseIPA(ipa))
+			if len(ph) == 0 {
+				return nil, fmt.Errorf("asr: espeak-ng gave no phonemes for %q, the pronunciation of %q (%s)", text, w, voice)
+			}
+			key := w
+			if k > 0 {
+				key = w + "#" + strconv.Itoa(k)
+			}
+			lex[key] = ph
+		}
+	}
+	connectedVariants(ctx, e, voice, c, lex, single, fixed)
 	return lex, nil
+}
+
+// sortedWords returns m's keys in order.
+func sortedWords(m map[string][]string) []string {
+	ws := make([]string, 0, len(m))
+	for w := range m {
+		ws = append(ws, w)
+	}
+	sort.Strings(ws)
+	return ws
 }
 
 // connectedVariants adds to lex the forms the words of c take inside its
 // sentences. espeak-ng reads the sentences in one call, one sentence a
 // line (each ends with a full stop) and the words separated by spaces.
 // Only sentences whose every word espeak-ng says alone as one group
-// (single) are read, and a line that does not have one group per word
+// (single) are read, words with the context's own pronunciations (fixed)
+// get no forms, and a line that does not have one group per word
 // (espeak-ng joined "in the") is skipped: with a word split and another
 // joined in one sentence the count would match and the forms shift onto
 // the wrong words. The variants are an improvement, not a need: when
 // espeak-ng fails or breaks the lines otherwise, the lexicon stays as it
 // was.
-func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon, single map[string]bool) {
+func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon, single, fixed map[string]bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]bool{}
 	var sents [][]string
@@ -178,7 +215,7 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 			continue
 		}
 		for j, w := range sents[i] {
-			if _, ok := lex[w]; !ok {
+			if _, ok := lex[w]; !ok || fixed[w] {
 				continue
 			}
 			ph := dedupe(ParseIPA(groups[j]))

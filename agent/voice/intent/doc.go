@@ -25,6 +25,7 @@
 //	  temperature: {from: 16, to: 28, step: 1}        # numbers, spoken as words
 //	responses: {cancel: "OK", not_understood: "Sorry?", refused: "I can't do that now: {reason}"}
 //	lexicon: {打开: da3 kai1}                          # zh only: every word → pinyin
+//	pronounce: {ioniq: eye on ick, latte: [lah tay, la tay]}  # not zh: words as the synthesiser should read them
 //
 // Templates: words separated by spaces; (a|b) one of the alternatives;
 // [a] or [a|b] optional; {list} a value of a slot list, filling the slot
@@ -46,6 +47,10 @@
 // spaces (the author's segmentation); the lexicon maps every word used in
 // a template or slot phrase to pinyin with tone numbers, one syllable per
 // character ("空调: kong1 tiao2"). Number words need no entry.
+//
+// Pronounce entries (Context.SaysAs) give words the speech synthesiser
+// reads wrongly (brands, place names, loanwords) as text it reads right,
+// up to 4 forms a word; the key must be a word of the context.
 //
 // Every problem found by Parse is an *Error naming file, line, column and
 // field (unknown slot list, unbalanced brackets, empty alternative,

@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("language: en\nintents:\n  A:\n    templates: [\"{s} [x|y]\"]\nslots:\n  s: {from: 0, to: 999, step: 7}\n"))
 	f.Add([]byte("language: de\nintents: {A: {templates: [\"(a|b\"]}}\n"))
 	f.Add([]byte("language: es\nslots: {s: [{in: [a, b], out: 3, say: c}]}\nintents: {A: {templates: [\"{s:t}\"], response: \"{t}\"}}\n"))
+	f.Add([]byte("language: en\nintents: {A: {templates: [\"a {d}\"]}}\nslots: {d: [latte]}\npronounce: {latte: [lah tay, lat], a: eh}\n"))
 	f.Add([]byte("&a [*a]"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {

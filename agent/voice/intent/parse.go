@@ -50,6 +50,11 @@ type Context struct {
 	Slots     map[string]*SlotList
 	Responses map[string]string // shared responses: cancel, not_understood, ...
 	Lexicon   map[string]string // zh: word → pinyin with tone numbers
+	// SaysAs gives words the speech synthesiser pronounces wrongly (a
+	// loanword, a brand or place name) as text it reads right, one or
+	// more accepted pronunciations each (the pronounce field; not zh,
+	// whose lexicon is already the pronunciation).
+	SaysAs map[string][]string
 	// Wake lists the wake phrase's templates (no slots); empty when the
 	// context has none. See WakeGraph.
 	Wake []string
@@ -140,12 +145,28 @@ func Parse(name string, data []byte) (*Context, error) {
 		return nil, errors.Join(p.errs...)
 	}
 	c.compile()
+	if len(c.SaysAs) > 0 {
+		vocab := map[string]bool{}
+		for _, w := range c.Vocabulary() {
+			vocab[w] = true
+		}
+		for _, w := range sortedKeys(c.SaysAs) {
+			if !vocab[w] {
+				k := p.pronKeys[w]
+				p.errorf(k, "pronounce."+k.Value, "%q is not a word of any template, slot phrase or wake phrase", w)
+			}
+		}
+		if len(p.errs) > 0 {
+			return nil, errors.Join(p.errs...)
+		}
+	}
 	return c, nil
 }
 
 type parser struct {
-	file string
-	errs []error
+	file     string
+	errs     []error
+	pronKeys map[string]*yaml.Node // pronounce's keys by word, for errors after compile
 }
 
 func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -266,7 +287,7 @@ func (p *parser) parse(data []byte) *Context {
 	}
 	root := doc.Content[0]
 	keys, vals := p.mapping(root, "")
-	var intentsN, slotsN, lexN, wakeN *yaml.Node
+	var intentsN, slotsN, lexN, wakeN, pronN *yaml.Node
 	for i, k := range keys {
 		v := vals[i]
 		switch k.Value {
@@ -285,6 +306,8 @@ func (p *parser) parse(data []byte) *Context {
 			lexN = v
 		case "wake":
 			wakeN = v
+		case "pronounce":
+			pronN = v
 		case "responses":
 			rk, rv := p.mapping(v, "responses")
 			for j, k := range rk {
@@ -297,7 +320,7 @@ func (p *parser) parse(data []byte) *Context {
 				}
 			}
 		default:
-			p.errorf(k, k.Value, "unknown field %q (want language, intents, slots, responses, lexicon, wake)", k.Value)
+			p.errorf(k, k.Value, "unknown field %q (want language, intents, slots, responses, lexicon, wake, pronounce)", k.Value)
 		}
 	}
 	if c.Language == "" {
@@ -327,7 +350,70 @@ func (p *parser) parse(data []byte) *Context {
 	if wakeN != nil {
 		p.wake(c, wakeN)
 	}
+	if pronN != nil {
+		p.pronounce(c, pronN)
+	}
 	return c
+}
+
+// maxSaysAs bounds a pronounce entry: its forms and each form's length.
+const (
+	maxSaysAs    = 4
+	maxSaysAsLen = 100
+)
+
+// pronounce reads the pronounce field: word → text the language's speech
+// synthesiser reads as the word is said, or a list of such texts (each an
+// accepted pronunciation). Whether each key is a word of the context is
+// checked once the context is compiled (Parse).
+func (p *parser) pronounce(c *Context, n *yaml.Node) {
+	if c.Language == Chinese {
+		p.errorf(n, "pronounce", "zh words are pronounced through the lexicon's pinyin; pronounce is for the other languages")
+		return
+	}
+	c.SaysAs = map[string][]string{}
+	p.pronKeys = map[string]*yaml.Node{}
+	keys, vals := p.mapping(n, "pronounce")
+	for i, k := range keys {
+		f := "pronounce." + k.Value
+		ws := words(c.Language, k.Value)
+		if len(ws) != 1 {
+			p.errorf(k, f, "key %q must be one word", k.Value)
+			continue
+		}
+		if _, dup := c.SaysAs[ws[0]]; dup {
+			p.errorf(k, f, "word %q given twice", ws[0])
+			continue
+		}
+		var forms []*yaml.Node
+		switch vals[i].Kind {
+		case yaml.SequenceNode:
+			forms = vals[i].Content
+			if len(forms) == 0 || len(forms) > maxSaysAs {
+				p.errorf(vals[i], f, "want 1 to %d pronunciations, got %d", maxSaysAs, len(forms))
+				continue
+			}
+		default:
+			forms = []*yaml.Node{vals[i]}
+		}
+		var says []string
+		for _, x := range forms {
+			s, ok := p.str(x, f)
+			if !ok {
+				continue
+			}
+			s = strings.Join(strings.Fields(s), " ")
+			if s == "" || len(s) > maxSaysAsLen {
+				p.errorf(x, f, "want a text of 1 to %d bytes that the speech synthesiser reads", maxSaysAsLen)
+				continue
+			}
+			says = append(says, s)
+		}
+		if len(says) == len(forms) {
+			c.SaysAs[ws[0]] = says
+			p.pronKeys[ws[0]] = k
+		}
+	}
 }
 
 // template reads and parses one template string, reporting errors

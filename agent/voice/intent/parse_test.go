@@ -68,6 +68,14 @@ func TestParseErrors(t *testing.T) {
 		{"wake bad template", "language: en\n" + intents + "wake: [\"hey (car\"]\n", 5, "wake[0]", "unbalanced '('"},
 		{"wake reserved intent", "language: en\nintents:\n  Wake:\n    templates: [a]\nwake: [\"hey car\"]\n", 5, "wake", "reserved"},
 		{"zh wake without pinyin", "language: zh\nintents:\n  A:\n    templates: [\"打开\"]\nlexicon:\n  打开: da3 kai1\nwake: [\"你好 汽车\"]\n", 7, "wake[0]", "word \"你好\" has no pinyin"},
+		{"pronounce in zh", "language: zh\nintents:\n  A:\n    templates: [\"打开\"]\nlexicon:\n  打开: da3 kai1\npronounce: {打开: da kai}\n", 7, "pronounce", "lexicon's pinyin"},
+		{"pronounce unknown word", "language: en\n" + intents + "pronounce:\n  helo: heh low\n", 6, "pronounce.helo", "\"helo\" is not a word"},
+		{"pronounce two words", "language: en\n" + intents + "pronounce:\n  hello there: heh low\n", 6, "pronounce.hello there", "one word"},
+		{"pronounce empty list", "language: en\n" + intents + "pronounce:\n  hello: []\n", 6, "pronounce.hello", "1 to 4 pronunciations"},
+		{"pronounce five", "language: en\n" + intents + "pronounce:\n  hello: [a, b, c, d, e]\n", 6, "pronounce.hello", "1 to 4 pronunciations"},
+		{"pronounce not text", "language: en\n" + intents + "pronounce:\n  hello: {a: b}\n", 6, "pronounce.hello", "want a string"},
+		{"pronounce blank", "language: en\n" + intents + "pronounce:\n  hello: \"  \"\n", 6, "pronounce.hello", "1 to 100 bytes"},
+		{"pronounce twice", "language: en\n" + intents + "pronounce:\n  hello: heh low\n  Hello: hah low\n", 7, "pronounce.Hello", "given twice"},
 		{"yaml syntax", "language: en\nintents:\n  A: [\n", 3, "", "did not find"},
 		{"empty file", "", 0, "", "empty file"},
 		{"not a mapping", "- a\n- b\n", 1, "", "want a mapping"},
@@ -233,5 +241,45 @@ func TestWakeGraph(t *testing.T) {
 	}
 	if p, _ := Parse("n.yaml", []byte("language: en\nintents:\n  Open:\n    templates: [open]\n")); p.WakeGraph() != nil {
 		t.Error("a context without a wake phrase has a wake graph")
+	}
+}
+
+// TestParseSaysAs: pronounce entries are folded like graph words, one
+// text or a list each, and keep their order (the first is the main form).
+func TestParseSaysAs(t *testing.T) {
+	c, err := Parse("p.yaml", []byte(`language: en
+intents:
+  Order:
+    templates: ["a {drink} please", "charge my Ioniq"]
+slots:
+  drink: [latte, flat white]
+pronounce:
+  Latte: [lah tay, la tay]
+  ioniq: "  eye   on ick "
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"latte": {"lah tay", "la tay"}, "ioniq": {"eye on ick"}}
+	if len(c.SaysAs) != len(want) {
+		t.Fatalf("SaysAs = %v, want %v", c.SaysAs, want)
+	}
+	for w, forms := range want {
+		if strings.Join(c.SaysAs[w], "|") != strings.Join(forms, "|") {
+			t.Errorf("SaysAs[%q] = %q, want %q", w, c.SaysAs[w], forms)
+		}
+	}
+	for in, want := range map[string]string{
+		"A Latte, please.":     "A lah tay, please.",
+		"charge my Ioniq!":     "charge my eye on ick!",
+		"lattes and ioniq's":   "lattes and ioniq's", // other words are left alone
+		"nothing to change  x": "nothing to change  x",
+	} {
+		if got := c.Pronounce(in); got != want {
+			t.Errorf("Pronounce(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, ok := c.Match("a latte please"); !ok {
+		t.Error(`"a latte please" no longer matches: pronounce must not change the words`)
 	}
 }

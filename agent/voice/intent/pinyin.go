@@ -7,7 +7,9 @@ import (
 
 // Pronounce returns the pinyin of a zh sentence, syllables with tone
 // numbers separated by spaces, for espeak-ng's cmn-latn-pinyin voice;
-// other languages get the sentence unchanged. Spaces in the sentence mark
+// in other languages the words of the context's pronounce field
+// (SaysAs) are replaced by their first form and the rest is unchanged
+// ("Ioniq, charge to 80." "eye on ick, charge to 80."). Spaces in the sentence mark
 // word boundaries when present; text without spaces is segmented into
 // lexicon words, fewest unknown characters first, then fewest words.
 // Characters with no pinyin are kept as they are; punctuation is not
@@ -48,7 +50,7 @@ import (
 //     "shi2 er4 fu2", 7.4kW "qi1 dian3 si4 qian1 wa3".
 func (c *Context) Pronounce(sentence string) string {
 	if c.Language != Chinese {
-		return sentence
+		return c.respell(sentence)
 	}
 	its := c.zhItems(scanZH(sentence))
 	var out []string
@@ -559,4 +561,30 @@ func (c *Context) segment(its []spoken, rs []rune) []spoken {
 		its[l], its[r] = its[r], its[l]
 	}
 	return its
+}
+
+// respell replaces the words of sentence that SaysAs has (a whole
+// space-separated token, punctuation around it kept, matched as graph
+// words are) by their first form.
+func (c *Context) respell(sentence string) string {
+	if len(c.SaysAs) == 0 {
+		return sentence
+	}
+	toks := strings.Fields(sentence)
+	changed := false
+	for i, tok := range toks {
+		core := strings.TrimFunc(tok, unicode.IsPunct)
+		ws := words(c.Language, core)
+		if len(ws) != 1 {
+			continue
+		}
+		if says, ok := c.SaysAs[ws[0]]; ok {
+			toks[i] = strings.Replace(tok, core, says[0], 1)
+			changed = true
+		}
+	}
+	if !changed {
+		return sentence
+	}
+	return strings.Join(toks, " ")
 }
