@@ -3,8 +3,8 @@
 # cross compilers and qemu-user for the ARM builds and tests, and
 # qemu-system + busybox + cpio for the SocketCAN VM test, and the
 # mosquitto broker (and its command-line clients) for the uplink tests,
-# Chromium with CJK fonts for the report tests, espeak-ng and festival
-# for the voice tests, and systemd (for
+# Chromium with CJK fonts for the report tests, espeak-ng, festival and
+# flite for the voice tests, and systemd (for
 # systemd-analyze) for the package test.
 set -euo pipefail
 
@@ -29,6 +29,8 @@ have espeak-ng || need+=(espeak-ng)
 # (festival's ked_diphone), for the other-domain voice test.
 have text2wave || need+=(festival)
 [ -d /usr/share/festival/voices/english/ked_diphone ] || need+=(festvox-kdlpc16k)
+# flite's voices: the acoustic model's training tool reads their phones.
+have flite || need+=(flite)
 # systemd-analyze verifies the service unit (make test-package); the
 # package only provides the tool here, nothing starts.
 have systemd-analyze || need+=(systemd)

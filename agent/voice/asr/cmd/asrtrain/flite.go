@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -41,7 +42,7 @@ func numbersContext() *intent.Context {
 //
 // With word lists (-words), a third of the utterances are word salad
 // (wordLists.salad), pronounced by espeak-ng as a whole.
-func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *wordLists) ([]utt, error) {
+func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *wordLists, ownPhones bool) ([]utt, error) {
 	if _, err := exec.LookPath("flite"); err != nil {
 		return nil, fmt.Errorf("-flite needs flite (apt install flite): %w", err)
 	}
@@ -125,12 +126,18 @@ func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *
 			for i := w; i < len(jobs); i += max(threads, 1) {
 				j := jobs[i]
 				p := filepath.Join(dir, j.ID+".wav")
-				x, err := fliteSay(p, j.Voice, j.Text, j.stretch, j.f0)
+				x, said, err := fliteSay(p, j.Voice, j.Text, j.stretch, j.f0, ownPhones)
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				segs, good := alignSegs(f, em, x, j.phones)
+				phones := j.phones
+				if ownPhones {
+					if phones = said; len(phones) == 0 {
+						continue
+					}
+				}
+				segs, good := alignSegs(f, em, x, phones)
 				if !good {
 					continue
 				}
@@ -153,14 +160,56 @@ func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *
 
 // fliteSay synthesises text with flite voice v into the WAV file p (speed
 // stretch, mean F0 in Hz; f0 <= 0 keeps the voice's own) and reads it back
-// at the recogniser's rate.
-func fliteSay(p, v, text string, stretch float64, f0 int) ([]float32, error) {
+// at the recogniser's rate. With phones it also returns the phones flite
+// said (its -ps segment list, ARPAbet, mapped by arpabetClasses; nil
+// when one is unknown), which is what the voice really spoke: flite's
+// lexicon and post-lexical rules, not espeak-ng's.
+func fliteSay(p, v, text string, stretch float64, f0 int, phones bool) ([]float32, []asr.Class, error) {
 	args := []string{"-voice", v, "--setf", fmt.Sprintf("duration_stretch=%.3f", stretch)}
 	if f0 > 0 {
 		args = append(args, "--setf", fmt.Sprintf("int_f0_target_mean=%d", f0))
 	}
-	if out, err := exec.Command("flite", append(args, "-t", text, "-o", p)...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("flite %s %q: %v: %s", v, text, err, out)
+	if phones {
+		args = append(args, "-ps")
 	}
-	return readWAV(p)
+	cmd := exec.Command("flite", append(args, "-t", text, "-o", p)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, nil, fmt.Errorf("flite %s %q: %v: %s", v, text, err, stderr.Bytes())
+	}
+	x, err := readWAV(p)
+	if err != nil || !phones {
+		return x, nil, err
+	}
+	return x, arpabetClasses(stdout.String()), nil
+}
+
+// arpabet gives flite's (CMU) phone names in IPA, read into classes by
+// asr.Phoneme as espeak-ng's IPA for the same sounds is (diphthongs are
+// two classes, ʌ and the schwa one, ɚ is ə ɹ).
+var arpabet = map[string]string{
+	"aa": "ɑ", "ae": "æ", "ah": "ʌ", "ao": "ɔ", "aw": "aʊ", "ax": "ə", "ay": "aɪ", "eh": "ɛ",
+	"er": "ɚ", "ey": "eɪ", "ih": "ɪ", "iy": "i", "ow": "oʊ", "oy": "ɔɪ", "uh": "ʊ", "uw": "u",
+	"b": "b", "ch": "tʃ", "d": "d", "dh": "ð", "dx": "ɾ", "f": "f", "g": "ɡ", "hh": "h",
+	"jh": "dʒ", "k": "k", "l": "l", "m": "m", "n": "n", "ng": "ŋ", "p": "p", "r": "ɹ",
+	"s": "s", "sh": "ʃ", "t": "t", "th": "θ", "v": "v", "w": "w", "y": "j", "z": "z", "zh": "ʒ",
+}
+
+// arpabetClasses reads flite's -ps output ("pau l ae t pau") into classes;
+// pauses are dropped (the aligner puts silence where it hears it). nil
+// when a phone is not in arpabet.
+func arpabetClasses(ps string) []asr.Class {
+	var out []asr.Class
+	for _, ph := range strings.Fields(ps) {
+		if ph == "pau" || ph == "h#" || ph == "brth" {
+			continue
+		}
+		ipa, ok := arpabet[strings.TrimRight(ph, "012")]
+		if !ok {
+			return nil
+		}
+		out = append(out, asr.Phoneme(ipa)...)
+	}
+	return out
 }

@@ -61,6 +61,7 @@ func main() {
 	align := flag.String("align", "models/voice", "train: model that aligns the real speech")
 	fliteN := flag.Int("flite", 0, "train: English utterances per flite voice (needs flite; aligned with -align's model)")
 	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
+	fliteLabels := flag.String("flite-labels", "espeak", "train: phones the flite utterances are aligned to: espeak (espeak-ng's pronunciation of the words) or flite (the phones flite said, its -ps list)")
 	specAug := flag.Float64("specaug", 0, "train: share of training frames given SpecAugment-style masks (one band of 1..8 mel bands and up to 2 stacked frames set to the mean)")
 	other := flag.String("other", "", "eval: also score a context of another domain (English YAML, e.g. agent/voice/asr/testdata/coffee.en.yaml) read by held-out espeak-ng variants, flite and festival voices")
 	otherN := flag.Int("other-n", 100, "eval: sentences of -other per synthesiser")
@@ -75,13 +76,17 @@ func main() {
 	var err error
 	switch *mode {
 	case "train":
+		if *fliteLabels != "espeak" && *fliteLabels != "flite" {
+			err = fmt.Errorf("-flite-labels %q: want espeak or flite", *fliteLabels)
+			break
+		}
 		var offs []int
 		if offs, err = asr.ParseOffsets(*offsets); err != nil {
 			break
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, specAug: *specAug,
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug,
 			nWords: *nWords, wordsDir: *wordsDir})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt,
@@ -102,6 +107,7 @@ type trainCfg struct {
 	real, realSpk, align               string
 	realCopies                         int
 	flite, fliteCopies                 int
+	fliteOwn                           bool
 	offs                               []int
 	specAug                            float64
 	nWords                             int
@@ -222,7 +228,7 @@ func train(cfg trainCfg) error {
 		if err != nil {
 			return err
 		}
-		fus, err := loadFlite(rng, filepath.Join(cfg.work, "flite"), cfg.flite, cfg.threads, am, words)
+		fus, err := loadFlite(rng, filepath.Join(cfg.work, "flite"), cfg.flite, cfg.threads, am, words, cfg.fliteOwn)
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 				}
 				x, err = readWAV(p)
 			case "flite":
-				x, err = fliteSay(p, fliteVoices[i%len(fliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0)
+				x, _, err = fliteSay(p, fliteVoices[i%len(fliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0, false)
 			default:
 				x, err = festivalSay(p, e.voice, s.Text, 0.8+0.5*rng.Float64())
 			}
