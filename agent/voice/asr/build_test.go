@@ -246,7 +246,7 @@ intents:
 slots:
   drink: [latte, mocha, coffee]
 pronounce:
-  latte: [lah tay, lat]
+  latte: [lah tay, lat, lah  tay]
   a: eh
 `))
 	if err != nil {
@@ -267,7 +267,28 @@ pronounce:
 		}
 	}
 	if got := len(lex.Variants("latte")); got != 2 {
-		t.Errorf("latte has %d pronunciations, want 2", got)
+		t.Errorf("latte has %d pronunciations, want 2 (the third form repeats the first)", got)
+	}
+	// A respelling of two groups ("lah tay") does not keep the sentences
+	// with "latte" from giving the other words their forms: here every
+	// sentence has latte, and "a" still gets its form in "a lot of" (ɐ).
+	c, err = intent.Parse("order.yaml", []byte(`language: en
+intents:
+  Order:
+    templates: ["[can i have] {drink} with a lot of milk", "is it a lot of {drink}"]
+slots:
+  drink: [latte]
+pronounce:
+  latte: lah tay
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lex, err = Pronounce(context.Background(), Espeak{}, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lex["a#1"]; !ok {
+		t.Errorf("a has no sentence form; lexicon %v", lex)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,19 +102,22 @@ const (
 func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error) {
 	voice := EspeakVoice(c.Language)
 	lex := Lexicon{}
-	single := map[string]bool{} // words espeak-ng says as one group
+	groups := map[string]int{} // space-separated groups espeak-ng says a word's text as
 	for _, w := range c.Vocabulary() {
-		text := c.Pronounce(w)
+		text := c.Pronounce(w) // a pronounce entry's first form
 		ipa, err := e.IPA(ctx, voice, text)
 		if err != nil {
 			return nil, err
 		}
 		ph := ParseIPA(ipa)
 		if len(ph) == 0 {
+			if text != w {
+				return nil, fmt.Errorf("asr: espeak-ng gave no phonemes for %q, the pronunciation of %q (%s)", text, w, voice)
+			}
 			return nil, fmt.Errorf("asr: espeak-ng gave no phonemes for %q (%s)", w, voice)
 		}
 		lex[w] = ph
-		single[w] = len(strings.Fields(ipa)) == 1
+		groups[w] = len(strings.Fields(ipa))
 	}
 	fixed := map[string]bool{}
 	for _, w := range sortedWords(c.SaysAs) {
@@ -121,23 +125,26 @@ func Pronounce(ctx context.Context, e Espeak, c *intent.Context) (Lexicon, error
 			continue // Parse checks that every key is a word of c
 		}
 		fixed[w] = true
-		for k, text := range c.SaysAs[w] {
+		forms := [][]Class{dedupe(lex[w])}
+		for _, text := range c.SaysAs[w][1:] {
 			ipa, err := e.IPA(ctx, voice, text)
 			if err != nil {
 				return nil, err
 			}
 			ph := dedupe(ParseIPA(ipa))
 			if len(ph) == 0 {
-				return nil, fmt.Errorf("asr: espeak-ng gave no phonemes for %q, the pronunciation of %q (%s)", text, w, voice)
+				return nil, fmt.Errorf("asr: espeak-ng gave no phonemes for %q, a pronunciation of %q (%s)", text, w, voice)
 			}
-			key := w
-			if k > 0 {
-				key = w + "#" + strconv.Itoa(k)
+			if !slices.ContainsFunc(forms, func(f []Class) bool { return slices.Equal(f, ph) }) {
+				forms = append(forms, ph) // two respellings may sound alike
 			}
-			lex[key] = ph
+		}
+		lex[w] = forms[0]
+		for k, ph := range forms[1:] {
+			lex[w+"#"+strconv.Itoa(k+1)] = ph
 		}
 	}
-	connectedVariants(ctx, e, voice, c, lex, single, fixed)
+	connectedVariants(ctx, e, voice, c, lex, groups, fixed)
 	return lex, nil
 }
 
@@ -155,14 +162,15 @@ func sortedWords(m map[string][]string) []string {
 // sentences. espeak-ng reads the sentences in one call, one sentence a
 // line (each ends with a full stop) and the words separated by spaces.
 // Only sentences whose every word espeak-ng says alone as one group
-// (single) are read, words with the context's own pronunciations (fixed)
-// get no forms, and a line that does not have one group per word
+// (groups) are read, but for words with the context's own pronunciations
+// (fixed), which are read as their first form and take as many groups
+// as it has alone, and get no forms; a line that does not have one group per word
 // (espeak-ng joined "in the") is skipped: with a word split and another
 // joined in one sentence the count would match and the forms shift onto
 // the wrong words. The variants are an improvement, not a need: when
 // espeak-ng fails or breaks the lines otherwise, the lexicon stays as it
 // was.
-func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon, single, fixed map[string]bool) {
+func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Context, lex Lexicon, groups map[string]int, fixed map[string]bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]bool{}
 	var sents [][]string
@@ -180,7 +188,7 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 		if len(ws) < 2 || len(key) > variantMaxLen || seen[key] {
 			continue
 		}
-		if !allWords(ws, func(w string) bool { return single[w] }) {
+		if !allWords(ws, func(w string) bool { return groups[w] == 1 || fixed[w] && groups[w] > 0 }) {
 			continue
 		}
 		seen[key] = true
@@ -210,15 +218,21 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 	forms := map[string]map[string]*form{}
 	total := map[string]int{}
 	for i, line := range lines {
-		groups := strings.Fields(line)
-		if len(groups) != len(sents[i]) {
+		gs := strings.Fields(line)
+		n := 0
+		for _, w := range sents[i] {
+			n += groups[w]
+		}
+		if len(gs) != n {
 			continue
 		}
-		for j, w := range sents[i] {
+		g := 0
+		for _, w := range sents[i] {
+			g += groups[w]
 			if _, ok := lex[w]; !ok || fixed[w] {
 				continue
 			}
-			ph := dedupe(ParseIPA(groups[j]))
+			ph := dedupe(ParseIPA(gs[g-1]))
 			if len(ph) == 0 {
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -403,8 +404,12 @@ func (p *parser) pronounce(c *Context, n *yaml.Node) {
 				continue
 			}
 			s = strings.Join(strings.Fields(s), " ")
-			if s == "" || len(s) > maxSaysAsLen {
+			if len(words(c.Language, s)) == 0 || len(s) > maxSaysAsLen {
 				p.errorf(x, f, "want a text of 1 to %d bytes that the speech synthesiser reads", maxSaysAsLen)
+				continue
+			}
+			if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsPunct(r) && !isApostrophe(r) && r != '-' }); i >= 0 {
+				p.errorf(x, f, "%q: no punctuation but apostrophes and hyphens in a pronunciation (the synthesiser would pause or end a sentence there)", s)
 				continue
 			}
 			says = append(says, s)

@@ -75,6 +75,8 @@ func TestParseErrors(t *testing.T) {
 		{"pronounce five", "language: en\n" + intents + "pronounce:\n  hello: [a, b, c, d, e]\n", 6, "pronounce.hello", "1 to 4 pronunciations"},
 		{"pronounce not text", "language: en\n" + intents + "pronounce:\n  hello: {a: b}\n", 6, "pronounce.hello", "want a string"},
 		{"pronounce blank", "language: en\n" + intents + "pronounce:\n  hello: \"  \"\n", 6, "pronounce.hello", "1 to 100 bytes"},
+		{"pronounce punctuation", "language: en\n" + intents + "pronounce:\n  hello: \"heh low!\"\n", 6, "pronounce.hello", "no punctuation"},
+		{"pronounce no words", "language: en\n" + intents + "pronounce:\n  hello: \"...\"\n", 6, "pronounce.hello", "1 to 100 bytes"},
 		{"pronounce twice", "language: en\n" + intents + "pronounce:\n  hello: heh low\n  Hello: hah low\n", 7, "pronounce.Hello", "given twice"},
 		{"yaml syntax", "language: en\nintents:\n  A: [\n", 3, "", "did not find"},
 		{"empty file", "", 0, "", "empty file"},
@@ -274,10 +276,25 @@ pronounce:
 		"charge my Ioniq!":     "charge my eye on ick!",
 		"lattes and ioniq's":   "lattes and ioniq's", // other words are left alone
 		"nothing to change  x": "nothing to change  x",
+		"Ioniq-5/Latte\n\tok":  "eye on ick-5/lah tay\n\tok", // hyphens, slashes, spacing kept
 	} {
 		if got := c.Pronounce(in); got != want {
 			t.Errorf("Pronounce(%q) = %q, want %q", in, got, want)
 		}
+	}
+	fr, err := Parse("fr.yaml", []byte(`language: fr
+intents:
+  A:
+    templates: ["quelle est l'autonomie de la ioniq"]
+pronounce:
+  autonomie: otonomi
+  ioniq: aïonik
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fr.Pronounce("Il reste l'autonomie de la Ioniq-5."), "Il reste l'otonomi de la aïonik-5."; got != want {
+		t.Errorf("fr Pronounce = %q, want %q", got, want)
 	}
 	if _, ok := c.Match("a latte please"); !ok {
 		t.Error(`"a latte please" no longer matches: pronounce must not change the words`)

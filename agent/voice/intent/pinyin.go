@@ -3,6 +3,7 @@ package intent
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Pronounce returns the pinyin of a zh sentence, syllables with tone
@@ -563,28 +564,48 @@ func (c *Context) segment(its []spoken, rs []rune) []spoken {
 	return its
 }
 
-// respell replaces the words of sentence that SaysAs has (a whole
-// space-separated token, punctuation around it kept, matched as graph
-// words are) by their first form.
+// respell replaces the words of sentence that SaysAs has by their first
+// form. Words are found as the grammar finds them (runs of letters and
+// digits with apostrophes inside; in French an elided word ends at its
+// apostrophe, "l'autonomie"); everything else is kept as it is.
 func (c *Context) respell(sentence string) string {
 	if len(c.SaysAs) == 0 {
 		return sentence
 	}
-	toks := strings.Fields(sentence)
-	changed := false
-	for i, tok := range toks {
-		core := strings.TrimFunc(tok, unicode.IsPunct)
-		ws := words(c.Language, core)
-		if len(ws) != 1 {
-			continue
+	var b strings.Builder
+	start := -1 // of the current word
+	last := 0   // sentence[last:] is not yet written
+	end := func(i int) {
+		if start < 0 {
+			return
 		}
-		if says, ok := c.SaysAs[ws[0]]; ok {
-			toks[i] = strings.Replace(tok, core, says[0], 1)
-			changed = true
+		if ws := words(c.Language, sentence[start:i]); len(ws) == 1 {
+			if says, ok := c.SaysAs[ws[0]]; ok {
+				b.WriteString(sentence[last:start])
+				b.WriteString(says[0])
+				last = i
+			}
+		}
+		start = -1
+	}
+	for i, r := range sentence {
+		switch {
+		case isWordRune(r):
+			if start < 0 {
+				start = i
+			}
+		case isApostrophe(r) && start >= 0:
+			if c.Language == French {
+				end(i + utf8.RuneLen(r)) // "l'" is a word of its own
+			}
+		default:
+			end(i)
 		}
 	}
-	if !changed {
+	end(len(sentence))
+	if last == 0 {
 		return sentence
 	}
-	return strings.Join(toks, " ")
+	b.WriteString(sentence[last:])
+	return b.String()
 }
