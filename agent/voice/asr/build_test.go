@@ -315,6 +315,19 @@ func TestConnectedVariants(t *testing.T) {
 	if _, ok := lex["milk#1"]; ok {
 		t.Errorf("milk has a variant: %v", lex["milk#1"])
 	}
+	// espeak-ng says "battery" bˈæɾɚɹi alone and in sentences: ɚ then ɹ
+	// reads as ə ɹ ɹ. The sentence forms merge runs of a class, which
+	// makes the same pronunciation no new form of the word.
+	c, err = intent.Parse("battery.yaml", []byte("language: en\nintents:\n  Check:\n    templates: [\"(check|show) [the] battery {what}\"]\nslots:\n  what: [level, state, health, charge]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lex, err = Pronounce(context.Background(), Espeak{}, c); err != nil {
+		t.Fatal(err)
+	}
+	if ph, ok := lex["battery#1"]; ok {
+		t.Errorf("battery#1 = %v: the word's own form %v with a run merged", ph, lex["battery"])
+	}
 	// espeak-ng says "21" as two groups (twenty one) and joins "in the"
 	// into one: "play track 21 in the car" has one group per word all the
 	// same, and read that way "in" would get "one"'s form. Sentences with

@@ -249,7 +249,7 @@ func connectedVariants(ctx context.Context, e Espeak, voice string, c *intent.Co
 		}
 	}
 	for w, fs := range forms {
-		own := fmt.Sprint(lex[w])
+		own := fmt.Sprint(dedupe(lex[w])) // forms are deduped: "ə ɹ ɹ" is no new form of "ə ɹ"
 		var cand []*form
 		for k, f := range fs {
 			if k != own && f.n >= variantMin && float64(f.n) >= variantShare*float64(total[w]) {
