@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evedge/evedge/agent/voice/intent"
 	voicemodel "github.com/evedge/evedge/models/voice"
 )
 
@@ -241,7 +240,7 @@ func TestPronounceSaysAs(t *testing.T) {
 	if _, err := exec.LookPath("espeak-ng"); err != nil {
 		t.Skip("espeak-ng not installed")
 	}
-	c, err := intent.Parse("order.yaml", []byte(`language: en
+	c := mustContext(t, "order.yaml", `language: en
 intents:
   Order:
     templates: ["[can i have] a {drink} with a lot of milk"]
@@ -250,10 +249,7 @@ slots:
 pronounce:
   latte: [lah tay, lat, lah  tay]
   a: eh
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	lex, err := Pronounce(context.Background(), Espeak{}, c)
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +270,7 @@ pronounce:
 	// A respelling of two groups ("lah tay") does not keep the sentences
 	// with "latte" from giving the other words their forms: here every
 	// sentence has latte, and "a" still gets its form in "a lot of" (ɐ).
-	c, err = intent.Parse("order.yaml", []byte(`language: en
+	c = mustContext(t, "order.yaml", `language: en
 intents:
   Order:
     templates: ["[can i have] {drink} with a lot of milk", "is it a lot of {drink}"]
@@ -282,10 +278,7 @@ slots:
   drink: [latte]
 pronounce:
   latte: lah tay
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	if lex, err = Pronounce(context.Background(), Espeak{}, c); err != nil {
 		t.Fatal(err)
 	}
@@ -298,10 +291,7 @@ func TestConnectedVariants(t *testing.T) {
 	if _, err := exec.LookPath("espeak-ng"); err != nil {
 		t.Skip("espeak-ng not installed")
 	}
-	c, err := intent.Parse("order.yaml", []byte("language: en\nintents:\n  Order:\n    templates: [\"[can i have] a {drink} with a lot of milk\"]\nslots:\n  drink: [latte, mocha, coffee]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "order.yaml", "language: en\nintents:\n  Order:\n    templates: [\"[can i have] a {drink} with a lot of milk\"]\nslots:\n  drink: [latte, mocha, coffee]\n")
 	lex, err := Pronounce(context.Background(), Espeak{}, c)
 	if err != nil {
 		t.Fatal(err)
@@ -318,10 +308,7 @@ func TestConnectedVariants(t *testing.T) {
 	// espeak-ng says "battery" bˈæɾɚɹi alone and in sentences: ɚ then ɹ
 	// reads as ə ɹ ɹ. The sentence forms merge runs of a class, which
 	// makes the same pronunciation no new form of the word.
-	c, err = intent.Parse("battery.yaml", []byte("language: en\nintents:\n  Check:\n    templates: [\"(check|show) [the] battery {what}\"]\nslots:\n  what: [level, state, health, charge]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c = mustContext(t, "battery.yaml", "language: en\nintents:\n  Check:\n    templates: [\"(check|show) [the] battery {what}\"]\nslots:\n  what: [level, state, health, charge]\n")
 	if lex, err = Pronounce(context.Background(), Espeak{}, c); err != nil {
 		t.Fatal(err)
 	}
@@ -332,10 +319,7 @@ func TestConnectedVariants(t *testing.T) {
 	// into one: "play track 21 in the car" has one group per word all the
 	// same, and read that way "in" would get "one"'s form. Sentences with
 	// a word said as several groups are not read.
-	c, err = intent.Parse("track.yaml", []byte("language: en\nintents:\n  Play:\n    templates: [\"play track {n} in the car\"]\nslots:\n  n: [\"21\", \"22\", \"23\"]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c = mustContext(t, "track.yaml", "language: en\nintents:\n  Play:\n    templates: [\"play track {n} in the car\"]\nslots:\n  n: [\"21\", \"22\", \"23\"]\n")
 	if lex, err = Pronounce(context.Background(), Espeak{}, c); err != nil {
 		t.Fatal(err)
 	}

@@ -48,10 +48,7 @@ func emissions(phones []Class) [][]float32 {
 }
 
 func TestDecoder(t *testing.T) {
-	c, err := intent.Parse("test.yaml", []byte(testContext))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "test.yaml", testContext)
 	n, err := NewNet(c, testLex, DefaultDurations)
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +99,7 @@ func TestDecoder(t *testing.T) {
 }
 
 func TestNetMissingWord(t *testing.T) {
-	c, err := intent.Parse("test.yaml", []byte(testContext))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "test.yaml", testContext)
 	lex := Lexicon{"open": testLex["open"]}
 	if _, err := NewNet(c, lex, DefaultDurations); err == nil {
 		t.Fatal("NewNet with a missing word: no error")
@@ -113,10 +107,7 @@ func TestNetMissingWord(t *testing.T) {
 }
 
 func TestDecoderStepNoAlloc(t *testing.T) {
-	c, err := intent.Parse("test.yaml", []byte(testContext))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "test.yaml", testContext)
 	n, err := NewNet(c, testLex, DefaultDurations)
 	if err != nil {
 		t.Fatal(err)
@@ -156,10 +147,7 @@ slots:
   window: [front left, rear left, rear]
   digit: {from: 1, to: 3}
 `
-	c, err := intent.Parse("test.yaml", []byte(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "test.yaml", ctx)
 	lex := Lexicon{"please": ParseIPA("p_l_i_z"), "close": ParseIPA("k_l_o_ʊ_z"), "stop": ParseIPA("s_t_ɑ_p")}
 	for w, p := range testLex {
 		lex[w] = p
@@ -206,10 +194,7 @@ slots:
 // window" without it must force the wake phrase onto other phones, which
 // WakeConfidence shows even where the whole path's confidence does not.
 func TestWakeConfidence(t *testing.T) {
-	c, err := intent.Parse("test.yaml", []byte(testContext+"wake: [\"hey car\"]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "test.yaml", testContext+"wake: [\"hey car\"]\n")
 	lex := Lexicon{"hey": ParseIPA("h_e_ɪ"), "car": ParseIPA("k_ɑ_ɹ")}
 	for w, p := range testLex {
 		lex[w] = p
@@ -257,10 +242,7 @@ intents:
 slots:
   thing: [lot, cat]
 `
-	c, err := intent.Parse("variants.yaml", []byte(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustContext(t, "variants.yaml", ctx)
 	lex := Lexicon{"a": ParseIPA("eɪ"), "the": ParseIPA("ð_ə"), "lot": ParseIPA("l_ɑː_t"), "cat": ParseIPA("k_æ_t")}
 	reduced := append(ParseIPA("ə"), ParseIPA("l_ɑː_t")...) // "a lot" said ə lɑːt
 	decode := func(lex Lexicon, said []Class) []string {
@@ -289,4 +271,14 @@ slots:
 	if got := len(lex.Variants("a")); got != 2 {
 		t.Errorf("Variants(a): %d pronunciations, want 2", got)
 	}
+}
+
+// mustContext parses a test context or fails the test.
+func mustContext(t testing.TB, name, yaml string) *intent.Context {
+	t.Helper()
+	c, err := intent.Parse(name, []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
