@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	noisegen "github.com/evedge/evedge/agent/voice/asr/noise"
 	"github.com/evedge/evedge/drivers/audio"
 )
 
@@ -15,10 +16,15 @@ type aug struct {
 	Tilt     float64 // first-order filter coefficient
 	Reverb   bool
 	SNR      float64 // dB; +Inf = clean
-	Noise    int     // 0 white, 1 pink, 2 brown, 3 cabin (brown + hum)
+	PeakSNR  bool    // SNR between the loudest 2048-sample frames (the speech-to-intent benchmark's), not the mean powers
+	Noise    int     // 0 white, 1 pink, 2 brown, 3 cabin (brown + hum), 4 café, 5 kitchen (babble.go)
 	PadStart int     // samples of noise before and after
 	PadEnd   int
 }
+
+// noiseKinds is how many of noise's kinds training draws from: 4 (the
+// steady ones) or 6 (with café and kitchen, asrtrain -babble).
+var noiseKinds = 4
 
 func randomAug(rng *rand.Rand, heavy bool) aug {
 	a := aug{Warp: 1, SNR: math.Inf(1)}
@@ -35,7 +41,7 @@ func randomAug(rng *rand.Rand, heavy bool) aug {
 	a.Reverb = rng.Float64() < 0.3
 	if rng.Float64() < 0.8 {
 		a.SNR = 25 * rng.Float64()
-		a.Noise = rng.IntN(4)
+		a.Noise = rng.IntN(noiseKinds)
 	}
 	a.PadStart = rng.IntN(asr.SampleRate / 3)
 	a.PadEnd = rng.IntN(asr.SampleRate / 3)
@@ -89,12 +95,13 @@ func (a aug) apply(rng *rand.Rand, x []float32) (y []float32, scale float64, off
 	pw *= float64(g) * float64(g)
 	if !math.IsInf(a.SNR, 1) {
 		n := noise(rng, a.Noise, len(y))
-		var pn float64
-		for _, v := range n {
-			pn += float64(v) * float64(v)
+		var k float32
+		if a.PeakSNR {
+			k = noisegen.PeakSNRScale(y, n, a.SNR)
+		} else {
+			pn := noisegen.Energy(n) / float64(len(n))
+			k = float32(math.Sqrt(pw / (pn + 1e-20) / math.Pow(10, a.SNR/10)))
 		}
-		pn /= float64(len(n))
-		k := float32(math.Sqrt(pw / (pn + 1e-20) / math.Pow(10, a.SNR/10)))
 		for i := range y {
 			y[i] += k * n[i]
 		}
@@ -102,30 +109,10 @@ func (a aug) apply(rng *rand.Rand, x []float32) (y []float32, scale float64, off
 	return y, scale, offset
 }
 
+// noise is n samples of the kind of noise (noise.Kind), café and kitchen
+// from the talkers.
 func noise(rng *rand.Rand, kind, n int) []float32 {
-	out := make([]float32, n)
-	var b0, b1, b2, br float64
-	hum := 40 + 80*rng.Float64()
-	for i := range out {
-		w := rng.NormFloat64()
-		switch kind {
-		case 0:
-			out[i] = float32(w)
-		case 1: // pink (Paul Kellet's economy filter)
-			b0 = 0.99765*b0 + w*0.0990460
-			b1 = 0.96300*b1 + w*0.2965164
-			b2 = 0.57000*b2 + w*1.0526913
-			out[i] = float32(b0 + b1 + b2 + w*0.1848)
-		default: // brown, cabin adds engine/road hum
-			br = 0.995*br + w*0.1
-			v := br
-			if kind == 3 {
-				v += 0.5 * math.Sin(2*math.Pi*hum*float64(i)/asr.SampleRate)
-			}
-			out[i] = float32(v)
-		}
-	}
-	return out
+	return noisegen.Make(rng, noisegen.Kind(kind), n, talkers)
 }
 
 // reverb convolves with a sparse exponentially decaying impulse response.

@@ -62,6 +62,7 @@ func main() {
 	fliteN := flag.Int("flite", 0, "train: English utterances per flite voice (needs flite; aligned with -align's model)")
 	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
 	fliteLabels := flag.String("flite-labels", "espeak", "train: phones the flite utterances are aligned to: espeak (espeak-ng's pronunciation of the words) or flite (the phones flite said, its -ps list)")
+	babble := flag.Int("babble", 0, "train: clips of background speech (espeak-ng, training variants) for café and kitchen noise; with it the noisy copies draw from six noise kinds instead of four (babble.go)")
 	specAug := flag.Float64("specaug", 0, "train: share of training frames given SpecAugment-style masks (one band of 1..8 mel bands and up to 2 stacked frames set to the mean)")
 	other := flag.String("other", "", "eval: also score a context of another domain (English YAML, e.g. agent/voice/asr/testdata/coffee.en.yaml) read by held-out espeak-ng variants, flite and festival voices")
 	otherN := flag.Int("other-n", 100, "eval: sentences of -other per synthesiser")
@@ -86,7 +87,7 @@ func main() {
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug,
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug, babble: *babble,
 			nWords: *nWords, wordsDir: *wordsDir})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt,
@@ -110,6 +111,7 @@ type trainCfg struct {
 	fliteOwn                           bool
 	offs                               []int
 	specAug                            float64
+	babble                             int
 	nWords                             int
 	wordsDir                           string
 }
@@ -188,6 +190,14 @@ func train(cfg trainCfg) error {
 		return err
 	}
 	trainVars, heldVars := splitVariants(vs)
+	if cfg.babble > 0 {
+		// Their own random stream: the other draws stay as without -babble.
+		if talkers, err = makeTalkers(filepath.Join(cfg.work, "talkers"), rand.New(rand.NewPCG(cfg.seed+4000, 29)), trainVars, cfg.babble, cfg.threads); err != nil {
+			return err
+		}
+		noiseKinds = 6
+		log.Printf("%d clips of background speech for café and kitchen noise", len(talkers))
+	}
 	words, err := loadWordLists(cfg.wordsDir, cfg.nWords)
 	if err != nil {
 		return err
@@ -359,6 +369,9 @@ func train(cfg trainCfg) error {
 	}
 	if cfg.nWords > 0 {
 		meta.Trained += fmt.Sprintf(" (-words %d: word salad of %s in the espeak-ng speech, and in a third of the flite utterances)", cfg.nWords, cfg.wordsDir)
+	}
+	if cfg.babble > 0 {
+		meta.Trained += fmt.Sprintf(" (-babble %d: café and kitchen noise among the noise kinds, from %d clips of background speech)", cfg.babble, len(talkers))
 	}
 	if cfg.specAug > 0 {
 		meta.Trained += fmt.Sprintf(" (SpecAugment masks on %.0f %% of the training frames)", 100*cfg.specAug)

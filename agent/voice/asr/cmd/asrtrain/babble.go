@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/evedge/evedge/agent/diag/kb"
+	"github.com/evedge/evedge/agent/voice/asr"
+	noisegen "github.com/evedge/evedge/agent/voice/asr/noise"
+	"github.com/evedge/evedge/agent/voice/intent"
+)
+
+// Café and kitchen noise (package noise) take their voices from talkers:
+// espeak-ng reading the knowledge base's prose in English, German,
+// Spanish and French (makeTalkers).
+const (
+	noiseCafe    = int(noisegen.Cafe)
+	noiseKitchen = int(noisegen.Kitchen)
+)
+
+// talkers is the background speech café and kitchen noise draw from
+// (makeTalkers); without it café noise is room tone and clatter only.
+var talkers [][]float32
+
+// makeTalkers synthesises n clips of background speech into dir: a
+// sentence of the knowledge base's prose in English, German, Spanish or
+// French, read by espeak-ng with one of vars' voice variants at a random
+// rate and pitch.
+func makeTalkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][]float32, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	if len(vars) == 0 {
+		return nil, fmt.Errorf("talkers: no espeak-ng voice variants")
+	}
+	k, err := kb.Load()
+	if err != nil {
+		return nil, err
+	}
+	langs := []intent.Language{intent.English, intent.German, intent.Spanish, intent.French}
+	texts := map[intent.Language][]string{}
+	for _, lang := range langs {
+		for _, id := range k.IDs() {
+			_, t, ok := k.Lookup(id, string(lang))
+			if !ok {
+				continue
+			}
+			for _, s := range append(append(append([]string{t.Summary}, t.Causes...), t.Checks...), t.Repair...) {
+				if s = strings.TrimSpace(s); s != "" {
+					texts[lang] = append(texts[lang], s)
+				}
+			}
+		}
+		if len(texts[lang]) == 0 {
+			return nil, fmt.Errorf("talkers: the knowledge base has no %s text", lang)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	type req struct {
+		path  string
+		args  []string
+		index int
+	}
+	reqs := make([]req, n)
+	for i := range reqs {
+		lang := langs[rng.IntN(len(langs))]
+		vs := langVoices[lang]
+		v := vs[rng.IntN(len(vs))] + "+" + vars[rng.IntN(len(vars))]
+		p := filepath.Join(dir, fmt.Sprintf("talker%d.wav", i))
+		ts := texts[lang]
+		reqs[i] = req{p, []string{"-v", v, "-s", fmt.Sprint(130 + rng.IntN(70)), "-p", fmt.Sprint(20 + rng.IntN(60)), "-w", p, ts[rng.IntN(len(ts))]}, i}
+	}
+	out := make([][]float32, n)
+	errs := make([]error, n)
+	ch := make(chan req)
+	var wg sync.WaitGroup
+	for range max(1, threads) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range ch {
+				os.Remove(r.path)
+				if b, err := exec.Command("espeak-ng", r.args...).CombinedOutput(); err != nil {
+					errs[r.index] = fmt.Errorf("espeak-ng %s: %v: %s", strings.Join(r.args[:2], " "), err, b)
+					continue
+				}
+				out[r.index], errs[r.index] = readWAV(r.path)
+			}
+		}()
+	}
+	for _, r := range reqs {
+		ch <- r
+	}
+	close(ch)
+	wg.Wait()
+	var clips [][]float32
+	for i, x := range out {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if x = asr.Trim(x); len(x) > asr.SampleRate/2 {
+			clips = append(clips, noisegen.Normalise(x))
+		}
+	}
+	if len(clips) == 0 {
+		return nil, fmt.Errorf("talkers: espeak-ng made no clip longer than 0.5 s")
+	}
+	return clips, nil
+}
