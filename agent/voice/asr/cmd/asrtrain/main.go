@@ -62,6 +62,7 @@ func main() {
 	fliteN := flag.Int("flite", 0, "train: English utterances per flite voice (needs flite; aligned with -align's model)")
 	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
 	fliteLabels := flag.String("flite-labels", "espeak", "train: phones the flite utterances are aligned to: espeak (espeak-ng's pronunciation of the words) or flite (the phones flite said, its -ps list)")
+	wakeThr := flag.Float64("wake-threshold", 0, "train: the model's wake threshold (am.json wake_threshold; 0: the threshold, -1.5)")
 	babble := flag.Int("babble", 0, "train: clips of background speech (espeak-ng, training variants) for café and kitchen noise; with it the noisy copies draw from six noise kinds instead of four (babble.go)")
 	specAug := flag.Float64("specaug", 0, "train: share of training frames given SpecAugment-style masks (one band of 1..8 mel bands and up to 2 stacked frames set to the mean)")
 	other := flag.String("other", "", "eval: also score a context of another domain (English YAML, e.g. agent/voice/asr/testdata/coffee.en.yaml) read by held-out espeak-ng variants, flite and festival voices")
@@ -87,7 +88,7 @@ func main() {
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug, babble: *babble,
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug, babble: *babble, wakeThreshold: *wakeThr,
 			nWords: *nWords, wordsDir: *wordsDir})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt,
@@ -112,6 +113,7 @@ type trainCfg struct {
 	offs                               []int
 	specAug                            float64
 	babble                             int
+	wakeThreshold                      float64
 	nWords                             int
 	wordsDir                           string
 }
@@ -361,7 +363,7 @@ func train(cfg trainCfg) error {
 		return err
 	}
 	meta := asr.Meta{Version: "1", Classes: asr.Classes, Context: max(-cfg.offs[0], cfg.offs[len(cfg.offs)-1]), Bands: asr.Bands, LogPrior: logPrior,
-		PriorWeight: 0.3, WordPenalty: 0, Threshold: -1.5, Durations: asr.DefaultDurations,
+		PriorWeight: 0.3, WordPenalty: 0, Threshold: -1.5, WakeThreshold: cfg.wakeThreshold, Durations: asr.DefaultDurations,
 		Trained: fmt.Sprintf("asrtrain -mode train -car %d -num %d -copies %d -hidden %d -epochs %d -frames %d -seed %d -offsets %s: %d utterances of espeak-ng speech%s, %d frames, int8 held-out-voice frame accuracy %.3f",
 			cfg.nCar, cfg.nNum, cfg.copies, cfg.hidden, cfg.epochs, cfg.perEpoch, cfg.seed, offsetsString(cfg.offs), len(us), realNote, nFrames, acc8)}
 	if !slices.Equal(cfg.offs, asr.DefaultOffsets) {
