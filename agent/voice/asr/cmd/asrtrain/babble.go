@@ -45,18 +45,7 @@ func makeTalkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][
 	langs := []intent.Language{intent.English, intent.German, intent.Spanish, intent.French}
 	texts := map[intent.Language][]string{}
 	for _, lang := range langs {
-		for _, id := range k.IDs() {
-			_, t, ok := k.Lookup(id, string(lang))
-			if !ok {
-				continue
-			}
-			for _, s := range append(append(append([]string{t.Summary}, t.Causes...), t.Checks...), t.Repair...) {
-				if s = strings.TrimSpace(s); s != "" {
-					texts[lang] = append(texts[lang], s)
-				}
-			}
-		}
-		if len(texts[lang]) == 0 {
+		if texts[lang] = kbProse(k, lang); len(texts[lang]) == 0 {
 			return nil, fmt.Errorf("talkers: the knowledge base has no %s text", lang)
 		}
 	}
@@ -113,4 +102,22 @@ func makeTalkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][
 		return nil, fmt.Errorf("talkers: espeak-ng made no clip longer than 0.5 s")
 	}
 	return clips, nil
+}
+
+// kbProse is the knowledge base's text in lang, one sentence or list item
+// a string: each entry's summary, likely causes, checks and repair steps.
+func kbProse(k *kb.KB, lang intent.Language) []string {
+	var out []string
+	for _, id := range k.IDs() {
+		_, t, ok := k.Lookup(id, string(lang))
+		if !ok {
+			continue
+		}
+		for _, s := range append(append(append([]string{t.Summary}, t.Causes...), t.Checks...), t.Repair...) {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }

@@ -49,15 +49,9 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 			return heldVoice(rng, lang, held)
 		}
 		if lang != intent.Chinese {
-			for _, id := range k.IDs() {
-				_, t, ok := k.Lookup(id, string(lang))
-				if !ok {
-					continue
-				}
-				for _, s := range append(append(append([]string{t.Summary}, t.Causes...), t.Checks...), t.Repair...) {
-					if s = strings.TrimSpace(s); s != "" && len(jobs) < cfg.n*4 {
-						jobs = append(jobs, job{ID: fmt.Sprintf("fa-%s-p%d", lang, len(jobs)), Voice: voice(), Rate: 130 + rng.IntN(60), Pitch: 30 + rng.IntN(40), Text: s, Lang: lang, Intent: "prose"})
-					}
+			for _, s := range kbProse(k, lang) {
+				if len(jobs) < cfg.n*4 {
+					jobs = append(jobs, job{ID: fmt.Sprintf("fa-%s-p%d", lang, len(jobs)), Voice: voice(), Rate: 130 + rng.IntN(60), Pitch: 30 + rng.IntN(40), Text: s, Lang: lang, Intent: "prose"})
 				}
 			}
 		}
