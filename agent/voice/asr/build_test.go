@@ -222,8 +222,9 @@ func TestOtherDomain(t *testing.T) {
 	// The same sentences and voices in café and kitchen noise (package
 	// noise), each in one of the speech-to-intent benchmark's 16
 	// conditions (24..3 dB peak-frame SNR × café, kitchen), 0.25 s of
-	// noise before and after. The café's talkers are voices that read
-	// none of the sentences (training variants, other languages).
+	// noise before and after (40 sentences: the café conditions come three
+	// times, the kitchen ones twice). The café's talkers read none of the
+	// sentences (other texts, four of them in other languages).
 	var talkers [][]float32
 	for i, tv := range [][2]string{
 		{"de+m3", "Die Werkstatt prüft die Batterie und den Kühlkreislauf vor der nächsten Fahrt."},

@@ -18,7 +18,9 @@
 //     them one talker further away.
 //
 // Mixing at the benchmark's SNR (PeakSNRScale) compares the loudest
-// 2048-sample frames of speech and noise, as its mixer does.
+// 2048-sample frames of speech and noise, as its mixer does. (asrtrain
+// trains at mean-power SNRs of 0..25 dB, as for the steady kinds, and
+// evaluates at the benchmark's peak-frame ones.)
 package noise
 
 import (
@@ -47,6 +49,9 @@ const (
 // their voices from talkers (clips at SampleRate) and come at unit RMS;
 // the steady kinds come at their filters' natural level.
 func Make(rng *rand.Rand, kind Kind, n int, talkers [][]float32) []float32 {
+	if n <= 0 {
+		return nil
+	}
 	switch kind {
 	case Cafe:
 		return cafe(rng, n, talkers)

@@ -30,7 +30,7 @@ var talkers [][]float32
 // makeTalkers synthesises n clips of background speech into dir: a
 // sentence of the knowledge base's prose in English, German, Spanish or
 // French, read by espeak-ng with one of vars' voice variants at a random
-// rate and pitch.
+// rate and pitch. Clips of 0.5 s or less after trimming are dropped.
 func makeTalkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][]float32, error) {
 	if n <= 0 {
 		return nil, nil

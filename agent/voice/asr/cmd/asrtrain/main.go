@@ -193,7 +193,8 @@ func train(cfg trainCfg) error {
 	}
 	trainVars, heldVars := splitVariants(vs)
 	if cfg.babble > 0 {
-		// Their own random stream: the other draws stay as without -babble.
+		// Their own random stream: the draws before featurising stay as
+		// without -babble (the noise draws after it change, as they must).
 		if talkers, err = makeTalkers(filepath.Join(cfg.work, "talkers"), rand.New(rand.NewPCG(cfg.seed+4000, 29)), trainVars, cfg.babble, cfg.threads); err != nil {
 			return err
 		}
