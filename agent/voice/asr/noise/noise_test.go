@@ -38,14 +38,18 @@ func TestPeakSNRScale(t *testing.T) {
 	if got, want := float64(PeakSNRScale(short, ns, 0)), 5.0; math.Abs(got-want) > 1e-4 {
 		t.Errorf("short clip: scale %v, want %v", got, want)
 	}
-	// Frames are whole 2048-sample blocks from the first sample: ones at
-	// [1024, 3072) put 1024 in each of the two frames (a sliding window or
-	// a 4096-sample frame would see 2048): sqrt(1024 / 20.48) = sqrt(50).
-	burst := make([]float32, 4096)
+	// Frames are whole 2048-sample blocks from the first sample. Speech of
+	// ones at [1024, 3072) puts 1024 in each of its two frames, noise of
+	// ones at [0, 2048) 2048 in its first: sqrt(1024 / 2048) at 0 dB. A
+	// sliding window or a 4096-sample frame sees 2048 in both: 1.
+	burst, nb := make([]float32, 4096), make([]float32, 4096)
 	for i := 1024; i < 3072; i++ {
 		burst[i] = 1
 	}
-	if got, want := float64(PeakSNRScale(burst, n[:4096], 0)), math.Sqrt(50); math.Abs(got-want) > 1e-4 {
+	for i := range 2048 {
+		nb[i] = 1
+	}
+	if got, want := float64(PeakSNRScale(burst, nb, 0)), math.Sqrt(0.5); math.Abs(got-want) > 1e-4 {
 		t.Errorf("burst across two frames: scale %v, want %v", got, want)
 	}
 	if got := PeakSNRScale(y, make([]float32, len(y)), 10); got != 0 {
