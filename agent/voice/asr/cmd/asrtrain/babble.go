@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -104,6 +105,17 @@ func makeTalkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][
 	return clips, nil
 }
 
+// evalTalkers makes the evaluation's talkers once: 60 clips of the
+// held-out variants, from their own random stream.
+func evalTalkers(cfg evalCfg, held []string) error {
+	if talkers != nil {
+		return nil
+	}
+	var err error
+	talkers, err = makeTalkers(filepath.Join(cfg.work, "talkers-eval"), rand.New(rand.NewPCG(cfg.seed+4000, 19)), held, 60, 2)
+	return err
+}
+
 // kbProse is the knowledge base's text in lang, one sentence or list item
 // a string: each entry's summary, likely causes, checks and repair steps.
 func kbProse(k *kb.KB, lang intent.Language) []string {
@@ -118,6 +130,29 @@ func kbProse(k *kb.KB, lang intent.Language) []string {
 				out = append(out, s)
 			}
 		}
+	}
+	return out
+}
+
+// noiseOnlyExamples are n stretches of noise with no voice in them, 0.4 to
+// 3 s long, at -45..-5 dB RMS, every frame labelled silence: one of the
+// noise kinds training draws from, café and kitchen without their
+// talkers (room tone and clatter; clatter, water and hum). Without them
+// the model only ever met noise under a voice, and the always-listening
+// loop, which hands it whatever the VAD cut, took a kitchen's clatter for
+// commands (about 250 an hour).
+func noiseOnlyExamples(rng *rand.Rand, n int) []example {
+	f := asr.NewFeatures()
+	out := make([]example, 0, n)
+	for range n {
+		x := noisegen.Make(rng, noisegen.Kind(rng.IntN(noiseKinds)), int((0.4+2.6*rng.Float64())*asr.SampleRate), nil)
+		noisegen.Normalise(x)
+		g := float32(math.Pow(10, (-45+40*rng.Float64())/20))
+		for i := range x {
+			x[i] *= g
+		}
+		fr, t := f.Compute(x)
+		out = append(out, example{frames: append([]float32(nil), fr...), t: t, lab: make([]uint8, t)})
 	}
 	return out
 }

@@ -63,6 +63,7 @@ func main() {
 	fliteCopies := flag.Int("flite-copies", 2, "train: augmented copies of each flite utterance")
 	fliteLabels := flag.String("flite-labels", "espeak", "train: phones the flite utterances are aligned to: espeak (espeak-ng's pronunciation of the words) or flite (the phones flite said, its -ps list)")
 	wakeThr := flag.Float64("wake-threshold", 0, "train: the model's wake threshold (am.json wake_threshold; 0: the threshold, -1.5)")
+	noiseOnly := flag.Int("noise-only", 0, "train: stretches of noise alone (0.4..3 s, no voice in them: the noise kinds without talkers), every frame labelled silence")
 	babble := flag.Int("babble", 0, "train: clips of background speech (espeak-ng, training variants) for café and kitchen noise; with it the noisy copies draw from six noise kinds instead of four (babble.go)")
 	specAug := flag.Float64("specaug", 0, "train: share of training frames given SpecAugment-style masks (one band of 1..8 mel bands and up to 2 stacked frames set to the mean)")
 	other := flag.String("other", "", "eval: also score a context of another domain (English YAML, e.g. agent/voice/asr/testdata/coffee.en.yaml) read by held-out espeak-ng variants, flite and festival voices")
@@ -88,7 +89,7 @@ func main() {
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
-			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug, babble: *babble, wakeThreshold: *wakeThr,
+			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug, babble: *babble, wakeThreshold: *wakeThr, noiseOnly: *noiseOnly,
 			nWords: *nWords, wordsDir: *wordsDir})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt,
@@ -114,6 +115,7 @@ type trainCfg struct {
 	specAug                            float64
 	babble                             int
 	wakeThreshold                      float64
+	noiseOnly                          int
 	nWords                             int
 	wordsDir                           string
 }
@@ -249,6 +251,12 @@ func train(cfg trainCfg) error {
 		log.Printf("flite speech: %d utterances aligned with %s, %d augmented copies (%v)", len(fus), cfg.align, len(fex), time.Since(t0))
 		ex = append(ex, fex...)
 		realNote += fmt.Sprintf(" + %d flite utterances (voices %s, aligned with the previous model, %d copies)", len(fus), strings.Join(fliteVoices, ","), cfg.fliteCopies)
+	}
+	if cfg.noiseOnly > 0 {
+		nex := noiseOnlyExamples(rand.New(rand.NewPCG(cfg.seed+7000, 37)), cfg.noiseOnly)
+		log.Printf("%d stretches of noise alone, all silence", len(nex))
+		ex = append(ex, nex...)
+		realNote += fmt.Sprintf(" + %d stretches of noise alone labelled silence", len(nex))
 	}
 	vex := featurize(rng, vus, 1, true)
 	var nFrames int

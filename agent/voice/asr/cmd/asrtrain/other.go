@@ -77,11 +77,9 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 	// Café and kitchen noise at the benchmark's SNRs: talkers from the
 	// held-out variants, and their own random streams, so that the other
 	// columns stay as they were without this one.
-	trng, nrng := rand.New(rand.NewPCG(cfg.seed+4000, 19)), rand.New(rand.NewPCG(cfg.seed+5000, 23))
-	if talkers == nil {
-		if talkers, err = makeTalkers(filepath.Join(cfg.work, "talkers-eval"), trng, held, 60, 2); err != nil {
-			return err
-		}
+	nrng := rand.New(rand.NewPCG(cfg.seed+5000, 23))
+	if err := evalTalkers(cfg, held); err != nil {
+		return err
 	}
 	fmt.Printf("\nContext %s (%d sentences of it per synthesiser; intent and every slot right; café/kitchen: each sentence in one of the 16 conditions of %v dB × café, kitchen, peak-frame SNR as the speech-to-intent benchmark mixes):\n| synthesiser | clean | 5 dB cabin noise | café/kitchen 24..3 dB | ms/utt | RTF |\n|---|---|---|---|---|---|\n", filepath.Base(cfg.other), cfg.n, rhinoSNRs)
 	for ei, e := range otherEngines {
