@@ -140,7 +140,8 @@ func kbProse(k *kb.KB, lang intent.Language) []string {
 // talkers (room tone and clatter; clatter, water and hum). Without them
 // the model only ever met noise under a voice, and the always-listening
 // loop, which hands it whatever the VAD cut, took a kitchen's clatter for
-// commands (about 250 an hour).
+// commands (about 250 in half an hour of it, always listening; tried
+// once, no better: models/voice/README.md).
 func noiseOnlyExamples(rng *rand.Rand, n int) []example {
 	f := asr.NewFeatures()
 	out := make([]example, 0, n)
