@@ -50,7 +50,7 @@ PY
   args+=(--voice-wav "$tmp/voice.wav" --voice-trigger always)
   # The recogniser as a second boot finds it (the first boot builds it,
   # once, beside the running agent).
-  "$ev" voice build --context agent/voice/contexts/car.en.yaml --out "$tmp/data/voice/en" >/dev/null
+  "$ev" voice build --adapt=false --context agent/voice/contexts/car.en.yaml --out "$tmp/data/voice/en" >/dev/null
 fi
 start=$(date +%s.%N)
 "$ev" "${args[@]}" > "$tmp/agent.log" 2>&1 &

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/asr/adapt"
+	"github.com/evedge/evedge/agent/voice/intent"
 	"github.com/evedge/evedge/drivers/audio"
+	int8nn "github.com/evedge/evedge/models/int8"
 	voicemodel "github.com/evedge/evedge/models/voice"
 )
 
@@ -17,7 +23,9 @@ import (
 func cmdVoice(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := func() {
 		fmt.Fprintln(stderr, `Usage:
-  evedge voice build --context FILE.yaml --out DIR   prepare a context for recognition (espeak-ng pronounces its words)
+  evedge voice build --context FILE.yaml --out DIR [--adapt=false] [--real DIR]
+                                                     prepare a context for recognition: espeak-ng pronounces its words,
+                                                     and the acoustic model is fine-tuned to its sentences (minutes)
   evedge voice infer --model DIR [--wake] WAV...     recognise WAV files, one JSON line each`)
 	}
 	if len(args) == 0 {
@@ -43,20 +51,125 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ctxPath := fs.String("context", "", "context `file` (YAML: intents, templates, slots)")
 	out := fs.String("out", "", "output `folder`")
 	espeak := fs.String("espeak", "espeak-ng", "espeak-ng `binary`")
+	adaptOn := fs.Bool("adapt", true, "fine-tune the acoustic model to the context on its sentences read by espeak-ng (and flite, for English): a few minutes on 2 cores; false: the shipped model as it is")
+	realDir := fs.String("real", "", "`folder` of real recordings in the FSDD layout (digit_speaker_n.wav) mixed into the adaptation so that it stays close to real voices; default $EVEDGE_REAL_SPEECH, else "+defaultRealSpeech+" when it exists, else none")
+	realSpk := fs.String("real-speakers", "george,jackson,nicolas,theo", "speakers of --real to use (comma-separated; the others stay held out)")
+	sentences := fs.Int("sentences", 1500, "adaptation: sentences of the context read by espeak-ng (and 2/15 as many per flite voice)")
+	epochs := fs.Int("epochs", 3, "adaptation: epochs of 300 000 frames")
+	mix := fs.Float64("mix", 0.5, "adaptation: share of the fine-tuned weights in the model written, the rest the shipped model's (0 < mix <= 1)")
+	threads := fs.Int("threads", 2, "adaptation: goroutines")
+	work := fs.String("work", "", "adaptation: scratch `folder` for the synthesised audio (default: a temporary one, removed after)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if *ctxPath == "" || *out == "" {
 		return usageError{fmt.Errorf("voice build: --context and --out are required")}
 	}
+	if *sentences < 1 || *epochs < 1 || *threads < 1 {
+		return usageError{fmt.Errorf("voice build: --sentences, --epochs and --threads must be at least 1")}
+	}
+	if !(*mix > 0 && *mix <= 1) {
+		return usageError{fmt.Errorf("voice build: --mix %v: want 0 < mix <= 1", *mix)}
+	}
 	t0 := time.Now()
-	m, err := asr.Build(ctx, asr.Espeak{Bin: *espeak}, *ctxPath, voicemodel.AM, voicemodel.Meta, *out)
+	am, meta := voicemodel.AM, voicemodel.Meta
+	note := ""
+	if *adaptOn {
+		var err error
+		if am, meta, note, err = adaptModel(ctx, *ctxPath, asr.Espeak{Bin: *espeak}, adaptOptions{real: *realDir, speakers: *realSpk,
+			sentences: *sentences, epochs: *epochs, mix: *mix, threads: *threads, work: *work}, stderr); err != nil {
+			return err
+		}
+	}
+	m, err := asr.Build(ctx, asr.Espeak{Bin: *espeak}, *ctxPath, am, meta, *out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "built %s: %s, %d intents, %d words (%d pronunciations), %d graph nodes, %d HMM states, in %v\n",
-		*out, m.Language, m.Intents, m.Words, m.Pronunciations, m.Nodes, m.States, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "built %s: %s, %d intents, %d words (%d pronunciations), %d graph nodes, %d HMM states%s, in %v\n",
+		*out, m.Language, m.Intents, m.Words, m.Pronunciations, m.Nodes, m.States, note, time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// defaultRealSpeech is where the development tree keeps FSDD's recordings.
+const defaultRealSpeech = "../shared/data/speech/fsdd/recordings"
+
+type adaptOptions struct {
+	real, speakers             string
+	sentences, epochs, threads int
+	mix                        float64
+	work                       string
+}
+
+// adaptModel fine-tunes the shipped acoustic model to the context in
+// path (package adapt) and returns the new model's files and a note for
+// the summary line. Progress goes to stderr.
+func adaptModel(ctx context.Context, path string, e asr.Espeak, o adaptOptions, stderr io.Writer) (am, meta []byte, note string, err error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	c, err := intent.Parse(path, src)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	base, err := asr.ParseModel(voicemodel.AM, voicemodel.Meta)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	lex, err := asr.Pronounce(ctx, e, c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	cfg := adapt.Config{Sentences: o.sentences, FliteSentences: max(1, o.sentences*2/15), Epochs: o.epochs, Mix: o.mix, Threads: o.threads, Espeak: e.Bin, Logf: logf}
+	dir := o.real
+	if dir == "" {
+		dir = os.Getenv("EVEDGE_REAL_SPEECH")
+	}
+	if dir == "" {
+		if st, err := os.Stat(defaultRealSpeech); err == nil && st.IsDir() {
+			dir = defaultRealSpeech
+		}
+	}
+	if dir != "" {
+		spk := map[string]bool{}
+		for _, s := range strings.Split(o.speakers, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				spk[s] = true
+			}
+		}
+		if cfg.Replay, _, err = adapt.LoadFSDD(ctx, e, dir, spk, base); err != nil {
+			return nil, nil, "", fmt.Errorf("voice build: --real %s: %w", dir, err)
+		}
+		if len(cfg.Replay) == 0 {
+			return nil, nil, "", fmt.Errorf("voice build: --real %s: no recordings of speakers %s", dir, o.speakers)
+		}
+		logf("adapt: %d real recordings from %s", len(cfg.Replay), dir)
+	} else {
+		logf("adapt: no real recordings (--real): synthetic speech only, which drifts further from real voices")
+	}
+	if cfg.Work = o.work; cfg.Work == "" {
+		if cfg.Work, err = os.MkdirTemp("", "evedge-adapt-"); err != nil {
+			return nil, nil, "", err
+		}
+		defer os.RemoveAll(cfg.Work)
+	}
+	m, rep, err := adapt.Adapt(ctx, c, lex, base, cfg)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var b bytes.Buffer
+	if err := int8nn.Write(&b, m.AM); err != nil {
+		return nil, nil, "", err
+	}
+	if meta, err = json.MarshalIndent(m.Meta, "", "  "); err != nil {
+		return nil, nil, "", err
+	}
+	note = fmt.Sprintf(", acoustic model adapted (%s", rep)
+	if rep.FliteSkipped != "" {
+		note += ", no flite: " + rep.FliteSkipped
+	}
+	return b.Bytes(), append(meta, '\n'), note + fmt.Sprintf(", %v)", rep.Took.Round(time.Second)), nil
 }
 
 type inferLine struct {

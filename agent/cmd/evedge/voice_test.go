@@ -12,6 +12,7 @@ import (
 
 	"github.com/evedge/evedge/agent/voice/tts"
 	"github.com/evedge/evedge/drivers/audio"
+	voicemodel "github.com/evedge/evedge/models/voice"
 )
 
 // TestVoiceBuildInfer runs the two commands a new context goes through:
@@ -41,7 +42,7 @@ responses:
 `), 0o644)
 	model := filepath.Join(dir, "model")
 	var out, errb bytes.Buffer
-	if code := run([]string{"voice", "build", "--context", ctxFile, "--out", model}, nil, &out, &errb); code != 0 {
+	if code := run([]string{"voice", "build", "--adapt=false", "--context", ctxFile, "--out", model}, nil, &out, &errb); code != 0 {
 		t.Fatalf("build: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "2 intents") {
@@ -111,5 +112,83 @@ responses:
 	}
 	for _, l := range lines {
 		t.Logf("%+v", l)
+	}
+}
+
+// TestVoiceBuildAdapt runs `evedge voice build` with its default
+// adaptation, small (60 sentences, one epoch; the shipped defaults are
+// 1500 and three): the acoustic model written is a new one, its meta says
+// what it was adapted on, and it still understands a sentence of the
+// context read by espeak-ng (en-us+m3 at 150 wpm: the text is the
+// expectation). Whether adaptation helps is measured by
+// asrtrain -mode eval on the folder it writes (models/voice/README.md).
+func TestVoiceBuildAdapt(t *testing.T) {
+	needEspeak(t)
+	if testing.Short() {
+		t.Skip("adaptation takes about a minute")
+	}
+	dir := t.TempDir()
+	ctxFile := filepath.Join(dir, "lift.en.yaml")
+	os.WriteFile(ctxFile, []byte(`language: en
+intents:
+  GoToFloor:
+    templates: ["(go|take me) to floor {floor}", "floor {floor} please"]
+  OpenDoor:
+    templates: ["open the door"]
+slots:
+  floor: {from: 1, to: 12}
+`), 0o644)
+	model := filepath.Join(dir, "model")
+	var out, errb bytes.Buffer
+	code := run([]string{"voice", "build", "--context", ctxFile, "--out", model, "--sentences", "60", "--epochs", "1", "--real", filepath.Join(dir, "none")}, nil, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "none") {
+		t.Fatalf("--real on a missing folder: exit %d, stderr %q: want an error naming it", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	// No real recordings here: an empty folder of them is refused, none
+	// at all (EVEDGE_REAL_SPEECH pointing nowhere is not looked at when
+	// --real is empty and the default folder is absent) adapts on
+	// synthetic speech alone.
+	t.Setenv("EVEDGE_REAL_SPEECH", "")
+	code = run([]string{"voice", "build", "--context", ctxFile, "--out", model, "--sentences", "60", "--epochs", "1"}, nil, &out, &errb)
+	if code != 0 {
+		t.Fatalf("build: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "acoustic model adapted") || !strings.Contains(errb.String(), "adapt: step") {
+		t.Errorf("build output %q, progress %q", out.String(), errb.String())
+	}
+	am, err := os.ReadFile(filepath.Join(model, "am.evnn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(am, voicemodel.AM) {
+		t.Error("the adapted acoustic model is the shipped one")
+	}
+	meta, err := os.ReadFile(filepath.Join(model, "am.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(meta, []byte("adapted to context")) || !bytes.Contains(meta, []byte("espeak-ng sentences")) {
+		t.Errorf("meta does not record the adaptation: %s", meta)
+	}
+	b, err := tts.Espeak{Speed: 150}.Synthesize(context.Background(), "en-us+m3", "take me to floor seven")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wav := filepath.Join(dir, "floor.wav")
+	if err := audio.WriteWAVFile(wav, b); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run([]string{"voice", "infer", "--model", model, wav}, nil, &out, &errb); code != 0 {
+		t.Fatalf("infer: exit %d: %s", code, errb.String())
+	}
+	var l inferLine
+	if err := json.Unmarshal(out.Bytes(), &l); err != nil {
+		t.Fatalf("%q: %v", out.String(), err)
+	}
+	if !l.Understood || l.Intent != "GoToFloor" || l.Slots["floor"] != float64(7) {
+		t.Errorf("adapted model: %+v", l)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/asr/adapt"
 	"github.com/evedge/evedge/agent/voice/assistant"
 	"github.com/evedge/evedge/agent/voice/intent"
 )
@@ -55,7 +56,7 @@ func sameSlots(a, b map[string]any) bool {
 }
 
 // noisy5dB is the evaluation's cabin noise at 5 dB SNR (no warp).
-var noisy5dB = aug{Warp: 1, SNR: 5, Noise: 3, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
+var noisy5dB = adapt.Aug{Warp: 1, SNR: 5, Noise: 3, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
 
 // outcome of one utterance.
 type outcome struct {
@@ -85,11 +86,11 @@ func eval(cfg evalCfg) error {
 	}
 	thr := m.Meta.Threshold
 	rng := rand.New(rand.NewPCG(cfg.seed+1000, 11))
-	vs, err := variants()
+	vs, err := adapt.Variants()
 	if err != nil {
 		return err
 	}
-	_, held := splitVariants(vs)
+	_, held := adapt.SplitVariants(vs)
 	if cfg.n > 0 {
 		var langs []intent.Language
 		for _, l := range strings.Split(cfg.langs, ",") {
@@ -159,7 +160,7 @@ func eval(cfg evalCfg) error {
 				if i < 5 {
 					log.Printf("%s %q → %v %s %v %v (%.2f)", lang, u.Text, r.Understood, r.Intent, r.Slots, r.Words, r.Confidence)
 				}
-				y, _, _ := noisy5dB.apply(rng, u.Samples)
+				y, _, _ := augm.Apply(rng, noisy5dB, u.Samples)
 				r, _, _ = run(rec, y)
 				noise = append(noise, outcome{ok: r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots), conf: r.Confidence})
 			}
@@ -210,7 +211,7 @@ func eval(cfg evalCfg) error {
 						continue
 					}
 					clean = append(clean, outcome{ok: ok, conf: r.WakeConfidence})
-					y, _, _ := noisy5dB.apply(rng, u.Samples)
+					y, _, _ := augm.Apply(rng, noisy5dB, u.Samples)
 					r, _, _ = run(rec, y)
 					noise = append(noise, outcome{ok: r.Understood && r.Intent == u.Intent && sameSlots(r.Slots, u.Slots), conf: r.WakeConfidence})
 				}
@@ -305,7 +306,7 @@ func evalFSDD(dir string, only map[string]bool, m *asr.Model) error {
 		if len(only) > 0 && !only[parts[1]] {
 			continue
 		}
-		x, err := readWAV(f)
+		x, err := adapt.ReadWAV(f)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/evedge/evedge/agent/diag/kb"
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/asr/adapt"
 	"github.com/evedge/evedge/agent/voice/assistant"
 	"github.com/evedge/evedge/agent/voice/intent"
 	"github.com/evedge/evedge/drivers/audio"
@@ -53,7 +54,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 			return heldVoice(rng, lang, held)
 		}
 		if lang != intent.Chinese {
-			for _, s := range kbProse(k, lang) {
+			for _, s := range adapt.KBProse(k, lang) {
 				if len(jobs) < cfg.n*4 {
 					jobs = append(jobs, job{ID: fmt.Sprintf("fa-%s-p%d", lang, len(jobs)), Voice: voice(), Rate: 130 + rng.IntN(60), Pitch: 30 + rng.IntN(40), Text: s, Lang: lang, Intent: "prose"})
 				}
@@ -99,7 +100,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 			pw += float64(v) * float64(v)
 		}
 		pw /= float64(len(stream))
-		nz := noise(rng, 3, len(stream))
+		nz := augm.Noise(rng, 3, len(stream))
 		var pn float64
 		for _, v := range nz {
 			pn += float64(v) * float64(v)
@@ -129,7 +130,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 		var noiseOnly []float32
 		for kind := range 4 {
 			for range 15 {
-				x := noise(rng, kind, 60*asr.SampleRate)
+				x := augm.Noise(rng, kind, 60*asr.SampleRate)
 				lvl := float32(0.002 + 0.05*rng.Float64())
 				var p float64
 				for _, v := range x {
@@ -151,7 +152,7 @@ func falseActivations(cfg evalCfg, m *asr.Model, langs []intent.Language, held [
 		for k, kind := range []int{noiseCafe, noiseKitchen} {
 			var place []float32
 			for range 30 {
-				x := noise(prng, kind, 60*asr.SampleRate) // unit RMS
+				x := augm.Noise(prng, kind, 60*asr.SampleRate) // unit RMS
 				lvl := float32(0.002 + 0.05*prng.Float64())
 				for i := range x {
 					x[i] *= lvl

@@ -26,11 +26,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/asr/adapt"
 	"github.com/evedge/evedge/agent/voice/intent"
 	int8nn "github.com/evedge/evedge/models/int8"
 )
@@ -75,6 +75,13 @@ func main() {
 	fsddSpk := flag.String("fsdd-speakers", "", "eval: FSDD speakers to score (default all)")
 	falseAct := flag.Bool("falseact", false, "eval: also count false activations of the always-listening loop on speech not meant for the car and on cabin noise")
 	wake := flag.Bool("wake", false, "eval: also score the wake phrase (wake phrase + request, wake phrase alone, requests without it) and, with -falseact, count false activations with the wake trigger")
+	initDir := flag.String("init", "", "train: start from this model folder's acoustic model (its weights, dequantised, and its input standardisation) instead of random weights: fine-tuning")
+	ctxFile := flag.String("ctx", "", "train: also synthesise sentences of this context (an English YAML of another domain) with espeak-ng's training variants: adaptation to a context")
+	ctxN := flag.Int("ctx-n", 0, "train: sentences of -ctx")
+	ctxCopies := flag.Int("ctx-copies", 2, "train: augmented copies of each -ctx sentence")
+	ctxFlite := flag.Int("ctx-flite", 0, "train: -ctx sentences per flite voice (aligned with -align's model)")
+	lrPeak := flag.Float64("lr", 2e-3, "train: peak learning rate of the cosine schedule")
+	wise := flag.Float64("wise", 1, "train: with -init, the share of the fine-tuned weights in the result, the rest the -init model's (weight-space ensembling)")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -90,7 +97,7 @@ func main() {
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
 			hidden: *hidden, epochs: *epochs, perEpoch: *perEpoch, threads: *threads, seed: *seed,
 			real: *real, realSpk: *realSpk, realCopies: *realCopies, align: *align, flite: *fliteN, fliteCopies: *fliteCopies, fliteOwn: *fliteLabels == "flite", specAug: *specAug, babble: *babble, wakeThreshold: *wakeThr, noiseOnly: *noiseOnly,
-			nWords: *nWords, wordsDir: *wordsDir})
+			nWords: *nWords, wordsDir: *wordsDir, init: *initDir, ctx: *ctxFile, ctxN: *ctxN, ctxCopies: *ctxCopies, ctxFlite: *ctxFlite, lr: *lrPeak, wise: *wise})
 	case "eval":
 		err = eval(evalCfg{model: *model, work: *work, script: *script, fsdd: *fsdd, fsddSpk: *fsddSpk, falseAct: *falseAct, wake: *wake, n: *nEval, langs: *langs, seed: *seed, pw: *pw, wp: *wp, wt: *wt,
 			other: *other, otherN: *otherN, verbose: *verbose})
@@ -118,13 +125,9 @@ type trainCfg struct {
 	noiseOnly                          int
 	nWords                             int
 	wordsDir                           string
-}
-
-// example is one augmented utterance's features and frame labels.
-type example struct {
-	frames []float32
-	t      int
-	lab    []uint8
+	init, ctx                          string
+	ctxN, ctxCopies, ctxFlite          int
+	lr, wise                           float64
 }
 
 func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rates [2]int, words *wordLists) []job {
@@ -138,7 +141,7 @@ func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rate
 			nc, nn = nCar*3/2, nNum*4
 		}
 		voice := func() string {
-			vs := langVoices[lang]
+			vs := adapt.LangVoices[lang]
 			v := vs[rng.IntN(len(vs))]
 			if rng.IntN(6) != 0 {
 				v += "+" + vars[rng.IntN(len(vars))]
@@ -165,43 +168,22 @@ func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rate
 	return jobs
 }
 
-func featurize(rng *rand.Rand, us []utt, copies int, heavy bool) []example {
-	f := asr.NewFeatures()
-	var ex []example
-	for _, u := range us {
-		for k := 0; k < copies; k++ {
-			a := randomAug(rng, heavy && (k > 0 || rng.IntN(4) != 0))
-			y, scale, off := a.apply(rng, u.Samples)
-			segs := make([]seg, len(u.Segs))
-			for i, s := range u.Segs {
-				segs[i] = seg{int(float64(s.Start)*scale) + off, s.C}
-			}
-			if off > 0 {
-				segs = append([]seg{{0, 0}}, segs...)
-			}
-			fr, t := f.Compute(y)
-			ex = append(ex, example{frames: append([]float32(nil), fr...), t: t, lab: labels(segs, t)})
-		}
-	}
-	return ex
-}
-
 func train(cfg trainCfg) error {
 	t0 := time.Now()
 	rng := rand.New(rand.NewPCG(cfg.seed, 7))
-	vs, err := variants()
+	vs, err := adapt.Variants()
 	if err != nil {
 		return err
 	}
-	trainVars, heldVars := splitVariants(vs)
+	trainVars, heldVars := adapt.SplitVariants(vs)
 	if cfg.babble > 0 {
 		// Their own random stream: the draws before featurising stay as
 		// without -babble (the noise draws after it change, as they must).
-		if talkers, err = makeTalkers(filepath.Join(cfg.work, "talkers"), rand.New(rand.NewPCG(cfg.seed+4000, 29)), trainVars, cfg.babble, cfg.threads); err != nil {
+		if augm.Talkers, err = adapt.Talkers(filepath.Join(cfg.work, "talkers"), rand.New(rand.NewPCG(cfg.seed+4000, 29)), trainVars, cfg.babble, cfg.threads); err != nil {
 			return err
 		}
-		noiseKinds = 6
-		log.Printf("%d clips of background speech for café and kitchen noise", len(talkers))
+		augm.Kinds = 6
+		log.Printf("%d clips of background speech for café and kitchen noise", len(augm.Talkers))
 	}
 	words, err := loadWordLists(cfg.wordsDir, cfg.nWords)
 	if err != nil {
@@ -219,7 +201,7 @@ func train(cfg trainCfg) error {
 		return err
 	}
 	log.Printf("synthesised %d + %d in %v; featurising", len(us), len(vus), time.Since(t0))
-	ex := featurize(rng, us, cfg.copies, true)
+	ex := adapt.Featurize(rng, augm, utts(us), cfg.copies, true)
 	realNote := ""
 	if cfg.real != "" {
 		am, err := loadModel(cfg.align)
@@ -233,7 +215,7 @@ func train(cfg trainCfg) error {
 		if len(rus) == 0 {
 			return fmt.Errorf("no FSDD recordings of speakers %s in %s", cfg.realSpk, cfg.real)
 		}
-		rex := featurize(rng, rus, cfg.realCopies, true)
+		rex := adapt.Featurize(rng, augm, utts(rus), cfg.realCopies, true)
 		log.Printf("real speech: %d FSDD utterances of %s aligned with %s, %d augmented copies", len(rus), cfg.realSpk, cfg.align, len(rex))
 		ex = append(ex, rex...)
 		realNote = fmt.Sprintf(" + %d real FSDD utterances of speakers %s (aligned with the previous model, %d copies; the other speakers held out)", len(rus), cfg.realSpk, cfg.realCopies)
@@ -247,10 +229,10 @@ func train(cfg trainCfg) error {
 		if err != nil {
 			return err
 		}
-		fex := featurize(rng, fus, cfg.fliteCopies, true)
+		fex := adapt.Featurize(rng, augm, utts(fus), cfg.fliteCopies, true)
 		log.Printf("flite speech: %d utterances aligned with %s, %d augmented copies (%v)", len(fus), cfg.align, len(fex), time.Since(t0))
 		ex = append(ex, fex...)
-		realNote += fmt.Sprintf(" + %d flite utterances (voices %s, aligned with the previous model, %d copies)", len(fus), strings.Join(fliteVoices, ","), cfg.fliteCopies)
+		realNote += fmt.Sprintf(" + %d flite utterances (voices %s, aligned with the previous model, %d copies)", len(fus), strings.Join(adapt.FliteVoices, ","), cfg.fliteCopies)
 	}
 	if cfg.noiseOnly > 0 {
 		nex := noiseOnlyExamples(rand.New(rand.NewPCG(cfg.seed+7000, 37)), cfg.noiseOnly)
@@ -258,15 +240,23 @@ func train(cfg trainCfg) error {
 		ex = append(ex, nex...)
 		realNote += fmt.Sprintf(" + %d stretches of noise alone labelled silence", len(nex))
 	}
-	vex := featurize(rng, vus, 1, true)
+	if cfg.ctx != "" {
+		cex, note, err := contextExamples(cfg, rand.New(rand.NewPCG(cfg.seed+8000, 41)), trainVars)
+		if err != nil {
+			return err
+		}
+		ex = append(ex, cex...)
+		realNote += note
+	}
+	vex := adapt.Featurize(rng, augm, utts(vus), 1, true)
 	var nFrames int
 	var mean, sq [asr.Bands]float64
 	counts := make([]float64, asr.NumClasses)
 	for _, e := range ex {
-		nFrames += e.t
-		for i := 0; i < e.t; i++ {
-			counts[e.lab[i]]++
-			for b, v := range e.frames[i*asr.Bands : (i+1)*asr.Bands] {
+		nFrames += e.T
+		for i := 0; i < e.T; i++ {
+			counts[e.Lab[i]]++
+			for b, v := range e.Frames[i*asr.Bands : (i+1)*asr.Bands] {
 				mean[b] += float64(v)
 				sq[b] += float64(v) * float64(v)
 			}
@@ -287,72 +277,52 @@ func train(cfg trainCfg) error {
 	}
 	log.Printf("%d examples, %d frames; class counts %v (%v)", len(ex), nFrames, counts, time.Since(t0))
 
-	m := &mlp{layers: []*layer{
-		newLayer(rng, nIn, cfg.hidden, true),
-		newLayer(rng, cfg.hidden, cfg.hidden, true),
-		newLayer(rng, cfg.hidden, asr.NumClasses, false),
-	}}
-	ws := make([]*worker, cfg.threads)
-	for i := range ws {
-		ws[i] = m.newWorker()
-	}
-	// cumulative frame index for uniform frame sampling
-	cum := make([]int, len(ex)+1)
-	for i, e := range ex {
-		cum[i+1] = cum[i] + e.t
-	}
-	const batch = 256
-	xs := make([][]float32, batch)
-	for i := range xs {
-		xs[i] = make([]float32, nIn)
-	}
-	ys := make([]int, batch)
-	stdz := func(x []float32) {
-		for i := range x {
-			x[i] = (x[i] - inputs[i].Mean) / inputs[i].Std
+	m := adapt.NewNet(rng, nIn, cfg.hidden, asr.NumClasses)
+	if cfg.init != "" {
+		base, err := loadModel(cfg.init)
+		if err != nil {
+			return err
 		}
-	}
-	steps := cfg.epochs * cfg.perEpoch / batch
-	for s := 1; s <= steps; s++ {
-		for i := range xs {
-			f := rng.IntN(nFrames)
-			e := sort.SearchInts(cum, f+1) - 1
-			j := f - cum[e]
-			asr.StackAt(xs[i], ex[e].frames, ex[e].t, j, cfg.offs)
-			stdz(xs[i])
-			if cfg.specAug > 0 && rng.Float64() < cfg.specAug {
-				specAugment(rng, xs[i], len(cfg.offs))
-			}
-			ys[i] = int(ex[e].lab[j])
+		if len(base.AM.Inputs) != nIn {
+			return fmt.Errorf("-init %s: %d inputs, the offsets give %d", cfg.init, len(base.AM.Inputs), nIn)
 		}
-		lr := float32(1e-4 + 0.5*(2e-3-1e-4)*(1+math.Cos(math.Pi*float64(s)/float64(steps))))
-		m.step(ws, xs, ys, lr, s)
-		if s%(cfg.perEpoch/batch) == 0 || s == steps {
-			var loss float64
-			var right int
-			for _, w := range ws {
-				loss += w.loss
-				right += w.right
-				w.loss, w.right = 0, 0
-			}
-			n := float64(cfg.perEpoch)
-			log.Printf("step %d/%d lr %.5f train loss %.3f acc %.3f val acc %.3f (%v)", s, steps, lr, loss/n, float64(right)/n,
-				valAcc(m, ws[0], vex, stdz, cfg.offs), time.Since(t0).Round(time.Second))
+		if m, err = adapt.Dequantise(base.AM); err != nil {
+			return fmt.Errorf("-init %s: %w", cfg.init, err)
 		}
+		inputs = base.AM.Inputs
+		copy(logPrior, base.Meta.LogPrior)
+		realNote += fmt.Sprintf(", fine-tuned from %s", cfg.init)
 	}
-	// quantise
-	var calib [][]float32
-	for range 3000 {
-		e := ex[rng.IntN(len(ex))]
-		x := make([]float32, nIn)
-		asr.StackAt(x, e.frames, e.t, rng.IntN(e.t), cfg.offs)
-		calib = append(calib, x)
+	stdz := func(x []float32) { adapt.Standardise(x, inputs) }
+	vw := m.NewWorker()
+	if cfg.init != "" {
+		log.Printf("fine-tuning from %s: held-out-voice frame acc before %.3f", cfg.init, valAcc(m, vw, vex, stdz, cfg.offs))
 	}
-	q, err := int8nn.Quantize("evedge-voice-am", "1", inputs, m.floatDense(), calib)
+	err = adapt.Fit(rng, m, ex, adapt.FitConfig{Inputs: inputs, Offs: cfg.offs, Epochs: cfg.epochs, Frames: cfg.perEpoch, LR: cfg.lr, Threads: cfg.threads, SpecAug: cfg.specAug,
+		Epoch: func(s, steps int, loss, acc float64) {
+			log.Printf("step %d/%d train loss %.3f acc %.3f val acc %.3f (%v)", s, steps, loss, acc,
+				valAcc(m, vw, vex, stdz, cfg.offs), time.Since(t0).Round(time.Second))
+		}})
 	if err != nil {
 		return err
 	}
-	if err := q.SetGolden(calib[:4], 1e-3, 1e-3); err != nil {
+	if cfg.init != "" && cfg.wise != 1 {
+		base, err := loadModel(cfg.init)
+		if err != nil {
+			return err
+		}
+		b, err := adapt.Dequantise(base.AM)
+		if err != nil {
+			return err
+		}
+		if err := m.Mix(b, float32(cfg.wise)); err != nil {
+			return err
+		}
+		log.Printf("weights mixed: %.2f fine-tuned, the rest %s's; held-out-voice frame acc %.3f", cfg.wise, cfg.init, valAcc(m, vw, vex, stdz, cfg.offs))
+		realNote += fmt.Sprintf(" (weights mixed %.2f with it)", cfg.wise)
+	}
+	q, err := adapt.Quantize(rng, m, ex, inputs, cfg.offs)
+	if err != nil {
 		return err
 	}
 	acc8 := valAccInt8(q, vex, cfg.offs)
@@ -382,7 +352,7 @@ func train(cfg trainCfg) error {
 		meta.Trained += fmt.Sprintf(" (-words %d: word salad of %s in the espeak-ng speech, and in a third of the flite utterances)", cfg.nWords, cfg.wordsDir)
 	}
 	if cfg.babble > 0 {
-		meta.Trained += fmt.Sprintf(" (-babble %d: café and kitchen noise among the noise kinds, from %d clips of background speech)", cfg.babble, len(talkers))
+		meta.Trained += fmt.Sprintf(" (-babble %d: café and kitchen noise among the noise kinds, from %d clips of background speech)", cfg.babble, len(augm.Talkers))
 	}
 	if cfg.specAug > 0 {
 		meta.Trained += fmt.Sprintf(" (SpecAugment masks on %.0f %% of the training frames)", 100*cfg.specAug)
@@ -392,15 +362,15 @@ func train(cfg trainCfg) error {
 	return os.WriteFile(filepath.Join(cfg.out, "am.json"), append(b, '\n'), 0o644)
 }
 
-func valAcc(m *mlp, w *worker, vex []example, stdz func([]float32), offs []int) float64 {
+func valAcc(m *adapt.Net, w *adapt.Worker, vex []adapt.Example, stdz func([]float32), offs []int) float64 {
 	x := make([]float32, len(offs)*asr.Bands)
 	var n, right int
 	for _, e := range vex {
-		for j := 0; j < e.t; j += 3 {
-			asr.StackAt(x, e.frames, e.t, j, offs)
+		for j := 0; j < e.T; j += 3 {
+			asr.StackAt(x, e.Frames, e.T, j, offs)
 			stdz(x)
-			z := m.forward(w, x)
-			if argmax(z) == int(e.lab[j]) {
+			z := m.Forward(w, x)
+			if argmax(z) == int(e.Lab[j]) {
 				right++
 			}
 			n++
@@ -409,16 +379,16 @@ func valAcc(m *mlp, w *worker, vex []example, stdz func([]float32), offs []int) 
 	return float64(right) / float64(max(n, 1))
 }
 
-func valAccInt8(q *int8nn.Model, vex []example, offs []int) float64 {
+func valAccInt8(q *int8nn.Model, vex []adapt.Example, offs []int) float64 {
 	r := q.NewRunner()
 	x := make([]float32, len(offs)*asr.Bands)
 	z := make([]float32, asr.NumClasses)
 	var n, right int
 	for _, e := range vex {
-		for j := 0; j < e.t; j += 3 {
-			asr.StackAt(x, e.frames, e.t, j, offs)
+		for j := 0; j < e.T; j += 3 {
+			asr.StackAt(x, e.Frames, e.T, j, offs)
 			r.Run(x, z)
-			if argmax(z) == int(e.lab[j]) {
+			if argmax(z) == int(e.Lab[j]) {
 				right++
 			}
 			n++
@@ -456,21 +426,4 @@ func argmax(z []float32) int {
 		}
 	}
 	return a
-}
-
-// specAugment masks a standardised stacked input in place, as SpecAugment
-// (Park et al., 2019) masks spectrograms: one run of 1..8 mel bands in
-// every stacked frame, and up to 2 whole stacked frames, are set to the
-// training mean (0 once standardised), so that no single band or frame
-// decides a phone.
-func specAugment(rng *rand.Rand, x []float32, frames int) {
-	w := 1 + rng.IntN(8)
-	b0 := rng.IntN(asr.Bands - w + 1)
-	for k := range frames {
-		clear(x[k*asr.Bands+b0 : k*asr.Bands+b0+w])
-	}
-	for range rng.IntN(3) {
-		k := rng.IntN(frames)
-		clear(x[k*asr.Bands : (k+1)*asr.Bands])
-	}
 }

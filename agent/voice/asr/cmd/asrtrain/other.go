@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/asr/adapt"
 	"github.com/evedge/evedge/agent/voice/intent"
 )
 
@@ -108,9 +109,9 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 				if out, err := exec.Command("espeak-ng", "-v", v, "-s", fmt.Sprint(120+rng.IntN(100)), "-p", fmt.Sprint(20+rng.IntN(60)), "-w", p, s.Text).CombinedOutput(); err != nil {
 					return fmt.Errorf("espeak-ng -v %s %q: %v: %s", v, s.Text, err, out)
 				}
-				x, err = readWAV(p)
+				x, err = adapt.ReadWAV(p)
 			case "flite":
-				x, _, err = fliteSay(p, fliteVoices[i%len(fliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0, false)
+				x, _, err = adapt.FliteSay(p, adapt.FliteVoices[i%len(adapt.FliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0, false)
 			default:
 				x, err = festivalSay(p, e.voice, s.Text, 0.8+0.5*rng.Float64())
 			}
@@ -125,14 +126,14 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 				log.Printf("%s miss %q → %v %s %v %q", e.name, s.Text, r.Understood, r.Intent, r.Slots, r.Words)
 			}
 			clean = append(clean, outcome{ok: ok, conf: r.Confidence})
-			y, _, _ := noisy5dB.apply(rng, x)
+			y, _, _ := augm.Apply(rng, noisy5dB, x)
 			r, _, _ = run(rec, y)
 			noise = append(noise, outcome{ok: r.Understood && r.Intent == s.Intent && sameSlots(r.Slots, s.Slots), conf: r.Confidence})
-			y, _, _ = rhinoAug(i).apply(nrng, x)
+			y, _, _ = augm.Apply(nrng, rhinoAug(i), x)
 			r, _, _ = run(rec, y)
 			ok = r.Understood && r.Intent == s.Intent && sameSlots(r.Slots, s.Slots)
 			if !ok && cfg.verbose {
-				log.Printf("%s miss (%s) %q → %v %s %v %q", e.name, rhinoAug(i), s.Text, r.Understood, r.Intent, r.Slots, r.Words)
+				log.Printf("%s miss (%s) %q → %v %s %v %q", e.name, describe(rhinoAug(i)), s.Text, r.Understood, r.Intent, r.Slots, r.Words)
 			}
 			place = append(place, outcome{ok: ok, conf: r.Confidence})
 		}
@@ -151,17 +152,17 @@ var rhinoSNRs = []float64{24, 21, 18, 15, 12, 9, 6, 3}
 // 16; with 100 the four easiest café conditions get 7 sentences, the
 // others 6). One noise stream serves the synthesisers in turn, so a
 // missing synthesiser changes the noise of the ones after it.
-func rhinoAug(i int) aug {
+func rhinoAug(i int) adapt.Aug {
 	k := i % (2 * len(rhinoSNRs))
 	kind := noiseCafe
 	if k >= len(rhinoSNRs) {
 		kind = noiseKitchen
 	}
-	return aug{Warp: 1, SNR: rhinoSNRs[k%len(rhinoSNRs)], PeakSNR: true, Noise: kind, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
+	return adapt.Aug{Warp: 1, SNR: rhinoSNRs[k%len(rhinoSNRs)], PeakSNR: true, Noise: kind, PadStart: asr.SampleRate / 4, PadEnd: asr.SampleRate / 4}
 }
 
 // String names the condition, for the misses' log.
-func (a aug) String() string {
+func describe(a adapt.Aug) string {
 	name := map[int]string{noiseCafe: "café", noiseKitchen: "kitchen"}[a.Noise]
 	if name == "" {
 		name = fmt.Sprintf("noise %d", a.Noise)
@@ -182,7 +183,7 @@ func festivalSay(p, v, text string, stretch float64) ([]float32, error) {
 	if err != nil || bytes.Contains(out, []byte("SIOD ERROR")) {
 		return nil, fmt.Errorf("text2wave %s %q: %v: %s", v, text, err, out)
 	}
-	return readWAV(p)
+	return adapt.ReadWAV(p)
 }
 
 // festivalVoice says whether festival's English voice v is installed.

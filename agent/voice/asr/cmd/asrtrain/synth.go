@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/evedge/evedge/agent/voice/asr"
+	"github.com/evedge/evedge/agent/voice/asr/adapt"
 	"github.com/evedge/evedge/agent/voice/contexts"
 	"github.com/evedge/evedge/agent/voice/intent"
 	"github.com/evedge/evedge/drivers/audio"
@@ -34,54 +35,16 @@ type job struct {
 // utt is a synthesised utterance at 16 kHz with per-sample-segment labels.
 type utt struct {
 	job
-	Samples []float32
-	Segs    []seg // phone segments in 16 kHz samples, in order
+	adapt.Utt
 }
 
-type seg struct {
-	Start int
-	C     asr.Class
-}
-
-// langVoices are the espeak voices of each language (accents).
-var langVoices = map[intent.Language][]string{
-	intent.English: {"en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc"},
-	intent.German:  {"de"},
-	intent.Spanish: {"es", "es-419"},
-	intent.French:  {"fr", "fr-be", "fr-ch"},
-	intent.Chinese: {"cmn-latn-pinyin"},
-}
-
-// variants lists espeak-ng's voice variants (+name).
-func variants() ([]string, error) {
-	out, err := exec.Command("espeak-ng", "--voices=variant").Output()
-	if err != nil {
-		return nil, fmt.Errorf("espeak-ng --voices=variant: %w", err)
+// utts are us without their jobs.
+func utts(us []utt) []adapt.Utt {
+	out := make([]adapt.Utt, len(us))
+	for i, u := range us {
+		out[i] = u.Utt
 	}
-	var vs []string
-	for _, l := range strings.Split(string(out), "\n")[1:] {
-		f := strings.Fields(l)
-		if len(f) < 5 {
-			continue
-		}
-		file := f[len(f)-1]
-		if i := strings.Index(file, "!v/"); i >= 0 {
-			vs = append(vs, file[i+3:])
-		}
-	}
-	return vs, nil
-}
-
-// splitVariants puts every fifth variant (sorted order) in the held-out set.
-func splitVariants(vs []string) (train, held []string) {
-	for i, v := range vs {
-		if i%5 == 2 {
-			held = append(held, v)
-		} else {
-			train = append(train, v)
-		}
-	}
-	return
+	return out
 }
 
 func loadCar(lang intent.Language) *intent.Context {
@@ -189,13 +152,13 @@ func readUtt(dir string, j job, rate int) (utt, error) {
 	if err != nil {
 		return utt{}, fmt.Errorf("%s.ali: %w", j.ID, err)
 	}
-	return utt{job: j, Samples: y, Segs: segs}, nil
+	return utt{job: j, Utt: adapt.Utt{Samples: y, Segs: segs}}, nil
 }
 
 // parseAli reads "sample<TAB>ipa" lines into class segments: a phoneme with
 // k classes is split into k equal parts; pauses and the time before the
 // first phoneme are silence.
-func parseAli(s string, scale float64, n int) ([]seg, error) {
+func parseAli(s string, scale float64, n int) ([]adapt.Seg, error) {
 	type ev struct {
 		at  int
 		ipa string
@@ -212,7 +175,7 @@ func parseAli(s string, scale float64, n int) ([]seg, error) {
 		}
 		evs = append(evs, ev{int(float64(at) * scale), b})
 	}
-	segs := []seg{{0, 0}}
+	segs := []adapt.Seg{{Start: 0, C: 0}}
 	for i, e := range evs {
 		end := n
 		if i+1 < len(evs) {
@@ -220,46 +183,19 @@ func parseAli(s string, scale float64, n int) ([]seg, error) {
 		}
 		cs := asr.Phoneme(e.ipa)
 		if len(cs) == 0 {
-			segs = append(segs, seg{e.at, 0})
+			segs = append(segs, adapt.Seg{Start: e.at, C: 0})
 			continue
 		}
 		for k, c := range cs {
-			segs = append(segs, seg{e.at + (end-e.at)*k/len(cs), c})
+			segs = append(segs, adapt.Seg{Start: e.at + (end-e.at)*k/len(cs), C: c})
 		}
 	}
 	return segs, nil
 }
 
-// labels returns the class of each 10 ms frame (its centre's segment).
-func labels(segs []seg, t int) []uint8 {
-	out := make([]uint8, t)
-	k := 0
-	for i := range out {
-		c := i*160 + 200
-		for k+1 < len(segs) && segs[k+1].Start <= c {
-			k++
-		}
-		out[i] = uint8(segs[k].C)
-	}
-	return out
-}
-
 // heldVoice is a random espeak-ng voice of lang with a held-out variant.
 func heldVoice(rng *rand.Rand, lang intent.Language, held []string) string {
-	return langVoices[lang][rng.IntN(len(langVoices[lang]))] + "+" + held[rng.IntN(len(held))]
-}
-
-// readWAV reads a WAV file as mono samples at the recogniser's rate.
-func readWAV(path string) ([]float32, error) {
-	w, err := audio.ReadWAVFile(path)
-	if err != nil {
-		return nil, err
-	}
-	b, err := audio.ResampleBuffer(audio.Buffer{Format: audio.Format{SampleRate: w.SampleRate, Channels: 1}, Data: w.Mono(nil)}, asr.SampleRate)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b.Data, nil
+	return adapt.LangVoices[lang][rng.IntN(len(adapt.LangVoices[lang]))] + "+" + held[rng.IntN(len(held))]
 }
 
 // recognizer builds c's recogniser for m, its words pronounced by

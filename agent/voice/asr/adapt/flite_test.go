@@ -1,4 +1,4 @@
-package main
+package adapt
 
 import (
 	"os"
@@ -61,8 +61,8 @@ func TestFlitePhones(t *testing.T) {
 		t.Skip("flite not installed (apt install flite)")
 	}
 	text := "the quick brown fox jumps over the lazy dog, while we measure a hundred and twenty joules of heat in the garage"
-	for _, v := range fliteVoices {
-		x, ph, err := fliteSay(filepath.Join(t.TempDir(), v+".wav"), v, text, 1, 0, true)
+	for _, v := range FliteVoices {
+		x, ph, err := FliteSay(filepath.Join(t.TempDir(), v+".wav"), v, text, 1, 0, true)
 		if err != nil {
 			t.Fatal(err)
 		}

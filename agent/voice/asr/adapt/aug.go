@@ -1,4 +1,4 @@
-package main
+package adapt
 
 import (
 	"math"
@@ -9,25 +9,33 @@ import (
 	"github.com/evedge/evedge/drivers/audio"
 )
 
-// aug holds the augmentation settings of one copy.
-type aug struct {
+// Aug holds the augmentation settings of one copy of an utterance.
+type Aug struct {
 	Warp     float64 // resample factor (vocal tract length and tempo), 1 = none
 	Band8k   bool    // through 8 kHz and back (telephone / FSDD band)
 	Tilt     float64 // first-order filter coefficient
 	Reverb   bool
 	SNR      float64 // dB; +Inf = clean
 	PeakSNR  bool    // SNR between the loudest 2048-sample frames (the speech-to-intent benchmark's), not the mean powers
-	Noise    int     // 0 white, 1 pink, 2 brown, 3 cabin (brown + hum), 4 café, 5 kitchen (babble.go)
+	Noise    int     // a noise.Kind: 0 white, 1 pink, 2 brown, 3 cabin (brown + hum), 4 café, 5 kitchen
 	PadStart int     // samples of noise before and after
 	PadEnd   int
 }
 
-// noiseKinds is how many of noise's kinds training draws from: 4 (the
-// steady ones) or 6 (with café and kitchen, asrtrain -babble).
-var noiseKinds = 4
+// Augmenter draws and applies augmentations.
+type Augmenter struct {
+	// Kinds is how many of package noise's kinds the noisy copies draw
+	// from: 4 (the steady ones) or 6 (with café and kitchen).
+	Kinds int
+	// Talkers are the background voices of café and kitchen noise
+	// (Talkers); without them café noise is room tone and clatter only.
+	Talkers [][]float32
+}
 
-func randomAug(rng *rand.Rand, heavy bool) aug {
-	a := aug{Warp: 1, SNR: math.Inf(1)}
+// Random draws one copy's augmentation; without heavy, none (a clean
+// copy).
+func (ag *Augmenter) Random(rng *rand.Rand, heavy bool) Aug {
+	a := Aug{Warp: 1, SNR: math.Inf(1)}
 	if !heavy {
 		return a
 	}
@@ -41,16 +49,16 @@ func randomAug(rng *rand.Rand, heavy bool) aug {
 	a.Reverb = rng.Float64() < 0.3
 	if rng.Float64() < 0.8 {
 		a.SNR = 25 * rng.Float64()
-		a.Noise = rng.IntN(noiseKinds)
+		a.Noise = rng.IntN(max(ag.Kinds, 1))
 	}
 	a.PadStart = rng.IntN(asr.SampleRate / 3)
 	a.PadEnd = rng.IntN(asr.SampleRate / 3)
 	return a
 }
 
-// apply returns the augmented samples and the sample position map scale
-// and offset (label positions move with warping and padding).
-func (a aug) apply(rng *rand.Rand, x []float32) (y []float32, scale float64, offset int) {
+// Apply returns x augmented by a and the sample position map's scale and
+// offset (label positions move with warping and padding).
+func (ag *Augmenter) Apply(rng *rand.Rand, a Aug, x []float32) (y []float32, scale float64, offset int) {
 	scale = 1
 	y = append([]float32(nil), x...)
 	if a.Warp != 1 {
@@ -76,7 +84,7 @@ func (a aug) apply(rng *rand.Rand, x []float32) (y []float32, scale float64, off
 		}
 	}
 	if a.Reverb {
-		y = reverb(rng, y)
+		y = Reverb(rng, y)
 	}
 	pad := make([]float32, a.PadStart+len(y)+a.PadEnd)
 	copy(pad[a.PadStart:], y)
@@ -94,7 +102,7 @@ func (a aug) apply(rng *rand.Rand, x []float32) (y []float32, scale float64, off
 	}
 	pw *= float64(g) * float64(g)
 	if !math.IsInf(a.SNR, 1) {
-		n := noise(rng, a.Noise, len(y))
+		n := ag.Noise(rng, a.Noise, len(y))
 		var k float32
 		if a.PeakSNR {
 			k = noisegen.PeakSNRScale(y, n, a.SNR)
@@ -109,14 +117,15 @@ func (a aug) apply(rng *rand.Rand, x []float32) (y []float32, scale float64, off
 	return y, scale, offset
 }
 
-// noise is n samples of the kind of noise (noise.Kind), café and kitchen
+// Noise is n samples of the kind of noise (noise.Kind), café and kitchen
 // from the talkers.
-func noise(rng *rand.Rand, kind, n int) []float32 {
-	return noisegen.Make(rng, noisegen.Kind(kind), n, talkers)
+func (ag *Augmenter) Noise(rng *rand.Rand, kind, n int) []float32 {
+	return noisegen.Make(rng, noisegen.Kind(kind), n, ag.Talkers)
 }
 
-// reverb convolves with a sparse exponentially decaying impulse response.
-func reverb(rng *rand.Rand, x []float32) []float32 {
+// Reverb convolves x with a sparse exponentially decaying impulse
+// response (0.1..0.5 s to −60 dB).
+func Reverb(rng *rand.Rand, x []float32) []float32 {
 	rt := 0.1 + 0.4*rng.Float64() // seconds to -60 dB
 	type tap struct {
 		d int

@@ -1,6 +1,7 @@
-package main
+package adapt
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -15,6 +16,16 @@ type layer struct {
 	relu    bool
 	// Adam moments
 	mw, vw, mb, vb []float32
+}
+
+// NewNet makes a network of in inputs, two ReLU layers of hidden units
+// and out logits, with He-initialised weights.
+func NewNet(rng *rand.Rand, in, hidden, out int) *Net {
+	return &Net{layers: []*layer{
+		newLayer(rng, in, hidden, true),
+		newLayer(rng, hidden, hidden, true),
+		newLayer(rng, hidden, out, false),
+	}}
 }
 
 func newLayer(rng *rand.Rand, in, out int, relu bool) *layer {
@@ -58,19 +69,23 @@ func axpy(y []float32, a float32, x []float32) {
 	}
 }
 
-type mlp struct{ layers []*layer }
+// Net is a float network of dense layers (ReLU on the hidden ones) and
+// its Adam state: the acoustic model while it trains.
+type Net struct{ layers []*layer }
 
-// worker holds per-goroutine activations and gradients.
-type worker struct {
+// Worker holds one goroutine's activations and gradients, and the loss
+// and right answers of the samples it has run since they were last reset.
+type Worker struct {
 	acts   [][]float32 // per layer input, then output of the last
 	dacts  [][]float32
 	gw, gb [][]float32
-	loss   float64
-	right  int
+	Loss   float64
+	Right  int
 }
 
-func (m *mlp) newWorker() *worker {
-	w := &worker{}
+// NewWorker makes a worker for m.
+func (m *Net) NewWorker() *Worker {
+	w := &Worker{}
 	w.acts = make([][]float32, len(m.layers)+1)
 	w.dacts = make([][]float32, len(m.layers)+1)
 	w.acts[0] = make([]float32, m.layers[0].in)
@@ -84,7 +99,9 @@ func (m *mlp) newWorker() *worker {
 	return w
 }
 
-func (m *mlp) forward(w *worker, x []float32) []float32 {
+// Forward runs x through m with w's buffers and returns the logits
+// (valid until w's next use).
+func (m *Net) Forward(w *Worker, x []float32) []float32 {
 	copy(w.acts[0], x)
 	for i, l := range m.layers {
 		in, out := w.acts[i], w.acts[i+1]
@@ -100,8 +117,8 @@ func (m *mlp) forward(w *worker, x []float32) []float32 {
 }
 
 // sample does forward and backward of one example with label smoothing.
-func (m *mlp) sample(w *worker, x []float32, y int, smooth float32) {
-	z := m.forward(w, x)
+func (m *Net) sample(w *Worker, x []float32, y int, smooth float32) {
+	z := m.Forward(w, x)
 	k := len(z)
 	mx := z[0]
 	arg := 0
@@ -111,14 +128,14 @@ func (m *mlp) sample(w *worker, x []float32, y int, smooth float32) {
 		}
 	}
 	if arg == y {
-		w.right++
+		w.Right++
 	}
 	var s float64
 	for _, v := range z {
 		s += math.Exp(float64(v - mx))
 	}
 	lse := float64(mx) + math.Log(s)
-	w.loss += lse - float64(z[y])
+	w.Loss += lse - float64(z[y])
 	d := w.dacts[len(m.layers)]
 	for i, v := range z {
 		p := float32(math.Exp(float64(v) - lse))
@@ -156,8 +173,10 @@ func (m *mlp) sample(w *worker, x []float32, y int, smooth float32) {
 	}
 }
 
-// step trains on one batch with nw goroutines and applies Adam.
-func (m *mlp) step(ws []*worker, xs [][]float32, ys []int, lr float32, t int) {
+// Step trains on one batch (softmax cross-entropy, label smoothing 0.1)
+// on len(ws) goroutines and applies Adam at learning rate lr; t counts
+// the steps from 1.
+func (m *Net) Step(ws []*Worker, xs [][]float32, ys []int, lr float32, t int) {
 	var wg sync.WaitGroup
 	for wi, w := range ws {
 		wg.Add(1)
@@ -201,7 +220,8 @@ func (m *mlp) step(ws []*worker, xs [][]float32, ys []int, lr float32, t int) {
 	}
 }
 
-func (m *mlp) floatDense() []int8nn.FloatDense {
+// FloatDense returns m's layers for int8nn.Quantize.
+func (m *Net) FloatDense() []int8nn.FloatDense {
 	var out []int8nn.FloatDense
 	for _, l := range m.layers {
 		fd := int8nn.FloatDense{B: append([]float32(nil), l.b...)}
@@ -214,4 +234,55 @@ func (m *mlp) floatDense() []int8nn.FloatDense {
 		out = append(out, fd)
 	}
 	return out
+}
+
+// Dequantise turns an int8 network back into float layers: weight
+// W·WScale[c], bias Bias·inScale·WScale[c] with inScale the layer's input
+// scale (the model's InScale for the first, the previous layer's OutScale
+// after). The float network then takes standardised inputs, as training
+// does.
+func Dequantise(q *int8nn.Model) (*Net, error) {
+	m := &Net{}
+	in := q.InScale
+	for li, l := range q.Layers {
+		if len(l.W) != l.In*l.Out || len(l.WScale) != l.Out || len(l.Bias) != l.Out {
+			return nil, fmt.Errorf("layer %d is malformed", li)
+		}
+		fl := &layer{in: l.In, out: l.Out, relu: l.Act == int8nn.ActReLU,
+			w: make([]float32, l.In*l.Out), b: make([]float32, l.Out),
+			mw: make([]float32, l.In*l.Out), vw: make([]float32, l.In*l.Out), mb: make([]float32, l.Out), vb: make([]float32, l.Out)}
+		for c := range l.Out {
+			for i := range l.In {
+				fl.w[c*l.In+i] = float32(l.W[c*l.In+i]) * l.WScale[c]
+			}
+			fl.b[c] = float32(l.Bias[c]) * in * l.WScale[c]
+		}
+		m.layers = append(m.layers, fl)
+		in = l.OutScale
+	}
+	return m, nil
+}
+
+// Mix moves m's weights and biases to (1−a)·base + a·m: the fine-tuned
+// network interpolated with the one it started from (weight-space
+// ensembling, WiSE-FT: Wortsman et al., CVPR 2022), which keeps more of
+// the base's robustness to unseen conditions for most of the gain. base
+// must have m's shape; a = 1 leaves m as it is.
+func (m *Net) Mix(base *Net, a float32) error {
+	if len(base.layers) != len(m.layers) {
+		return fmt.Errorf("adapt: mixing networks of %d and %d layers", len(base.layers), len(m.layers))
+	}
+	for li, l := range m.layers {
+		b := base.layers[li]
+		if b.in != l.in || b.out != l.out {
+			return fmt.Errorf("adapt: mixing layer %d of %dx%d with %dx%d", li, l.out, l.in, b.out, b.in)
+		}
+		for i := range l.w {
+			l.w[i] = (1-a)*b.w[i] + a*l.w[i]
+		}
+		for i := range l.b {
+			l.b[i] = (1-a)*b.b[i] + a*l.b[i]
+		}
+	}
+	return nil
 }
