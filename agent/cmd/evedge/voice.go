@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -75,10 +76,21 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	am, meta := voicemodel.AM, voicemodel.Meta
 	note := ""
 	if *adaptOn {
-		var err error
-		if am, meta, note, err = adaptModel(ctx, *ctxPath, asr.Espeak{Bin: *espeak}, adaptOptions{real: *realDir, speakers: *realSpk,
-			sentences: *sentences, epochs: *epochs, mix: *mix, threads: *threads, work: *work}, stderr); err != nil {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "adapt" })
+		a, mt, n, err := adaptModel(ctx, *ctxPath, asr.Espeak{Bin: *espeak}, adaptOptions{real: *realDir, speakers: *realSpk,
+			sentences: *sentences, epochs: *epochs, mix: *mix, threads: *threads, work: *work}, stderr)
+		var af adaptFailure
+		switch {
+		case errors.As(err, &af) && !explicit && ctx.Err() == nil:
+			// Adapting is an improvement, not a requirement: the shipped
+			// model works for any context.
+			fmt.Fprintf(stderr, "voice build: not adapting the acoustic model (%v); the shipped model is used\n", af.err)
+			note = ", acoustic model not adapted: " + af.err.Error()
+		case err != nil:
 			return err
+		default:
+			am, meta, note = a, mt, n
 		}
 	}
 	m, err := asr.Build(ctx, asr.Espeak{Bin: *espeak}, *ctxPath, am, meta, *out)
@@ -92,6 +104,13 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // defaultRealSpeech is where the development tree keeps FSDD's recordings.
 const defaultRealSpeech = "../shared/data/speech/fsdd/recordings"
+
+// adaptFailure is adapt.Adapt's error: voice build goes on with the
+// shipped model unless --adapt was asked for.
+type adaptFailure struct{ err error }
+
+func (a adaptFailure) Error() string { return a.err.Error() }
+func (a adaptFailure) Unwrap() error { return a.err }
 
 type adaptOptions struct {
 	real, speakers             string
@@ -156,7 +175,7 @@ func adaptModel(ctx context.Context, path string, e asr.Espeak, o adaptOptions, 
 	}
 	m, rep, err := adapt.Adapt(ctx, c, lex, base, cfg)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", adaptFailure{err}
 	}
 	var b bytes.Buffer
 	if err := int8nn.Write(&b, m.AM); err != nil {

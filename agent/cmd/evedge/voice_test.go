@@ -144,13 +144,29 @@ slots:
 	if code == 0 || !strings.Contains(errb.String(), "none") {
 		t.Fatalf("--real on a missing folder: exit %d, stderr %q: want an error naming it", code, errb.String())
 	}
+	// Adapting that fails (here: a scratch folder that cannot be made)
+	// leaves the shipped model in the folder, unless --adapt was asked for.
 	out.Reset()
 	errb.Reset()
-	// No real recordings here: an empty folder of them is refused, none
-	// at all (EVEDGE_REAL_SPEECH pointing nowhere is not looked at when
-	// --real is empty and the default folder is absent) adapts on
-	// synthetic speech alone.
+	bad := filepath.Join(dir, "file")
+	os.WriteFile(bad, nil, 0o644)
 	t.Setenv("EVEDGE_REAL_SPEECH", "")
+	code = run([]string{"voice", "build", "--context", ctxFile, "--out", model, "--work", filepath.Join(bad, "work")}, nil, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "acoustic model not adapted") || !strings.Contains(errb.String(), "the shipped model is used") {
+		t.Fatalf("failed adaptation: exit %d, stdout %q, stderr %q: want the shipped model and a note", code, out.String(), errb.String())
+	}
+	if am, _ := os.ReadFile(filepath.Join(model, "am.evnn")); !bytes.Equal(am, voicemodel.AM) {
+		t.Error("after a failed adaptation the folder's model is not the shipped one")
+	}
+	errb.Reset()
+	if code := run([]string{"voice", "build", "--adapt", "--context", ctxFile, "--out", model, "--work", filepath.Join(bad, "work")}, nil, &out, &errb); code == 0 {
+		t.Errorf("--adapt asked for and failed: exit 0 (stderr %q)", errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	// No real recordings here (--real empty, EVEDGE_REAL_SPEECH empty,
+	// the development tree's folder not under this test's directory):
+	// adapted on synthetic speech alone.
 	code = run([]string{"voice", "build", "--context", ctxFile, "--out", model, "--sentences", "60", "--epochs", "1"}, nil, &out, &errb)
 	if code != 0 {
 		t.Fatalf("build: exit %d: %s", code, errb.String())
