@@ -56,7 +56,8 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	realDir := fs.String("real", "", "`folder` of real recordings in the FSDD layout (digit_speaker_n.wav) mixed into the adaptation so that it stays close to real voices; default $EVEDGE_REAL_SPEECH, else "+defaultRealSpeech+" when it exists, else none")
 	realSpk := fs.String("real-speakers", "george,jackson,nicolas,theo", "speakers of --real to use (comma-separated; the others stay held out)")
 	sentences := fs.Int("sentences", 1500, "adaptation: sentences of the context read by espeak-ng (and 2/15 as many per flite voice)")
-	epochs := fs.Int("epochs", 3, "adaptation: epochs of 300 000 frames")
+	epochs := fs.Int("epochs", 3, "adaptation: epochs")
+	frames := fs.Int("frames", 300_000, "adaptation: frames an epoch")
 	mix := fs.Float64("mix", 0.5, "adaptation: share of the fine-tuned weights in the model written, the rest the shipped model's (0 < mix <= 1)")
 	threads := fs.Int("threads", 2, "adaptation: goroutines")
 	work := fs.String("work", "", "adaptation: scratch `folder` for the synthesised audio (default: a temporary one, removed after)")
@@ -66,10 +67,10 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *ctxPath == "" || *out == "" {
 		return usageError{fmt.Errorf("voice build: --context and --out are required")}
 	}
-	if *sentences < 1 || *epochs < 1 || *threads < 1 {
-		return usageError{fmt.Errorf("voice build: --sentences, --epochs and --threads must be at least 1")}
+	if *adaptOn && (*sentences < 1 || *epochs < 1 || *threads < 1 || *frames < 256) {
+		return usageError{fmt.Errorf("voice build: --sentences, --epochs and --threads must be at least 1, --frames at least 256")}
 	}
-	if !(*mix > 0 && *mix <= 1) {
+	if *adaptOn && !(*mix > 0 && *mix <= 1) {
 		return usageError{fmt.Errorf("voice build: --mix %v: want 0 < mix <= 1", *mix)}
 	}
 	t0 := time.Now()
@@ -79,14 +80,14 @@ func voiceBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		explicit := false
 		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "adapt" })
 		a, mt, n, err := adaptModel(ctx, *ctxPath, asr.Espeak{Bin: *espeak}, adaptOptions{real: *realDir, speakers: *realSpk,
-			sentences: *sentences, epochs: *epochs, mix: *mix, threads: *threads, work: *work}, stderr)
+			sentences: *sentences, epochs: *epochs, frames: *frames, mix: *mix, threads: *threads, work: *work}, stderr)
 		var af adaptFailure
 		switch {
 		case errors.As(err, &af) && !explicit && ctx.Err() == nil:
 			// Adapting is an improvement, not a requirement: the shipped
 			// model works for any context.
 			fmt.Fprintf(stderr, "voice build: not adapting the acoustic model (%v); the shipped model is used\n", af.err)
-			note = ", acoustic model not adapted: " + af.err.Error()
+			note = ", acoustic model not adapted: " + strings.Join(strings.Fields(af.err.Error()), " ")
 		case err != nil:
 			return err
 		default:
@@ -115,6 +116,7 @@ func (a adaptFailure) Unwrap() error { return a.err }
 type adaptOptions struct {
 	real, speakers             string
 	sentences, epochs, threads int
+	frames                     int
 	mix                        float64
 	work                       string
 }
@@ -140,15 +142,19 @@ func adaptModel(ctx context.Context, path string, e asr.Espeak, o adaptOptions, 
 		return nil, nil, "", err
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
-	cfg := adapt.Config{Sentences: o.sentences, FliteSentences: max(1, o.sentences*2/15), Epochs: o.epochs, Mix: o.mix, Threads: o.threads, Espeak: e.Bin, Logf: logf}
-	dir := o.real
-	if dir == "" {
-		dir = os.Getenv("EVEDGE_REAL_SPEECH")
-	}
-	if dir == "" {
-		if st, err := os.Stat(defaultRealSpeech); err == nil && st.IsDir() {
-			dir = defaultRealSpeech
+	cfg := adapt.Config{Sentences: o.sentences, FliteSentences: max(1, o.sentences*2/15), Epochs: o.epochs, Frames: o.frames, Mix: o.mix, Threads: o.threads, Espeak: e.Bin, Logf: logf}
+	// Real recordings asked for (--real) must be there and usable; those
+	// found (the environment, the development tree) are a bonus, left out
+	// with a message when they are not.
+	dir, implicit := o.real, false
+	if dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, nil, "", fmt.Errorf("voice build: --real %s: not a folder", dir)
 		}
+	} else if dir = os.Getenv("EVEDGE_REAL_SPEECH"); dir != "" {
+		implicit = true
+	} else if st, err := os.Stat(defaultRealSpeech); err == nil && st.IsDir() {
+		dir, implicit = defaultRealSpeech, true
 	}
 	if dir != "" {
 		spk := map[string]bool{}
@@ -157,13 +163,19 @@ func adaptModel(ctx context.Context, path string, e asr.Espeak, o adaptOptions, 
 				spk[s] = true
 			}
 		}
-		if cfg.Replay, _, err = adapt.LoadFSDD(ctx, e, dir, spk, base); err != nil {
+		cfg.Replay, _, err = adapt.LoadFSDD(ctx, e, dir, spk, base)
+		if err == nil && len(cfg.Replay) == 0 {
+			err = fmt.Errorf("none of speakers %s", o.speakers)
+		}
+		switch {
+		case err != nil && !implicit:
 			return nil, nil, "", fmt.Errorf("voice build: --real %s: %w", dir, err)
+		case err != nil:
+			cfg.Replay = nil
+			logf("adapt: real recordings in %s not used (%v): synthetic speech only, which drifts further from real voices", dir, err)
+		default:
+			logf("adapt: %d real recordings from %s", len(cfg.Replay), dir)
 		}
-		if len(cfg.Replay) == 0 {
-			return nil, nil, "", fmt.Errorf("voice build: --real %s: no recordings of speakers %s", dir, o.speakers)
-		}
-		logf("adapt: %d real recordings from %s", len(cfg.Replay), dir)
 	} else {
 		logf("adapt: no real recordings (--real): synthetic speech only, which drifts further from real voices")
 	}

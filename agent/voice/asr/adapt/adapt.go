@@ -15,6 +15,8 @@
 package adapt
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -130,14 +132,14 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	if len(voices) == 0 {
 		return nil, rep, fmt.Errorf("adapt: no espeak-ng voice for %s", c.Language)
 	}
-	vs, err := Variants()
+	vs, err := Variants(ctx, cfg.Espeak)
 	if err != nil {
 		return nil, rep, err
 	}
 	trainVars, _ := SplitVariants(vs)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 41))
 	aug := &Augmenter{Kinds: 6}
-	if aug.Talkers, err = Talkers(filepath.Join(cfg.Work, "talkers"), rand.New(rand.NewPCG(cfg.Seed+4000, 29)), trainVars, cfg.Talkers, cfg.Threads); err != nil {
+	if aug.Talkers, err = Talkers(ctx, cfg.Espeak, filepath.Join(cfg.Work, "talkers"), rand.New(rand.NewPCG(cfg.Seed+4000, 29)), trainVars, cfg.Talkers, cfg.Threads); err != nil {
 		return nil, rep, err
 	}
 	// espeak-ng: the context's sentences, each in one of the language's
@@ -153,7 +155,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		if !ok {
 			return nil, rep, fmt.Errorf("adapt: %s has no sentences", c.Name)
 		}
-		ph := phonesOf(lex, s.Text)
+		ph := phonesOf(lex, s.Words)
 		v := voices[rng.IntN(len(voices))]
 		if rng.IntN(6) != 0 {
 			v += "+" + trainVars[rng.IntN(len(trainVars))]
@@ -162,7 +164,14 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		if ph == nil {
 			continue
 		}
-		ejobs = append(ejobs, ejob{fmt.Sprintf("ctx-%d", i), v, c.Pronounce(s.Text), rate, pitch, ph})
+		// espeak-ng reads each word as the lexicon pronounced it alone
+		// (respelled, or in pinyin for zh), so that the audio says the
+		// phones it is aligned to.
+		said := make([]string, len(s.Words))
+		for k, w := range s.Words {
+			said[k] = c.Pronounce(w)
+		}
+		ejobs = append(ejobs, ejob{fmt.Sprintf("ctx-%d", i), v, strings.Join(said, " "), rate, pitch, ph})
 	}
 	dir := filepath.Join(cfg.Work, "espeak")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -186,11 +195,12 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 				j := ejobs[i]
 				p := filepath.Join(dir, j.id+".wav")
 				os.Remove(p)
-				if out, err := exec.CommandContext(ctx, cfg.Espeak, "-v", j.voice, "-s", fmt.Sprint(j.rate), "-p", fmt.Sprint(j.pitch), "-w", p, j.text).CombinedOutput(); err != nil {
-					errs[i] = fmt.Errorf("adapt: espeak-ng -v %s %q: %v: %s", j.voice, j.text, err, out)
+				if out, err := exec.CommandContext(ctx, cfg.Espeak, "-v", j.voice, "-s", fmt.Sprint(j.rate), "-p", fmt.Sprint(j.pitch), "-w", p, "--", j.text).CombinedOutput(); err != nil {
+					errs[i] = fmt.Errorf("espeak-ng -v %s %q: %v: %s", j.voice, j.text, err, bytes.TrimSpace(out))
 					continue
 				}
 				x, err := ReadWAV(p)
+				os.Remove(p) // read: only its samples are kept
 				if err != nil {
 					errs[i] = err
 					continue
@@ -202,10 +212,18 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, rep, err
+	}
+	// A sentence espeak-ng fails on is left out (and counted); only when
+	// none can be read is it an error.
 	var us []Utt
+	var failed int
+	var firstErr error
 	for i := range ejobs {
 		if errs[i] != nil {
-			return nil, rep, errs[i]
+			failed++
+			firstErr = cmp.Or(firstErr, errs[i])
 		}
 		if eok[i] {
 			us = append(us, eus[i])
@@ -213,7 +231,13 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	}
 	rep.Espeak = len(us)
 	if rep.Espeak == 0 {
+		if firstErr != nil {
+			return nil, rep, fmt.Errorf("adapt: no sentence of %s could be read: %w", c.Name, firstErr)
+		}
 		return nil, rep, fmt.Errorf("adapt: no sentence of %s could be read and aligned", c.Name)
+	}
+	if failed > 0 {
+		cfg.Logf("adapt: espeak-ng failed on %d of %d sentences, left out (the first: %v)", failed, len(ejobs), firstErr)
 	}
 	cfg.Logf("adapt: %d sentences of %s read by espeak-ng and aligned (%v)", rep.Espeak, c.Name, time.Since(t0).Round(time.Second))
 	ex := Featurize(rng, aug, us, cfg.Copies, true)
@@ -234,7 +258,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 					break
 				}
 				stretch, f0 := 0.75+0.6*rng.Float64(), 80+rng.IntN(140)
-				if ph := phonesOf(lex, s.Text); ph != nil {
+				if ph := phonesOf(lex, s.Words); ph != nil {
 					fj = append(fj, FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: s.Text, Stretch: stretch, F0: f0, Phones: ph})
 				}
 			}
@@ -243,7 +267,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		if err := os.MkdirAll(fdir, 0o755); err != nil {
 			return nil, rep, err
 		}
-		fus, ok, err := AlignFlite(fj, fdir, cfg.Threads, base, false)
+		fus, ok, err := AlignFlite(ctx, fj, fdir, cfg.Threads, base, false)
 		if err != nil {
 			return nil, rep, err
 		}
@@ -273,7 +297,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		offs = asr.DefaultOffsets
 	}
 	cfg.Logf("adapt: training on %d frames", rep.Frames)
-	err = Fit(rng, m, ex, FitConfig{Inputs: base.AM.Inputs, Offs: offs, Epochs: cfg.Epochs, Frames: cfg.Frames, LR: cfg.LR, Threads: cfg.Threads,
+	err = Fit(ctx, rng, m, ex, FitConfig{Inputs: base.AM.Inputs, Offs: offs, Epochs: cfg.Epochs, Frames: cfg.Frames, LR: cfg.LR, Threads: cfg.Threads,
 		Epoch: func(s, steps int, loss, acc float64) {
 			cfg.Logf("adapt: step %d/%d, training loss %.3f, frame accuracy %.3f (%v)", s, steps, loss, acc, time.Since(t0).Round(time.Second))
 		}})
@@ -297,17 +321,19 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	if err != nil {
 		return nil, rep, err
 	}
+	q.Name, q.Version = base.AM.Name, base.AM.Version+"+adapted"
 	meta := base.Meta
 	meta.Trained += fmt.Sprintf("; adapted to context %s (evedge voice build): %s", c.Name, rep)
 	rep.Took = time.Since(t0)
 	return &asr.Model{AM: q, Meta: meta}, rep, nil
 }
 
-// phonesOf is the phones of text's words, each word's first
-// pronunciation in lex; nil when a word is not in it.
-func phonesOf(lex asr.Lexicon, text string) []asr.Class {
+// phonesOf is the phones of a sentence's words (intent.Sentence.Words:
+// zh and French elisions are not split by spaces in its Text), each
+// word's first pronunciation in lex; nil when a word is not in it.
+func phonesOf(lex asr.Lexicon, words []string) []asr.Class {
 	var ph []asr.Class
-	for _, w := range strings.Fields(text) {
+	for _, w := range words {
 		p, ok := lex[w]
 		if !ok {
 			return nil

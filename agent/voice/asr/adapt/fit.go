@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -28,8 +29,9 @@ type FitConfig struct {
 }
 
 // Fit trains m on the frames of ex (softmax cross-entropy on each
-// frame's label, Adam on Threads goroutines).
-func Fit(rng *rand.Rand, m *Net, ex []Example, cfg FitConfig) error {
+// frame's label, Adam on Threads goroutines): Epochs·Frames/256 batches.
+// It stops with ctx's error when ctx ends.
+func Fit(ctx context.Context, rng *rand.Rand, m *Net, ex []Example, cfg FitConfig) error {
 	nIn := len(cfg.Offs) * asr.Bands
 	if len(cfg.Inputs) != nIn || m.layers[0].in != nIn {
 		return fmt.Errorf("adapt: %d inputs and a network of %d for %d stacked frames", len(cfg.Inputs), m.layers[0].in, len(cfg.Offs))
@@ -53,8 +55,11 @@ func Fit(rng *rand.Rand, m *Net, ex []Example, cfg FitConfig) error {
 	}
 	ys := make([]int, batch)
 	perEpoch := max(cfg.Frames/batch, 1)
-	steps := cfg.Epochs * perEpoch
+	steps := max(cfg.Epochs*cfg.Frames/batch, 1)
 	for s := 1; s <= steps; s++ {
+		if s%64 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		for i := range xs {
 			f := rng.IntN(nFrames)
 			e := sort.SearchInts(cum, f+1) - 1
@@ -77,7 +82,7 @@ func Fit(rng *rand.Rand, m *Net, ex []Example, cfg FitConfig) error {
 				w.Loss, w.Right = 0, 0
 			}
 			if cfg.Epoch != nil {
-				n := float64(perEpoch * batch)
+				n := float64(cfg.Frames)
 				cfg.Epoch(s, steps, loss/n, float64(right)/n)
 			}
 		}

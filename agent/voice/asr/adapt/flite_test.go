@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,7 @@ func TestFlitePhones(t *testing.T) {
 	}
 	text := "the quick brown fox jumps over the lazy dog, while we measure a hundred and twenty joules of heat in the garage"
 	for _, v := range FliteVoices {
-		x, ph, err := FliteSay(filepath.Join(t.TempDir(), v+".wav"), v, text, 1, 0, true)
+		x, ph, err := FliteSay(context.Background(), filepath.Join(t.TempDir(), v+".wav"), v, text, 1, 0, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package adapt
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -33,8 +34,8 @@ var LangVoices = map[intent.Language][]string{
 }
 
 // Variants lists espeak-ng's voice variants (+name).
-func Variants() ([]string, error) {
-	out, err := exec.Command("espeak-ng", "--voices=variant").Output()
+func Variants(ctx context.Context, espeak string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, espeak, "--voices=variant").Output()
 	if err != nil {
 		return nil, fmt.Errorf("espeak-ng --voices=variant: %w", err)
 	}
@@ -73,7 +74,7 @@ var FliteVoices = []string{"kal", "kal16", "awb", "rms", "slt"}
 // said (its -ps segment list, ARPAbet, mapped by arpabetClasses; nil
 // when one is unknown), which is what the voice really spoke: flite's
 // lexicon and post-lexical rules, not espeak-ng's.
-func FliteSay(p, v, text string, stretch float64, f0 int, phones bool) ([]float32, []asr.Class, error) {
+func FliteSay(ctx context.Context, p, v, text string, stretch float64, f0 int, phones bool) ([]float32, []asr.Class, error) {
 	args := []string{"-voice", v, "--setf", fmt.Sprintf("duration_stretch=%.3f", stretch)}
 	if f0 > 0 {
 		args = append(args, "--setf", fmt.Sprintf("int_f0_target_mean=%d", f0))
@@ -81,7 +82,7 @@ func FliteSay(p, v, text string, stretch float64, f0 int, phones bool) ([]float3
 	if phones {
 		args = append(args, "-ps")
 	}
-	cmd := exec.Command("flite", append(args, "-t", text, "-o", p)...)
+	cmd := exec.CommandContext(ctx, "flite", append(args, "-o", p, "-t", text)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -140,7 +141,7 @@ func ReadWAV(path string) ([]float32, error) {
 // sentence of the knowledge base's prose in English, German, Spanish or
 // French, read by espeak-ng with one of vars' voice variants at a random
 // rate and pitch. Clips of 0.5 s or less after trimming are dropped.
-func Talkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][]float32, error) {
+func Talkers(ctx context.Context, espeak, dir string, rng *rand.Rand, vars []string, n, threads int) ([][]float32, error) {
 	if n <= 0 {
 		return nil, nil
 	}
@@ -173,7 +174,7 @@ func Talkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][]flo
 		v := vs[rng.IntN(len(vs))] + "+" + vars[rng.IntN(len(vars))]
 		p := filepath.Join(dir, fmt.Sprintf("talker%d.wav", i))
 		ts := texts[lang]
-		reqs[i] = req{p, []string{"-v", v, "-s", fmt.Sprint(130 + rng.IntN(70)), "-p", fmt.Sprint(20 + rng.IntN(60)), "-w", p, ts[rng.IntN(len(ts))]}, i}
+		reqs[i] = req{p, []string{"-v", v, "-s", fmt.Sprint(130 + rng.IntN(70)), "-p", fmt.Sprint(20 + rng.IntN(60)), "-w", p, "--", ts[rng.IntN(len(ts))]}, i}
 	}
 	out := make([][]float32, n)
 	errs := make([]error, n)
@@ -185,7 +186,7 @@ func Talkers(dir string, rng *rand.Rand, vars []string, n, threads int) ([][]flo
 			defer wg.Done()
 			for r := range ch {
 				os.Remove(r.path)
-				if b, err := exec.Command("espeak-ng", r.args...).CombinedOutput(); err != nil {
+				if b, err := exec.CommandContext(ctx, espeak, r.args...).CombinedOutput(); err != nil {
 					errs[r.index] = fmt.Errorf("espeak-ng %s: %v: %s", strings.Join(r.args[:2], " "), err, b)
 					continue
 				}
@@ -245,7 +246,7 @@ type FliteJob struct {
 // and force-aligns each with m to its phones (with ownPhones, to the
 // phones flite said). ok[i] is false for a job whose audio is too short
 // for its phones (or, with ownPhones, whose phones flite did not name).
-func AlignFlite(jobs []FliteJob, dir string, threads int, m *asr.Model, ownPhones bool) (us []Utt, ok []bool, err error) {
+func AlignFlite(ctx context.Context, jobs []FliteJob, dir string, threads int, m *asr.Model, ownPhones bool) (us []Utt, ok []bool, err error) {
 	us = make([]Utt, len(jobs))
 	ok = make([]bool, len(jobs))
 	errs := make([]error, len(jobs))
@@ -259,7 +260,12 @@ func AlignFlite(jobs []FliteJob, dir string, threads int, m *asr.Model, ownPhone
 			for i := w; i < len(jobs); i += max(threads, 1) {
 				j := jobs[i]
 				p := filepath.Join(dir, j.ID+".wav")
-				x, said, err := FliteSay(p, j.Voice, j.Text, j.Stretch, j.F0, ownPhones)
+				if ctx.Err() != nil {
+					errs[i] = ctx.Err()
+					return
+				}
+				x, said, err := FliteSay(ctx, p, j.Voice, j.Text, j.Stretch, j.F0, ownPhones)
+				os.Remove(p) // read: only its samples are kept
 				if err != nil {
 					errs[i] = err
 					continue

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -30,7 +31,7 @@ func evalTalkers(cfg evalCfg, held []string) error {
 		return nil
 	}
 	var err error
-	augm.Talkers, err = adapt.Talkers(filepath.Join(cfg.work, "talkers-eval"), rand.New(rand.NewPCG(cfg.seed+4000, 19)), held, 60, 2)
+	augm.Talkers, err = adapt.Talkers(context.Background(), "espeak-ng", filepath.Join(cfg.work, "talkers-eval"), rand.New(rand.NewPCG(cfg.seed+4000, 19)), held, 60, 2)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"math"
@@ -86,7 +87,7 @@ func eval(cfg evalCfg) error {
 	}
 	thr := m.Meta.Threshold
 	rng := rand.New(rand.NewPCG(cfg.seed+1000, 11))
-	vs, err := adapt.Variants()
+	vs, err := adapt.Variants(context.Background(), "espeak-ng")
 	if err != nil {
 		return err
 	}

@@ -118,7 +118,7 @@ func fliteAlign(jobs []fjob, dir string, threads int, m *asr.Model, ownPhones bo
 	for i, j := range jobs {
 		fj[i] = j.FliteJob
 	}
-	us, ok, err := adapt.AlignFlite(fj, dir, threads, m, ownPhones)
+	us, ok, err := adapt.AlignFlite(context.Background(), fj, dir, threads, m, ownPhones)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -92,6 +93,10 @@ func main() {
 		}
 		var offs []int
 		if offs, err = asr.ParseOffsets(*offsets); err != nil {
+			break
+		}
+		if *wise != 1 && *initDir == "" {
+			err = fmt.Errorf("-wise %v needs -init (the model to mix with)", *wise)
 			break
 		}
 		err = train(trainCfg{offs: offs, out: *out, work: *work, script: *script, nCar: *nCar, nNum: *nNum, copies: *copies,
@@ -171,7 +176,7 @@ func makeJobs(rng *rand.Rand, prefix string, vars []string, nCar, nNum int, rate
 func train(cfg trainCfg) error {
 	t0 := time.Now()
 	rng := rand.New(rand.NewPCG(cfg.seed, 7))
-	vs, err := adapt.Variants()
+	vs, err := adapt.Variants(context.Background(), "espeak-ng")
 	if err != nil {
 		return err
 	}
@@ -179,7 +184,7 @@ func train(cfg trainCfg) error {
 	if cfg.babble > 0 {
 		// Their own random stream: the draws before featurising stay as
 		// without -babble (the noise draws after it change, as they must).
-		if augm.Talkers, err = adapt.Talkers(filepath.Join(cfg.work, "talkers"), rand.New(rand.NewPCG(cfg.seed+4000, 29)), trainVars, cfg.babble, cfg.threads); err != nil {
+		if augm.Talkers, err = adapt.Talkers(context.Background(), "espeak-ng", filepath.Join(cfg.work, "talkers"), rand.New(rand.NewPCG(cfg.seed+4000, 29)), trainVars, cfg.babble, cfg.threads); err != nil {
 			return err
 		}
 		augm.Kinds = 6
@@ -298,7 +303,7 @@ func train(cfg trainCfg) error {
 	if cfg.init != "" {
 		log.Printf("fine-tuning from %s: held-out-voice frame acc before %.3f", cfg.init, valAcc(m, vw, vex, stdz, cfg.offs))
 	}
-	err = adapt.Fit(rng, m, ex, adapt.FitConfig{Inputs: inputs, Offs: cfg.offs, Epochs: cfg.epochs, Frames: cfg.perEpoch, LR: cfg.lr, Threads: cfg.threads, SpecAug: cfg.specAug,
+	err = adapt.Fit(context.Background(), rng, m, ex, adapt.FitConfig{Inputs: inputs, Offs: cfg.offs, Epochs: cfg.epochs, Frames: cfg.perEpoch, LR: cfg.lr, Threads: cfg.threads, SpecAug: cfg.specAug,
 		Epoch: func(s, steps int, loss, acc float64) {
 			log.Printf("step %d/%d train loss %.3f acc %.3f val acc %.3f (%v)", s, steps, loss, acc,
 				valAcc(m, vw, vex, stdz, cfg.offs), time.Since(t0).Round(time.Second))

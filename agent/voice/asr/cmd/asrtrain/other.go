@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log"
 	"math/rand/v2"
@@ -111,7 +112,7 @@ func evalOther(cfg evalCfg, m *asr.Model, held []string) error {
 				}
 				x, err = adapt.ReadWAV(p)
 			case "flite":
-				x, _, err = adapt.FliteSay(p, adapt.FliteVoices[i%len(adapt.FliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0, false)
+				x, _, err = adapt.FliteSay(context.Background(), p, adapt.FliteVoices[i%len(adapt.FliteVoices)], s.Text, 0.8+0.5*rng.Float64(), 0, false)
 			default:
 				x, err = festivalSay(p, e.voice, s.Text, 0.8+0.5*rng.Float64())
 			}
