@@ -15,6 +15,18 @@ import (
 	voicemodel "github.com/evedge/evedge/models/voice"
 )
 
+// liftContext is a small context of another domain: an intent with a
+// number slot and one without.
+const liftContext = `language: en
+intents:
+  GoToFloor:
+    templates: ["(go|take me) to floor {floor}", "floor {floor} please"]
+  OpenDoor:
+    templates: ["open the door"]
+slots:
+  floor: {from: 1, to: 12}
+`
+
 // TestVoiceBuildInfer runs the two commands a new context goes through:
 // `evedge voice build` on a context written here (an intent with a number
 // slot, and a wake phrase), then `evedge voice infer` on espeak-ng speech
@@ -28,15 +40,7 @@ func TestVoiceBuildInfer(t *testing.T) {
 	needEspeak(t)
 	dir := t.TempDir()
 	ctxFile := filepath.Join(dir, "lift.en.yaml")
-	os.WriteFile(ctxFile, []byte(`language: en
-intents:
-  GoToFloor:
-    templates: ["(go|take me) to floor {floor}", "floor {floor} please"]
-  OpenDoor:
-    templates: ["open the door"]
-slots:
-  floor: {from: 1, to: 12}
-wake: ["hello lift"]
+	os.WriteFile(ctxFile, []byte(liftContext+`wake: ["hello lift"]
 responses:
   wake: "Which floor?"
 `), 0o644)
@@ -129,15 +133,7 @@ func TestVoiceBuildAdapt(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctxFile := filepath.Join(dir, "lift.en.yaml")
-	os.WriteFile(ctxFile, []byte(`language: en
-intents:
-  GoToFloor:
-    templates: ["(go|take me) to floor {floor}", "floor {floor} please"]
-  OpenDoor:
-    templates: ["open the door"]
-slots:
-  floor: {from: 1, to: 12}
-`), 0o644)
+	os.WriteFile(ctxFile, []byte(liftContext), 0o644)
 	model := filepath.Join(dir, "model")
 	var out, errb bytes.Buffer
 	code := run([]string{"voice", "build", "--context", ctxFile, "--out", model, "--sentences", "60", "--epochs", "1", "--real", filepath.Join(dir, "none")}, nil, &out, &errb)

@@ -155,7 +155,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		if !ok {
 			return nil, rep, fmt.Errorf("adapt: %s has no sentences", c.Name)
 		}
-		ph := phonesOf(lex, s.Words)
+		ph := PhonesOf(lex, s.Words)
 		v := voices[rng.IntN(len(voices))]
 		if rng.IntN(6) != 0 {
 			v += "+" + trainVars[rng.IntN(len(trainVars))]
@@ -258,7 +258,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 					break
 				}
 				stretch, f0 := 0.75+0.6*rng.Float64(), 80+rng.IntN(140)
-				if ph := phonesOf(lex, s.Words); ph != nil {
+				if ph := PhonesOf(lex, s.Words); ph != nil {
 					fj = append(fj, FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: s.Text, Stretch: stretch, F0: f0, Phones: ph})
 				}
 			}
@@ -328,10 +328,10 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	return &asr.Model{AM: q, Meta: meta}, rep, nil
 }
 
-// phonesOf is the phones of a sentence's words (intent.Sentence.Words:
+// PhonesOf is the phones of a sentence's words (intent.Sentence.Words:
 // zh and French elisions are not split by spaces in its Text), each
 // word's first pronunciation in lex; nil when a word is not in it.
-func phonesOf(lex asr.Lexicon, words []string) []asr.Class {
+func PhonesOf(lex asr.Lexicon, words []string) []asr.Class {
 	var ph []asr.Class
 	for _, w := range words {
 		p, ok := lex[w]

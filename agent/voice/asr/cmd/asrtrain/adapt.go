@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/evedge/evedge/agent/voice/asr"
 	"github.com/evedge/evedge/agent/voice/asr/adapt"
@@ -95,15 +94,7 @@ func loadFliteContext(rng *rand.Rand, dir string, c *intent.Context, n, threads 
 			if !ok {
 				return nil, fmt.Errorf("-ctx: %s has no sentences", c.Name)
 			}
-			var ph []asr.Class
-			for _, w := range strings.Fields(s.Text) {
-				p, ok := lex[w]
-				if !ok {
-					ph = nil
-					break
-				}
-				ph = append(ph, p...)
-			}
+			ph := adapt.PhonesOf(lex, s.Words)
 			if len(ph) == 0 {
 				continue
 			}

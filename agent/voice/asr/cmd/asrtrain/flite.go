@@ -86,15 +86,7 @@ func loadFlite(rng *rand.Rand, dir string, n, threads int, m *asr.Model, words *
 			default:
 				text = sents[rng.IntN(len(sents))].Text
 			}
-			var ph []asr.Class
-			for _, w := range strings.Fields(text) {
-				p, ok := lex[w]
-				if !ok {
-					ph = nil
-					break
-				}
-				ph = append(ph, p...)
-			}
+			ph := adapt.PhonesOf(lex, strings.Fields(text))
 			if len(ph) == 0 {
 				continue
 			}
