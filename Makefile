@@ -14,7 +14,7 @@ ARM_TEST_PKGS := ./board ./agent/sdnotify ./agent/wallclock ./drivers/can ./driv
 QEMU_ARM64 := qemu-aarch64 -L /usr/aarch64-linux-gnu
 QEMU_ARM := qemu-arm -L /usr/arm-linux-gnueabihf
 
-.PHONY: all build run test test-unit test-arm test-package vmtest deps bench budgets fuzz cross package lint clean indepsim
+.PHONY: all build run test test-unit test-arm test-package vmtest deps bench budgets fuzz cross package lint clean indepsim voice-adapt-eval
 
 all: build
 
@@ -72,6 +72,12 @@ budgets: build
 ## its own car, DBC and signal map; about 3 min, 690 MB under /tmp/indepsim).
 indepsim:
 	bash scripts/indepsim/run.sh
+
+## voice-adapt-eval: evedge voice build on coffee orders with and without
+## adapting the acoustic model, each scored (scripts/voice/adapt_eval.sh;
+## about 12 min, needs flite and festival: make deps).
+voice-adapt-eval:
+	bash scripts/voice/adapt_eval.sh
 
 ## bench: benchmarks, 6 runs each, summarised with benchstat (medians).
 bench:
