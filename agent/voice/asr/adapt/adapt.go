@@ -164,14 +164,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 		if ph == nil {
 			continue
 		}
-		// espeak-ng reads each word as the lexicon pronounced it alone
-		// (respelled, or in pinyin for zh), so that the audio says the
-		// phones it is aligned to.
-		said := make([]string, len(s.Words))
-		for k, w := range s.Words {
-			said[k] = c.Pronounce(w)
-		}
-		ejobs = append(ejobs, ejob{fmt.Sprintf("ctx-%d", i), v, strings.Join(said, " "), rate, pitch, ph})
+		ejobs = append(ejobs, ejob{fmt.Sprintf("ctx-%d", i), v, spoken(c, s), rate, pitch, ph})
 	}
 	dir := filepath.Join(cfg.Work, "espeak")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -259,7 +252,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 				}
 				stretch, f0 := 0.75+0.6*rng.Float64(), 80+rng.IntN(140)
 				if ph := PhonesOf(lex, s.Words); ph != nil {
-					fj = append(fj, FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: s.Text, Stretch: stretch, F0: f0, Phones: ph})
+					fj = append(fj, FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: spoken(c, s), Stretch: stretch, F0: f0, Phones: ph})
 				}
 			}
 		}
@@ -326,6 +319,17 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	meta.Trained += fmt.Sprintf("; adapted to context %s (evedge voice build): %s", c.Name, rep)
 	rep.Took = time.Since(t0)
 	return &asr.Model{AM: q, Meta: meta}, rep, nil
+}
+
+// spoken is what a synthesiser reads for s: each word as the lexicon
+// pronounced it alone (respelled by the context's pronounce entries, or
+// in pinyin for zh), so that the audio says the phones it is aligned to.
+func spoken(c *intent.Context, s intent.Sentence) string {
+	said := make([]string, len(s.Words))
+	for k, w := range s.Words {
+		said[k] = c.Pronounce(w)
+	}
+	return strings.Join(said, " ")
 }
 
 // PhonesOf is the phones of a sentence's words (intent.Sentence.Words:
