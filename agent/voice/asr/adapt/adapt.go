@@ -136,7 +136,10 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	if err != nil {
 		return nil, rep, err
 	}
-	trainVars, _ := SplitVariants(vs)
+	trainVars, _ := SplitVariants(vs) // the held-out ones stay for evaluation (asrtrain)
+	if len(trainVars) == 0 {
+		return nil, rep, fmt.Errorf("adapt: %s lists no voice variants", cfg.Espeak)
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 41))
 	aug := &Augmenter{Kinds: 6}
 	if aug.Talkers, err = Talkers(ctx, cfg.Espeak, filepath.Join(cfg.Work, "talkers"), rand.New(rand.NewPCG(cfg.Seed+4000, 29)), trainVars, cfg.Talkers, cfg.Threads); err != nil {
@@ -243,19 +246,7 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	case lerr != nil:
 		rep.FliteSkipped = "flite is not installed"
 	default:
-		var fj []FliteJob
-		for _, v := range FliteVoices {
-			for i := range cfg.FliteSentences {
-				s, ok := c.RandomSentence(rng)
-				if !ok {
-					break
-				}
-				stretch, f0 := 0.75+0.6*rng.Float64(), 80+rng.IntN(140)
-				if ph := PhonesOf(lex, s.Words); ph != nil {
-					fj = append(fj, FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: spoken(c, s), Stretch: stretch, F0: f0, Phones: ph})
-				}
-			}
-		}
+		fj := ContextFliteJobs(rng, c, lex, cfg.FliteSentences)
 		fdir := filepath.Join(cfg.Work, "flite")
 		if err := os.MkdirAll(fdir, 0o755); err != nil {
 			return nil, rep, err
@@ -319,6 +310,27 @@ func Adapt(ctx context.Context, c *intent.Context, lex asr.Lexicon, base *asr.Mo
 	meta.Trained += fmt.Sprintf("; adapted to context %s (evedge voice build): %s", c.Name, rep)
 	rep.Took = time.Since(t0)
 	return &asr.Model{AM: q, Meta: meta}, rep, nil
+}
+
+// ContextFliteJobs draws n random sentences of c for each flite voice, at
+// a random speed (stretch 0.75..1.35) and mean F0 (80..219 Hz), read as
+// the lexicon pronounces their words (spoken) and aligned to those
+// phones. A sentence with a word lex lacks is left out.
+func ContextFliteJobs(rng *rand.Rand, c *intent.Context, lex asr.Lexicon, n int) []FliteJob {
+	var fj []FliteJob
+	for _, v := range FliteVoices {
+		for i := range n {
+			s, ok := c.RandomSentence(rng)
+			if !ok {
+				return fj
+			}
+			stretch, f0 := 0.75+0.6*rng.Float64(), 80+rng.IntN(140)
+			if ph := PhonesOf(lex, s.Words); ph != nil {
+				fj = append(fj, FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: spoken(c, s), Stretch: stretch, F0: f0, Phones: ph})
+			}
+		}
+	}
+	return fj
 }
 
 // spoken is what a synthesiser reads for s: each word as the lexicon

@@ -74,8 +74,9 @@ func contextExamples(cfg trainCfg, rng *rand.Rand, trainVars []string) ([]adapt.
 	return ex, note, nil
 }
 
-// loadFliteContext reads n random sentences of c with each flite voice,
-// aligned with m to espeak-ng's pronunciation of their words.
+// loadFliteContext reads n random sentences of c with each flite voice
+// (adapt.ContextFliteJobs, as evedge voice build draws them), aligned
+// with m to espeak-ng's pronunciation of their words.
 func loadFliteContext(rng *rand.Rand, dir string, c *intent.Context, n, threads int, m *asr.Model) ([]utt, error) {
 	if _, err := exec.LookPath("flite"); err != nil {
 		return nil, fmt.Errorf("-ctx-flite needs flite (apt install flite): %w", err)
@@ -88,19 +89,8 @@ func loadFliteContext(rng *rand.Rand, dir string, c *intent.Context, n, threads 
 		return nil, err
 	}
 	var jobs []fjob
-	for _, v := range adapt.FliteVoices {
-		for i := range n {
-			s, ok := c.RandomSentence(rng)
-			if !ok {
-				return nil, fmt.Errorf("-ctx: %s has no sentences", c.Name)
-			}
-			ph := adapt.PhonesOf(lex, s.Words)
-			if len(ph) == 0 {
-				continue
-			}
-			jobs = append(jobs, fjob{job: job{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: s.Text, Lang: intent.English},
-				FliteJob: adapt.FliteJob{ID: fmt.Sprintf("ctxfl-%s-%d", v, i), Voice: v, Text: s.Text, Stretch: 0.75 + 0.6*rng.Float64(), F0: 80 + rng.IntN(140), Phones: ph}})
-		}
+	for _, j := range adapt.ContextFliteJobs(rng, c, lex, n) {
+		jobs = append(jobs, fjob{job: job{ID: j.ID, Voice: j.Voice, Text: j.Text, Lang: intent.English}, FliteJob: j})
 	}
 	return fliteAlign(jobs, dir, threads, m, false)
 }
