@@ -1,6 +1,9 @@
 package diag
 
-import "math"
+import (
+	"math"
+	"testing"
+)
 
 // inputValue is one model input's reading in a check test's fake bus.
 type inputValue struct {
@@ -17,4 +20,18 @@ func readInputs(path string, vals []inputValue) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// finiteEvidence fails the test when a change's evidence holds a value
+// that is not a number (NaN or ±Inf): the store and uplink carry it as JSON.
+func finiteEvidence(t *testing.T, ch *CheckChange) {
+	t.Helper()
+	if ch == nil {
+		return
+	}
+	for key, val := range ch.Evidence {
+		if math.IsNaN(val) || math.IsInf(val, 0) {
+			t.Fatalf("evidence %s = %v", key, val)
+		}
+	}
 }

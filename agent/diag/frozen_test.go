@@ -9,12 +9,13 @@ import (
 
 // frozenCar is one second of the inputs FrozenCheck reads; NaN: missing.
 type frozenCar struct {
-	current, speed, cellMin, cellAvg, cellMax, tempMin, tempMax float64
+	current, speed, cellMin, cellAvg, cellMax, tempMin, tempMax, motor, inverter float64
 }
 
 func (c *frozenCar) read(path string) (float64, bool) {
 	return readInputs(path, []inputValue{{InPackI, c.current}, {InSpeed, c.speed}, {InCellMin, c.cellMin},
-		{InCellAvg, c.cellAvg}, {InCellMax, c.cellMax}, {InTempMin, c.tempMin}, {InTempMax, c.tempMax}})
+		{InCellAvg, c.cellAvg}, {InCellMax, c.cellMax}, {InTempMin, c.tempMin}, {InTempMax, c.tempMax},
+		{InMotorTemp, c.motor}, {InInverterTemp, c.inverter}})
 }
 
 // healthyCar at second s: accelerating from 20 to 50 km/h over 200 s
@@ -22,7 +23,52 @@ func (c *frozenCar) read(path string) (float64, bool) {
 func healthyCar(s int) frozenCar {
 	return frozenCar{
 		current: -60 - float64(s%7), speed: 20 + 30*math.Min(1, float64(s)/200),
-		cellMin: 3.70, cellAvg: 3.71, cellMax: 3.72, tempMin: 25, tempMax: 27,
+		cellMin: 3.70, cellAvg: 3.71, cellMax: 3.72, tempMin: 25, tempMax: 27, motor: math.NaN(), inverter: math.NaN(),
+	}
+}
+
+// TestFrozenCheckTemperatureHeld: a motor thermistor stuck at 40 °C from
+// the start while the inverter beside it warms 1 K a minute from 30 °C.
+// Worked by hand: held since 0 s, 45 min at 2700 s, the inverter then at
+// 75 °C (45 K of range, over 20): raised at 2700 s.
+func TestFrozenCheckTemperatureHeld(t *testing.T) {
+	motor := func(s int) frozenCar {
+		x := healthyCar(s)
+		x.motor, x.inverter = 40, 30+float64(s)/60
+		return x
+	}
+	at, ch := stepFrozen(NewFrozenCheck(), 3600, motor)
+	if len(ch) != 1 || at[0] != 2700 || ch[0].Evidence[ModelInputPaths[InMotorTemp]] != 40 || ch[0].Evidence["partner_range"] != 45 || ch[0].Since != t0 {
+		t.Fatalf("motor: changes at %v (%+v), want raised at 2700 s", at, ch)
+	}
+}
+
+// TestFrozenCheckTemperatureQuiet: whole-degree sensors that hold while
+// their neighbour moves as the healthy sim cars' did (2 001 h of
+// validation driving: a motor reading held 30 min while the inverter
+// moved 20 K, or 45 min and more while it moved 10 K) raise nothing, nor
+// does one module heating by itself while the coolest holds.
+func TestFrozenCheckTemperatureQuiet(t *testing.T) {
+	for name, car := range map[string]func(int) frozenCar{
+		"motor held 44 min, inverter +30 K": func(s int) frozenCar {
+			x := healthyCar(s)
+			x.motor, x.inverter = 40+float64(s/2640), 30+30*math.Min(1, float64(s)/2640)
+			return x
+		},
+		"motor held 2 h, inverter ±9 K": func(s int) frozenCar {
+			x := healthyCar(s)
+			x.motor, x.inverter = 40, 35+9*math.Sin(float64(s)/600)
+			return x
+		},
+		"coolest module held 2 h, hottest +10 K": func(s int) frozenCar {
+			x := healthyCar(s)
+			x.tempMax = 27 + 10*math.Min(1, float64(s)/3600)
+			return x
+		},
+	} {
+		if at, ch := stepFrozen(NewFrozenCheck(), 7200, car); len(ch) != 0 {
+			t.Errorf("%s: changes at %v (%+v)", name, at, ch)
+		}
 	}
 }
 
@@ -167,7 +213,7 @@ func FuzzFrozenCheck(f *testing.F) {
 		c := NewFrozenCheck()
 		now := t0
 		for k := 0; k < 2000; k++ {
-			x := frozenCar{i, v + float64(k%50), lo, avg, hi, tmin, tmax}
+			x := frozenCar{i, v + float64(k%50), lo, avg, hi, tmin, tmax, tmax, tmin + float64(k%50)}
 			if ch := c.Step(now, x.read); ch != nil {
 				if _, err := json.Marshal(ch); err != nil {
 					t.Fatalf("change does not marshal: %v", err)

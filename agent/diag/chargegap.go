@@ -1,0 +1,190 @@
+package diag
+
+import (
+	"math"
+	"time"
+)
+
+// ChargeGapCheck looks for a cell that loses charge by itself (an internal
+// short or heavy self-discharge) while the car charges at a steady, modest
+// current (an AC charge). All cells in series take the same current, so
+// the lowest cell's lag behind the average, in charge, can only grow by the
+// difference between its capacity and theirs, or by charge it loses inside:
+//
+//   - the average cell follows its open-circuit curve as the SOC climbs
+//     (the resistive rise is constant at constant current), so its rise
+//     over the session divided by the SOC gained is the curve's slope S,
+//     mV per % of SOC, learnt from the car itself;
+//   - the growth of the gap average − lowest over the same span, divided
+//     by S, is the lowest cell's extra lag D in % of SOC;
+//   - a healthy cell with a capacity k times the others' lags by
+//     (k − 1)·ΔSOC: cells of one pack differ by a few percent, so D/ΔSOC
+//     stays at a few hundredths. A short drains its cell whatever the SOC
+//     does: a slow charge makes D/ΔSOC large.
+//
+// A minute counts when every second of it was charging with the current
+// into the battery between chgGapMinA and chgGapMaxA, its mean within
+// chgGapCurrentTol of the session's first minute (so the resistive part of
+// the cell voltages stays the same), and the SOC under chgGapMaxSOC (the
+// constant-voltage end holds the highest cells). The first chgGapSettle
+// minutes of a session are skipped (polarisation settles); the next one is
+// the reference. A minute that does not count ends the session. From
+// chgGapMinSOC of SOC gained, with S at least chgGapMinSlope (a flat curve,
+// as an LFP plateau, hides any lag), a minute is a hit when D reaches
+// chgGapMinLag and D/ΔSOC reaches chgGapMinRatio; chgGapHold hits in a row
+// raise an internal short. A later session whose judged minutes stay under
+// half both limits for chgGapClear minutes clears it. A lowest cell that
+// has not risen by chgGapStuckMV while the average rose five times that
+// is raised as a sensor fault instead: current flows through every cell.
+//
+// It reads the charging flag, pack current (VSS: positive into the
+// battery), SOC, the cells' average and lowest voltage. Without the
+// average cell (not every BMS sends it) it does nothing.
+type ChargeGapCheck struct {
+	clock minuteClock
+	// the minute under way
+	n, bad                           int
+	sumI, sumSOC, sumAvg, sumLo, sum float64
+	// the session
+	minutes               int     // counted minutes in the session
+	refI                  float64 // the session's first minute's current
+	soc0, avg0, lo0, gap0 float64 // the reference minute
+	hits, calm            int
+	active                bool
+	fault                 string // what was raised
+	first                 time.Time
+}
+
+const (
+	chgGapMinA       = 1.0  // A into the battery
+	chgGapMaxA       = 60.0 // A: AC charging; DC charges heat cells unevenly
+	chgGapCurrentTol = 0.1  // relative
+	chgGapMaxSOC     = 95.0 // %
+	chgGapSettle     = 10   // minutes
+	chgGapMinSOC     = 2.0  // % gained before judging
+	chgGapMinSlope   = 1.0  // mV per % of SOC
+	chgGapMinLag     = 1.0  // % of SOC
+	chgGapMinRatio   = 0.2
+	chgGapHold       = 5
+	chgGapClear      = 10
+	chgGapStuckMV    = 1.0 // mV: a lowest cell that rose less while the average rose 5 times as much is a stuck reading
+)
+
+// NewChargeGapCheck returns an internal short check for charging sessions.
+func NewChargeGapCheck() *ChargeGapCheck { return &ChargeGapCheck{} }
+
+// Name is "charge_cell_lag".
+func (c *ChargeGapCheck) Name() string { return "charge_cell_lag" }
+
+// Fault is "cell_internal_short".
+func (c *ChargeGapCheck) Fault() string { return "cell_internal_short" }
+
+// Active reports whether the fault is raised.
+func (c *ChargeGapCheck) Active() bool { return c.active }
+
+// Step reads the inputs at now (once a second of data time, in order) and
+// returns a change at the end of a minute, or nil. It does not allocate
+// unless it returns a change.
+func (c *ChargeGapCheck) Step(now time.Time, read Read) *CheckChange {
+	if c.clock.wentBack(now) {
+		*c = ChargeGapCheck{}
+	}
+	var out *CheckChange
+	if d := c.clock.tick(now); d >= time.Minute {
+		if d >= 2*time.Minute {
+			c.minutes = 0 // a gap in the data ends the session
+		}
+		out = c.endMinute(now)
+		c.clock.next(now)
+		c.n, c.bad, c.sumI, c.sumSOC, c.sumAvg, c.sumLo, c.sum = 0, 0, 0, 0, 0, 0, 0
+	}
+	chg, ok1 := read(ModelInputPaths[InCharging])
+	i, ok2 := read(ModelInputPaths[InPackI])
+	soc, ok3 := read(ModelInputPaths[InSOC])
+	avg, ok4 := read(ModelInputPaths[InCellAvg])
+	lo, ok5 := read(ModelInputPaths[InCellMin])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !finite(chg) || !finite(i) || !finite(soc) || !finite(avg) || !finite(lo) ||
+		chg < 0.5 || i < chgGapMinA || i > chgGapMaxA || soc < 0 || soc > chgGapMaxSOC || avg < 1 || avg > 5 || lo < 1 || lo > avg+0.1 {
+		c.bad++
+		return out
+	}
+	c.n++
+	c.sumI += i
+	c.sumSOC += soc
+	c.sumAvg += avg
+	c.sumLo += lo
+	c.sum += avg - lo
+	return out
+}
+
+func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
+	if c.bad > 0 || c.n < 50 {
+		c.minutes = 0
+		return nil
+	}
+	n := float64(c.n)
+	i, soc, avg, lo, gap := c.sumI/n, c.sumSOC/n, c.sumAvg/n, c.sumLo/n, c.sum/n
+	if c.minutes == 0 {
+		c.refI = i
+	}
+	if math.Abs(i-c.refI) > chgGapCurrentTol*c.refI {
+		c.minutes = 0
+		return nil
+	}
+	c.minutes++
+	switch {
+	case c.minutes <= chgGapSettle:
+		return nil
+	case c.minutes == chgGapSettle+1:
+		c.soc0, c.avg0, c.lo0, c.gap0 = soc, avg, lo, gap
+		c.hits = 0
+		return nil
+	}
+	ds := soc - c.soc0
+	if ds < chgGapMinSOC {
+		return nil
+	}
+	slope := (avg - c.avg0) * 1000 / ds // mV per %
+	if slope < chgGapMinSlope {
+		c.hits = 0
+		return nil
+	}
+	lag := (gap - c.gap0) * 1000 / slope // % of SOC
+	ratio := lag / ds
+	ev := func() map[string]float64 {
+		return map[string]float64{"lag_pct_soc": lag, "lag_per_soc_gained": ratio, "soc_gained_pct": ds, "ocv_slope_mv_per_pct": slope,
+			"gap_mv": gap * 1000, "gap_rise_mv": (gap - c.gap0) * 1000, "lowest_rise_mv": (lo - c.lo0) * 1000, "charge_a": i}
+	}
+	if c.active {
+		if lag < chgGapMinLag/2 && ratio < chgGapMinRatio/2 {
+			c.calm++
+		} else {
+			c.calm = 0
+		}
+		if c.calm >= chgGapClear {
+			c.active, c.calm = false, 0
+			return &CheckChange{Check: c.Name(), Fault: c.fault, Since: now, Time: now, Evidence: ev()}
+		}
+		return nil
+	}
+	if lag < chgGapMinLag || ratio < chgGapMinRatio {
+		c.hits = 0
+		return nil
+	}
+	if c.hits == 0 {
+		c.first = c.clock.start
+	}
+	c.hits++
+	if c.hits < chgGapHold {
+		return nil
+	}
+	c.active, c.calm, c.hits = true, 0, 0
+	c.fault = c.Fault()
+	if (lo-c.lo0)*1000 < chgGapStuckMV && (avg-c.avg0)*1000 >= 5*chgGapStuckMV {
+		// Charge flows through every cell in series: a lowest cell that
+		// has not risen at all while the others did is a reading that
+		// stopped (a stuck or frozen cell-voltage channel), not a cell.
+		c.fault = "sensor_fault"
+	}
+	return &CheckChange{Check: c.Name(), Fault: c.fault, Raised: true, Since: c.first, Time: now, Evidence: ev()}
+}

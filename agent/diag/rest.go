@@ -1,0 +1,128 @@
+package diag
+
+import (
+	"math"
+	"time"
+)
+
+// RestCurrentCheck finds a pack current sensor that reads charge when
+// nothing can charge the battery: the car stands still (under 1 km/h),
+// its motor gives no torque and no charger is connected, and has not been
+// for restSettle, so neither regeneration nor a charger's ramp-down is
+// still flowing. Then the only current is the auxiliaries' draw (out of
+// the battery) or none at all with the contactors open, so a minute whose
+// mean reads more than restChargeA into the battery is impossible: the
+// sensor's zero has moved (an offset, or a reading stuck during a charge).
+// BMSs run the same zero check with the contactors open; this one needs
+// no contactor signal. Reported as a sensor fault after restHold such
+// minutes in a row (minutes that are not at rest neither count nor break
+// the run); it clears after restClear rest minutes under half the limit.
+//
+// It reads speed, pack current (VSS: positive into the battery) and the
+// charging flag; torque is used when the map has it. Without the charging
+// flag it does nothing: a connected charger could not be told apart.
+type RestCurrentCheck struct {
+	clock  minuteClock
+	busy   time.Time // last second the car moved, pulled or charged
+	seenOK bool      // busy is set
+	n      int       // rest seconds this minute
+	sumI   float64
+	hits   int
+	calm   int
+	active bool
+	first  time.Time // start of the first minute of the hits
+}
+
+const (
+	restSettle    = 2 * time.Minute
+	restChargeA   = 3.0 // A into the battery
+	restMinSecs   = 40
+	restHold      = 3
+	restClear     = 10
+	restMaxSpeed  = 1.0 // km/h
+	restMaxTorque = 5.0 // N·m
+)
+
+// NewRestCurrentCheck returns a pack current zero check.
+func NewRestCurrentCheck() *RestCurrentCheck { return &RestCurrentCheck{} }
+
+// Name is "pack_current_at_rest".
+func (c *RestCurrentCheck) Name() string { return "pack_current_at_rest" }
+
+// Fault is "sensor_fault".
+func (c *RestCurrentCheck) Fault() string { return "sensor_fault" }
+
+// Active reports whether the fault is raised.
+func (c *RestCurrentCheck) Active() bool { return c.active }
+
+// Step reads the inputs at now (once a second of data time, in order) and
+// returns a change at the end of a minute, or nil. It does not allocate
+// unless it returns a change.
+func (c *RestCurrentCheck) Step(now time.Time, read Read) *CheckChange {
+	if c.clock.wentBack(now) {
+		*c = RestCurrentCheck{}
+	}
+	var out *CheckChange
+	if c.clock.tick(now) >= time.Minute {
+		out = c.endMinute(now)
+		c.clock.next(now)
+		c.n, c.sumI = 0, 0
+	}
+	v, okV := read(ModelInputPaths[InSpeed])
+	i, okI := read(ModelInputPaths[InPackI])
+	chg, okC := read(ModelInputPaths[InCharging])
+	if !okV || !okI || !okC || !finite(v) || !finite(i) || !finite(chg) {
+		return out
+	}
+	tq, okT := read(ModelInputPaths[InTorque])
+	if math.Abs(v) >= restMaxSpeed || chg >= 0.5 || (okT && finite(tq) && math.Abs(tq) >= restMaxTorque) {
+		c.busy, c.seenOK = now, true
+		return out
+	}
+	if !c.seenOK || now.Sub(c.busy) < restSettle {
+		// The car's state before the data began is unknown: it may have
+		// just stopped charging.
+		if !c.seenOK {
+			c.busy, c.seenOK = now, true
+		}
+		return out
+	}
+	c.n++
+	c.sumI += i
+	return out
+}
+
+func (c *RestCurrentCheck) endMinute(now time.Time) *CheckChange {
+	if c.n < restMinSecs {
+		return nil
+	}
+	mean := c.sumI / float64(c.n)
+	ev := func() map[string]float64 {
+		return map[string]float64{"current_at_rest_a": mean, "limit_a": restChargeA, "rest_seconds": float64(c.n)}
+	}
+	if c.active {
+		if mean < restChargeA/2 {
+			c.calm++
+		} else {
+			c.calm = 0
+		}
+		if c.calm >= restClear {
+			c.active, c.hits, c.calm = false, 0, 0
+			return &CheckChange{Check: c.Name(), Fault: c.Fault(), Since: now, Time: now, Evidence: ev()}
+		}
+		return nil
+	}
+	if mean <= restChargeA {
+		c.hits = 0
+		return nil
+	}
+	if c.hits == 0 {
+		c.first = c.clock.start
+	}
+	c.hits++
+	if c.hits < restHold {
+		return nil
+	}
+	c.active, c.calm = true, 0
+	return &CheckChange{Check: c.Name(), Fault: c.Fault(), Raised: true, Since: c.first, Time: now, Evidence: ev()}
+}
