@@ -40,7 +40,12 @@ import (
 // It reads the charging flag, pack current (VSS: positive into the
 // battery), SOC, the cells' average and lowest voltage. Without the
 // average cell (not every BMS sends it) it does nothing.
+//
+// NewChargeLeadCheck returns its mirror for a cell of low capacity: the
+// highest cell pulling ahead of the average by D = (1/k − 1)·ΔSOC, raised
+// as a capacity outlier with the same limits.
 type ChargeGapCheck struct {
+	high  bool // the highest cell pulling ahead (capacity), not the lowest lagging (short)
 	clock minuteClock
 	// the minute under way
 	n, bad                           int
@@ -67,17 +72,33 @@ const (
 	chgGapMinRatio   = 0.2
 	chgGapHold       = 5
 	chgGapClear      = 10
+	chgLeadMinLead   = 1.5 // % of SOC: the highest cell's healthy tail is wider
+	chgLeadMinRatio  = 0.3
 	chgGapStuckMV    = 1.0 // mV: a lowest cell that rose less while the average rose 5 times as much is a stuck reading
 )
 
 // NewChargeGapCheck returns an internal short check for charging sessions.
 func NewChargeGapCheck() *ChargeGapCheck { return &ChargeGapCheck{} }
 
-// Name is "charge_cell_lag".
-func (c *ChargeGapCheck) Name() string { return "charge_cell_lag" }
+// NewChargeLeadCheck returns a cell capacity check for charging sessions.
+func NewChargeLeadCheck() *ChargeGapCheck { return &ChargeGapCheck{high: true} }
 
-// Fault is "cell_internal_short".
-func (c *ChargeGapCheck) Fault() string { return "cell_internal_short" }
+// Name is "charge_cell_lag", or "charge_cell_lead" for the highest cell.
+func (c *ChargeGapCheck) Name() string {
+	if c.high {
+		return "charge_cell_lead"
+	}
+	return "charge_cell_lag"
+}
+
+// Fault is "cell_internal_short", or "cell_capacity_outlier" for the
+// highest cell.
+func (c *ChargeGapCheck) Fault() string {
+	if c.high {
+		return "cell_capacity_outlier"
+	}
+	return "cell_internal_short"
+}
 
 // Active reports whether the fault is raised.
 func (c *ChargeGapCheck) Active() bool { return c.active }
@@ -87,7 +108,7 @@ func (c *ChargeGapCheck) Active() bool { return c.active }
 // unless it returns a change.
 func (c *ChargeGapCheck) Step(now time.Time, read Read) *CheckChange {
 	if c.clock.wentBack(now) {
-		*c = ChargeGapCheck{}
+		*c = ChargeGapCheck{high: c.high}
 	}
 	var out *CheckChange
 	if d := c.clock.tick(now); d >= time.Minute {
@@ -102,9 +123,14 @@ func (c *ChargeGapCheck) Step(now time.Time, read Read) *CheckChange {
 	i, ok2 := read(ModelInputPaths[InPackI])
 	soc, ok3 := read(ModelInputPaths[InSOC])
 	avg, ok4 := read(ModelInputPaths[InCellAvg])
-	lo, ok5 := read(ModelInputPaths[InCellMin])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !finite(chg) || !finite(i) || !finite(soc) || !finite(avg) || !finite(lo) ||
-		chg < 0.5 || i < chgGapMinA || i > chgGapMaxA || soc < 0 || soc > chgGapMaxSOC || avg < 1 || avg > 5 || lo < 1 || lo > avg+0.1 {
+	ext, gap := InCellMin, 1.0 // the extreme cell, and the sign of its gap
+	if c.high {
+		ext, gap = InCellMax, -1
+	}
+	x, ok5 := read(ModelInputPaths[ext])
+	gap *= avg - x
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !finite(chg) || !finite(i) || !finite(soc) || !finite(avg) || !finite(x) ||
+		chg < 0.5 || i < chgGapMinA || i > chgGapMaxA || soc < 0 || soc > chgGapMaxSOC || avg < 1 || avg > 5 || x < 1 || x > 5 || gap < -0.1 {
 		c.bad++
 		return out
 	}
@@ -112,8 +138,8 @@ func (c *ChargeGapCheck) Step(now time.Time, read Read) *CheckChange {
 	c.sumI += i
 	c.sumSOC += soc
 	c.sumAvg += avg
-	c.sumLo += lo
-	c.sum += avg - lo
+	c.sumLo += x
+	c.sum += gap
 	return out
 }
 
@@ -152,11 +178,15 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 	lag := (gap - c.gap0) * 1000 / slope // % of SOC
 	ratio := lag / ds
 	ev := func() map[string]float64 {
+		if c.high {
+			return map[string]float64{"lead_pct_soc": lag, "lead_per_soc_gained": ratio, "soc_gained_pct": ds, "ocv_slope_mv_per_pct": slope,
+				"gap_mv": gap * 1000, "gap_rise_mv": (gap - c.gap0) * 1000, "highest_rise_mv": (lo - c.lo0) * 1000, "charge_a": i}
+		}
 		return map[string]float64{"lag_pct_soc": lag, "lag_per_soc_gained": ratio, "soc_gained_pct": ds, "ocv_slope_mv_per_pct": slope,
 			"gap_mv": gap * 1000, "gap_rise_mv": (gap - c.gap0) * 1000, "lowest_rise_mv": (lo - c.lo0) * 1000, "charge_a": i}
 	}
 	if c.active {
-		if lag < chgGapMinLag/2 && ratio < chgGapMinRatio/2 {
+		if lag < chgGapMinLag/2 && ratio < chgGapMinRatio/2 { // the lead's limits are higher: this clears it too
 			c.calm++
 		} else {
 			c.calm = 0
@@ -167,7 +197,11 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 		}
 		return nil
 	}
-	if lag < chgGapMinLag || ratio < chgGapMinRatio {
+	minLag, minRatio := chgGapMinLag, chgGapMinRatio
+	if c.high {
+		minLag, minRatio = chgLeadMinLead, chgLeadMinRatio
+	}
+	if lag < minLag || ratio < minRatio {
 		c.hits = 0
 		return nil
 	}
@@ -180,7 +214,7 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 	}
 	c.active, c.calm, c.hits = true, 0, 0
 	c.fault = c.Fault()
-	if (lo-c.lo0)*1000 < chgGapStuckMV && (avg-c.avg0)*1000 >= 5*chgGapStuckMV {
+	if !c.high && (lo-c.lo0)*1000 < chgGapStuckMV && (avg-c.avg0)*1000 >= 5*chgGapStuckMV {
 		// Charge flows through every cell in series: a lowest cell that
 		// has not risen at all while the others did is a reading that
 		// stopped (a stuck or frozen cell-voltage channel), not a cell.

@@ -14,7 +14,8 @@ type gapBus struct {
 	amps    float64
 	slopeMV float64
 	lagMV   func(s int) float64
-	stuck   bool // the lowest cell reads its value at second 0 throughout
+	stuck   bool                // the lowest cell reads its value at second 0 throughout
+	leadMV  func(s int) float64 // the highest cell 10 mV over the average plus this (nil: 0)
 }
 
 func (b *gapBus) read(s int) Read {
@@ -24,7 +25,11 @@ func (b *gapBus) read(s int) Read {
 	if b.stuck {
 		lo = 3.690
 	}
-	vals := []inputValue{{InCharging, 1}, {InPackI, b.amps}, {InSOC, soc}, {InCellAvg, avg}, {InCellMin, lo}}
+	hi := avg + 0.010
+	if b.leadMV != nil {
+		hi += b.leadMV(s) / 1000
+	}
+	vals := []inputValue{{InCharging, 1}, {InPackI, b.amps}, {InSOC, soc}, {InCellAvg, avg}, {InCellMin, lo}, {InCellMax, hi}}
 	return func(p string) (float64, bool) { return readInputs(p, vals) }
 }
 
@@ -121,17 +126,21 @@ func TestChargeGapCheckNoAlloc(t *testing.T) {
 }
 
 // FuzzChargeGapCheck: any readings, rising at any rate, and any step in
-// time: no panic and no evidence that is not a number.
+// time: no panic and no evidence that is not a number, from the lag check
+// or the lead check.
 func FuzzChargeGapCheck(f *testing.F) {
 	f.Add(1.0, 10.0, 50.0, 0.003, 3.7, 1e-5, 3.69, 5e-6, int64(1))
 	f.Add(math.NaN(), math.Inf(1), -1.0, 1e300, 0.0, -1.0, 5.0, math.Inf(-1), int64(-7))
 	f.Fuzz(func(t *testing.T, flag, i, soc, dsoc, avg, davg, lo, dlo float64, dt int64) {
-		c := NewChargeGapCheck()
+		lag, lead := NewChargeGapCheck(), NewChargeLeadCheck()
 		now := t0
 		for k := range 3000 {
 			x := float64(k)
-			vals := []inputValue{{InCharging, flag}, {InPackI, i}, {InSOC, soc + x*dsoc}, {InCellAvg, avg + x*davg}, {InCellMin, lo + x*dlo}}
-			finiteEvidence(t, c.Step(now, func(p string) (float64, bool) { return readInputs(p, vals) }))
+			vals := []inputValue{{InCharging, flag}, {InPackI, i}, {InSOC, soc + x*dsoc}, {InCellAvg, avg + x*davg},
+				{InCellMin, lo + x*dlo}, {InCellMax, 2*avg - lo + x*dlo}}
+			read := func(p string) (float64, bool) { return readInputs(p, vals) }
+			finiteEvidence(t, lag.Step(now, read))
+			finiteEvidence(t, lead.Step(now, read))
 			now = now.Add(time.Duration(dt%120) * time.Second)
 		}
 	})
@@ -152,5 +161,38 @@ func BenchmarkChargeGapCheckStep(b *testing.B) {
 		if c.Step(t0.Add(time.Duration(i)*time.Second), reads[i%len(reads)]) != nil {
 			b.Fatal("a change on a healthy charge")
 		}
+	}
+}
+
+// TestChargeLeadCheck: a cell of 70 % capacity gains SOC 1/0.7 times as
+// fast as the others during the same 10 A charge, a lead of 0.4286 % per
+// % gained (2.571 mV per % on a 6 mV/% curve). Worked by hand as in
+// TestChargeGapCheck: minute m has gained (m−10)/6 %; the lead reaches
+// 1.5 % at m = 10 + 6·1.5/0.4286 = 31; hits at 31..35 raise a capacity
+// outlier at the end of minute 35 (2160 s), since 1860 s, with a lead of
+// 0.4286·25/6 = 1.786 %. The lowest-cell check sees nothing on this bus,
+// and a cell of 95 % capacity (a lead of 0.053 per %, under 0.3) raises
+// nothing over 4.5 h.
+func TestChargeLeadCheck(t *testing.T) {
+	k := 1/0.7 - 1
+	weak := &gapBus{amps: 10, slopeMV: 6, lagMV: func(int) float64 { return 0 }, leadMV: func(s int) float64 { return k * 6 * float64(s) / 360 }}
+	c := NewChargeLeadCheck()
+	out, at := stepGap(c, weak, 2400)
+	if len(out) != 1 || at[0] != 2160 {
+		t.Fatalf("changes %+v at %v, want one raise at 2160 s", out, at)
+	}
+	r := out[0]
+	if !r.Raised || r.Check != "charge_cell_lead" || r.Fault != "cell_capacity_outlier" || !r.Since.Equal(t0.Add(1860*time.Second)) {
+		t.Errorf("raise %+v", r)
+	}
+	if got, want := r.Evidence["lead_pct_soc"], k*25/6; math.Abs(got-want) > 1e-6 {
+		t.Errorf("lead %v, want %v", got, want)
+	}
+	if out, at := stepGap(NewChargeGapCheck(), weak, 2400); len(out) != 0 {
+		t.Errorf("lag check on a weak cell: %+v at %v", out, at)
+	}
+	near := &gapBus{amps: 10, slopeMV: 6, lagMV: func(int) float64 { return 0 }, leadMV: func(s int) float64 { return (1/0.95 - 1) * 6 * float64(s) / 360 }}
+	if out, at := stepGap(NewChargeLeadCheck(), near, 4*3600+1800); len(out) != 0 {
+		t.Errorf("95 %% cell: %+v at %v", out, at)
 	}
 }
