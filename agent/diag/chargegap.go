@@ -32,10 +32,11 @@ import (
 // chgGapMinSOC of SOC gained, with S at least chgGapMinSlope (a flat curve,
 // as an LFP plateau, hides any lag), a minute is a hit when D reaches
 // chgGapMinLag and D/ΔSOC reaches chgGapMinRatio; chgGapHold hits in a row
-// raise an internal short. A later session whose judged minutes stay under
-// half both limits for chgGapClear minutes clears it. A lowest cell that
-// has not risen by chgGapStuckMV while the average rose five times that
-// is raised as a sensor fault instead: current flows through every cell.
+// raise an internal short. Once raised, chgGapClear judged minutes in a
+// row (in this or later sessions) under half both limits clear it. A
+// lowest-cell reading that has not changed at all since the reference
+// while the average rose chgGapStuckMV is raised as a sensor fault
+// instead: current flows through every cell, so a real cell moves.
 //
 // It reads the charging flag, pack current (VSS: positive into the
 // battery), SOC, the cells' average and lowest voltage. Without the
@@ -43,7 +44,9 @@ import (
 //
 // NewChargeLeadCheck returns its mirror for a cell of low capacity: the
 // highest cell pulling ahead of the average by D = (1/k − 1)·ΔSOC, raised
-// as a capacity outlier with the same limits.
+// as a capacity outlier at chgLeadMinLead and chgLeadMinRatio (healthy
+// highest cells spread wider than lowest ones) and cleared under half of
+// those.
 type ChargeGapCheck struct {
 	high  bool // the highest cell pulling ahead (capacity), not the lowest lagging (short)
 	clock minuteClock
@@ -58,6 +61,10 @@ type ChargeGapCheck struct {
 	active                bool
 	fault                 string // what was raised
 	first                 time.Time
+	// The extreme cell's reading: the last one, and whether it changed
+	// (to the bit) since the reference minute.
+	lastX            float64
+	haveLast, xMoved bool
 }
 
 const (
@@ -74,7 +81,7 @@ const (
 	chgGapClear      = 10
 	chgLeadMinLead   = 1.5 // % of SOC: the highest cell's healthy tail is wider
 	chgLeadMinRatio  = 0.3
-	chgGapStuckMV    = 1.0 // mV: a lowest cell that rose less while the average rose 5 times as much is a stuck reading
+	chgGapStuckMV    = 5.0 // mV the average must rise for an unchanged lowest-cell reading to count as stuck
 )
 
 // NewChargeGapCheck returns an internal short check for charging sessions.
@@ -92,8 +99,16 @@ func (c *ChargeGapCheck) Name() string {
 }
 
 // Fault is "cell_internal_short", or "cell_capacity_outlier" for the
-// highest cell.
+// highest cell; while raised, what was raised ("sensor_fault" for a
+// lowest-cell reading that stopped).
 func (c *ChargeGapCheck) Fault() string {
+	if c.active && c.fault != "" {
+		return c.fault
+	}
+	return c.kind()
+}
+
+func (c *ChargeGapCheck) kind() string {
 	if c.high {
 		return "cell_capacity_outlier"
 	}
@@ -112,10 +127,10 @@ func (c *ChargeGapCheck) Step(now time.Time, read Read) *CheckChange {
 	}
 	var out *CheckChange
 	if d := c.clock.tick(now); d >= time.Minute {
+		out = c.endMinute(now)
 		if d >= 2*time.Minute {
 			c.minutes = 0 // a gap in the data ends the session
 		}
-		out = c.endMinute(now)
 		c.clock.next(now)
 		c.n, c.bad, c.sumI, c.sumSOC, c.sumAvg, c.sumLo, c.sum = 0, 0, 0, 0, 0, 0, 0
 	}
@@ -140,6 +155,10 @@ func (c *ChargeGapCheck) Step(now time.Time, read Read) *CheckChange {
 	c.sumAvg += avg
 	c.sumLo += x
 	c.sum += gap
+	if c.haveLast && x != c.lastX {
+		c.xMoved = true
+	}
+	c.lastX, c.haveLast = x, true
 	return out
 }
 
@@ -163,7 +182,7 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 		return nil
 	case c.minutes == chgGapSettle+1:
 		c.soc0, c.avg0, c.lo0, c.gap0 = soc, avg, lo, gap
-		c.hits = 0
+		c.hits, c.xMoved = 0, false
 		return nil
 	}
 	ds := soc - c.soc0
@@ -185,8 +204,12 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 		return map[string]float64{"lag_pct_soc": lag, "lag_per_soc_gained": ratio, "soc_gained_pct": ds, "ocv_slope_mv_per_pct": slope,
 			"gap_mv": gap * 1000, "gap_rise_mv": (gap - c.gap0) * 1000, "lowest_rise_mv": (lo - c.lo0) * 1000, "charge_a": i}
 	}
+	minLag, minRatio := chgGapMinLag, chgGapMinRatio
+	if c.high {
+		minLag, minRatio = chgLeadMinLead, chgLeadMinRatio
+	}
 	if c.active {
-		if lag < chgGapMinLag/2 && ratio < chgGapMinRatio/2 { // the lead's limits are higher: this clears it too
+		if lag < minLag/2 && ratio < minRatio/2 {
 			c.calm++
 		} else {
 			c.calm = 0
@@ -196,10 +219,6 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 			return &CheckChange{Check: c.Name(), Fault: c.fault, Since: now, Time: now, Evidence: ev()}
 		}
 		return nil
-	}
-	minLag, minRatio := chgGapMinLag, chgGapMinRatio
-	if c.high {
-		minLag, minRatio = chgLeadMinLead, chgLeadMinRatio
 	}
 	if lag < minLag || ratio < minRatio {
 		c.hits = 0
@@ -213,11 +232,13 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 		return nil
 	}
 	c.active, c.calm, c.hits = true, 0, 0
-	c.fault = c.Fault()
-	if !c.high && (lo-c.lo0)*1000 < chgGapStuckMV && (avg-c.avg0)*1000 >= 5*chgGapStuckMV {
-		// Charge flows through every cell in series: a lowest cell that
-		// has not risen at all while the others did is a reading that
-		// stopped (a stuck or frozen cell-voltage channel), not a cell.
+	c.fault = c.kind()
+	if !c.high && !c.xMoved && (avg-c.avg0)*1000 >= chgGapStuckMV {
+		// Charge flows through every cell in series: a lowest-cell
+		// reading that has not changed to the bit since the reference
+		// while the average rose is a reading that stopped (a stuck or
+		// frozen cell-voltage channel), not a cell. A real cell, even
+		// one a heavy short holds back or drains, moves by some step.
 		c.fault = "sensor_fault"
 	}
 	return &CheckChange{Check: c.Name(), Fault: c.fault, Raised: true, Since: c.first, Time: now, Evidence: ev()}

@@ -40,10 +40,13 @@ import (
 // voltage on that cell), the lowest at its cut-off when it limits the
 // power.
 //
-// A missing input, a gap of over frozenMaxGap in the data or a parked car
-// starts a watch over. The fault clears only on evidence that the raised
-// input is plausible again: a watched input that changed frozenClearChanges
-// times while the car moved, an ordering that held for frozenClear (a
+// A missing input or a gap of over frozenMaxGap in the data starts a watch
+// over, and so does a parked car for the pack current (the speed is its
+// partner); the temperature watches go on while the car stands. The fault
+// clears only on evidence that the raised input is plausible again: a
+// watched input that changed frozenClearChanges times (the pack current
+// only while the car moves; a whole-degree temperature takes hours of
+// driving to change that often), an ordering that held for frozenClear (a
 // parked car or a missing input clears nothing).
 type FrozenCheck struct {
 	clock   minuteClock

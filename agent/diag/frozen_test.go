@@ -30,7 +30,8 @@ func healthyCar(s int) frozenCar {
 // TestFrozenCheckTemperatureHeld: a motor thermistor stuck at 40 °C from
 // the start while the inverter beside it warms 1 K a minute from 30 °C.
 // Worked by hand: held since 0 s, 45 min at 2700 s, the inverter then at
-// 75 °C (45 K of range, over 20): raised at 2700 s.
+// 75 °C (45 K of range, over 20): raised at 2700 s. The same with the
+// inverter's reading stuck and the motor warming.
 func TestFrozenCheckTemperatureHeld(t *testing.T) {
 	motor := func(s int) frozenCar {
 		x := healthyCar(s)
@@ -40,6 +41,16 @@ func TestFrozenCheckTemperatureHeld(t *testing.T) {
 	at, ch := stepFrozen(NewFrozenCheck(), 3600, motor)
 	if len(ch) != 1 || at[0] != 2700 || ch[0].Evidence[ModelInputPaths[InMotorTemp]] != 40 || ch[0].Evidence["partner_range"] != 45 || ch[0].Since != t0 {
 		t.Fatalf("motor: changes at %v (%+v), want raised at 2700 s", at, ch)
+	}
+	// The other way round: the inverter's reading stuck, the motor warming.
+	inverter := func(s int) frozenCar {
+		x := healthyCar(s)
+		x.motor, x.inverter = 30+float64(s)/60, 40
+		return x
+	}
+	at, ch = stepFrozen(NewFrozenCheck(), 3600, inverter)
+	if len(ch) != 1 || at[0] != 2700 || ch[0].Evidence[ModelInputPaths[InInverterTemp]] != 40 || ch[0].Evidence["partner_range"] != 45 {
+		t.Fatalf("inverter: changes at %v (%+v), want raised at 2700 s", at, ch)
 	}
 }
 

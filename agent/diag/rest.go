@@ -16,21 +16,28 @@ import (
 // BMSs run the same zero check with the contactors open; this one needs
 // no contactor signal. Reported as a sensor fault after restHold such
 // minutes in a row (minutes that are not at rest neither count nor break
-// the run); it clears after restClear rest minutes under half the limit.
+// the run, but two over-limit minutes more than restHitGap apart start it
+// over); it clears after restClear rest minutes in a row under half the
+// limit. A gap in the data of over restMaxGap starts the settling over;
+// a reading over restMaxAbsA is not a current.
 //
 // It reads speed, pack current (VSS: positive into the battery) and the
 // charging flag; torque is used when the map has it. Without the charging
-// flag it does nothing: a connected charger could not be told apart.
+// flag it does nothing: a connected charger could not be told apart. A
+// car that tops up its pack from a plugged-in cable with the charging
+// flag off would look like an offset; no standard signal says the cable
+// is in.
 type RestCurrentCheck struct {
-	clock  minuteClock
-	busy   time.Time // last second the car moved, pulled or charged
-	seenOK bool      // busy is set
-	n      int       // rest seconds this minute
-	sumI   float64
-	hits   int
-	calm   int
-	active bool
-	first  time.Time // start of the first minute of the hits
+	clock   minuteClock
+	busy    time.Time // last second the car moved, pulled or charged
+	seenOK  bool      // busy is set
+	n       int       // rest seconds this minute
+	sumI    float64
+	hits    int
+	calm    int
+	active  bool
+	first   time.Time // start of the first minute of the hits
+	lastHit time.Time // end of the last minute over the limit
 }
 
 const (
@@ -39,8 +46,11 @@ const (
 	restMinSecs   = 40
 	restHold      = 3
 	restClear     = 10
-	restMaxSpeed  = 1.0 // km/h
-	restMaxTorque = 5.0 // N·m
+	restMaxSpeed  = 1.0              // km/h
+	restMaxTorque = 5.0              // N·m
+	restMaxAbsA   = 2000.0           // A: a larger reading is not a current
+	restMaxGap    = 5 * time.Second  // a longer gap in the data restarts the settling
+	restHitGap    = 10 * time.Minute // over-limit minutes further apart do not make a run
 )
 
 // NewRestCurrentCheck returns a pack current zero check.
@@ -63,25 +73,31 @@ func (c *RestCurrentCheck) Step(now time.Time, read Read) *CheckChange {
 		*c = RestCurrentCheck{}
 	}
 	var out *CheckChange
+	if !c.clock.last.IsZero() && now.Sub(c.clock.last) > restMaxGap {
+		// What the car did during a gap in the data is unknown: it may
+		// have charged until just now.
+		c.seenOK = false
+	}
 	if c.clock.tick(now) >= time.Minute {
 		out = c.endMinute(now)
 		c.clock.next(now)
 		c.n, c.sumI = 0, 0
 	}
 	v, okV := read(ModelInputPaths[InSpeed])
-	i, okI := read(ModelInputPaths[InPackI])
 	chg, okC := read(ModelInputPaths[InCharging])
-	if !okV || !okI || !okC || !finite(v) || !finite(i) || !finite(chg) {
-		return out
-	}
 	tq, okT := read(ModelInputPaths[InTorque])
-	if math.Abs(v) >= restMaxSpeed || chg >= 0.5 || (okT && finite(tq) && math.Abs(tq) >= restMaxTorque) {
+	if (okV && finite(v) && math.Abs(v) >= restMaxSpeed) || (okC && finite(chg) && chg >= 0.5) ||
+		(okT && finite(tq) && math.Abs(tq) >= restMaxTorque) {
 		c.busy, c.seenOK = now, true
 		return out
 	}
+	i, okI := read(ModelInputPaths[InPackI])
+	if !okV || !okI || !okC || !finite(v) || !finite(i) || !finite(chg) || math.Abs(i) > restMaxAbsA {
+		return out
+	}
 	if !c.seenOK || now.Sub(c.busy) < restSettle {
-		// The car's state before the data began is unknown: it may have
-		// just stopped charging.
+		// The car's state before the data began, or during a gap, is
+		// unknown: it may have just stopped charging.
 		if !c.seenOK {
 			c.busy, c.seenOK = now, true
 		}
@@ -116,10 +132,14 @@ func (c *RestCurrentCheck) endMinute(now time.Time) *CheckChange {
 		c.hits = 0
 		return nil
 	}
+	if c.hits > 0 && c.clock.start.Sub(c.lastHit) > restHitGap {
+		c.hits = 0 // over-limit minutes far apart are not a run
+	}
 	if c.hits == 0 {
 		c.first = c.clock.start
 	}
 	c.hits++
+	c.lastHit = now
 	if c.hits < restHold {
 		return nil
 	}

@@ -14,6 +14,7 @@ type restBus struct {
 	rest       func(s int) float64
 	noCharging bool // the map has no charging flag
 	speed      float64
+	torque     float64
 }
 
 func (b *restBus) read(s int) Read {
@@ -24,7 +25,7 @@ func (b *restBus) read(s int) Read {
 	case s < 630:
 		current = 5
 	}
-	vals := []inputValue{{InPackI, current}, {InSpeed, b.speed}, {InTorque, 0}}
+	vals := []inputValue{{InPackI, current}, {InSpeed, b.speed}, {InTorque, b.torque}}
 	if !b.noCharging {
 		vals = append(vals, inputValue{InCharging, charging})
 	}
@@ -83,21 +84,49 @@ func TestRestCurrentCheckHealthy(t *testing.T) {
 		"solar trickle":      {rest: func(int) float64 { return 0.4 }},
 		"rolling with regen": {rest: func(int) float64 { return 40 }, speed: 20},
 		"no charging flag":   {rest: func(int) float64 { return 16 }, noCharging: true},
+		"torque at a stop":   {rest: func(int) float64 { return 16 }, torque: 50},
+		"not a current":      {rest: func(int) float64 { return 1e6 }},
 	} {
 		c := NewRestCurrentCheck()
 		if out, at := stepRest(c, b, 0, 3600); len(out) != 0 {
 			t.Errorf("%s: changes %+v at %v", name, out, at)
 		}
 	}
-	// A charger whose current outlasts its flag by 90 s: inside restSettle.
-	b := &restBus{rest: func(s int) float64 {
-		if s < 690 {
-			return 8
+}
+
+// TestRestCurrentCheckGap: the charge of TestRestCurrentCheck, then no
+// data from 600 s to 1200 s, then the parked car with the 16 A offset.
+// What happened in the gap is unknown, so the 2 min settle starts at
+// 1200 s: rest seconds from 1320 s, the third full minute over the limit,
+// [1440,1500), raises at 1500 s (1380 s if the gap were taken as rest).
+func TestRestCurrentCheckGap(t *testing.T) {
+	b := &restBus{rest: func(int) float64 { return 16 }}
+	c := NewRestCurrentCheck()
+	out, at := stepRest(c, b, 0, 599)
+	more, at2 := stepRest(c, b, 1200, 1800)
+	out, at = append(out, more...), append(at, at2...)
+	if len(out) != 1 || at[0] != 1500 || !out[0].Since.Equal(t0.Add(1320*time.Second)) {
+		t.Fatalf("changes %+v at %v, want a raise at 1500 s since 1320 s", out, at)
+	}
+}
+
+// TestRestCurrentCheckApart: three stops of 3 min an hour apart, each
+// with one full rest minute reading 16 A into the pack, are not three
+// minutes in a row: nothing is raised. (Each stop from 3600k + 960 s:
+// settled from 3600k + 1079 s, so [3600k+1080, 3600k+1140) is its one
+// full rest minute.)
+func TestRestCurrentCheckApart(t *testing.T) {
+	c := NewRestCurrentCheck()
+	for s := 0; s <= 3*3600; s++ {
+		stop := s%3600 >= 960 && s%3600 < 1140
+		speed, current := 50.0, -60.0
+		if stop {
+			speed, current = 0, 16
 		}
-		return -2
-	}}
-	if out, at := stepRest(NewRestCurrentCheck(), b, 0, 3600); len(out) != 0 {
-		t.Errorf("charger ramp-down: changes %+v at %v", out, at)
+		vals := []inputValue{{InPackI, current}, {InSpeed, speed}, {InTorque, 0}, {InCharging, 0}}
+		if ch := c.Step(t0.Add(time.Duration(s)*time.Second), func(p string) (float64, bool) { return readInputs(p, vals) }); ch != nil {
+			t.Fatalf("change %+v at %d s", ch, s)
+		}
 	}
 }
 
