@@ -24,8 +24,11 @@ import (
 //
 // A minute counts when every second of it was charging with the current
 // into the battery between chgGapMinA and chgGapMaxA, its mean within
-// chgGapCurrentTol of the session's first minute (so the resistive part of
-// the cell voltages stays the same), and the SOC under chgGapMaxSOC (the
+// chgGapStepTol of the minute before and chgGapDriftTol of the session's
+// first minute (a constant-power charger's current falls as the pack's
+// voltage climbs, by 10–15 % over a charge; the resistive part of the cell
+// voltages then moves by a few mV, a few tenths of the limits below at
+// most), and the SOC under chgGapMaxSOC (the
 // constant-voltage end holds the highest cells). The first chgGapSettle
 // minutes of a session are skipped (polarisation settles); the next one is
 // the reference. A minute that does not count ends the session. From
@@ -55,7 +58,7 @@ type ChargeGapCheck struct {
 	sumI, sumSOC, sumAvg, sumLo, sum float64
 	// the session
 	minutes               int     // counted minutes in the session
-	refI                  float64 // the session's first minute's current
+	refI, prevI           float64 // the session's first and the last minute's current
 	soc0, avg0, lo0, gap0 float64 // the reference minute
 	hits, calm            int
 	active                bool
@@ -68,20 +71,21 @@ type ChargeGapCheck struct {
 }
 
 const (
-	chgGapMinA       = 1.0  // A into the battery
-	chgGapMaxA       = 60.0 // A: AC charging; DC charges heat cells unevenly
-	chgGapCurrentTol = 0.1  // relative
-	chgGapMaxSOC     = 95.0 // %
-	chgGapSettle     = 10   // minutes
-	chgGapMinSOC     = 2.0  // % gained before judging
-	chgGapMinSlope   = 1.0  // mV per % of SOC
-	chgGapMinLag     = 1.0  // % of SOC
-	chgGapMinRatio   = 0.2
-	chgGapHold       = 5
-	chgGapClear      = 10
-	chgLeadMinLead   = 1.5 // % of SOC: the highest cell's healthy tail is wider
-	chgLeadMinRatio  = 0.3
-	chgGapStuckMV    = 5.0 // mV the average must rise for an unchanged lowest-cell reading to count as stuck
+	chgGapMinA      = 1.0  // A into the battery
+	chgGapMaxA      = 60.0 // A: AC charging; DC charges heat cells unevenly
+	chgGapStepTol   = 0.05 // relative, against the minute before
+	chgGapDriftTol  = 0.3  // relative, against the session's first minute
+	chgGapMaxSOC    = 95.0 // %
+	chgGapSettle    = 10   // minutes
+	chgGapMinSOC    = 2.0  // % gained before judging
+	chgGapMinSlope  = 1.0  // mV per % of SOC
+	chgGapMinLag    = 1.0  // % of SOC
+	chgGapMinRatio  = 0.2
+	chgGapHold      = 5
+	chgGapClear     = 10
+	chgLeadMinLead  = 1.5 // % of SOC: the highest cell's healthy tail is wider
+	chgLeadMinRatio = 0.3
+	chgGapStuckMV   = 5.0 // mV the average must rise for an unchanged lowest-cell reading to count as stuck
 )
 
 // NewChargeGapCheck returns an internal short check for charging sessions.
@@ -170,12 +174,13 @@ func (c *ChargeGapCheck) endMinute(now time.Time) *CheckChange {
 	n := float64(c.n)
 	i, soc, avg, lo, gap := c.sumI/n, c.sumSOC/n, c.sumAvg/n, c.sumLo/n, c.sum/n
 	if c.minutes == 0 {
-		c.refI = i
+		c.refI, c.prevI = i, i
 	}
-	if math.Abs(i-c.refI) > chgGapCurrentTol*c.refI {
+	if math.Abs(i-c.prevI) > chgGapStepTol*c.prevI || math.Abs(i-c.refI) > chgGapDriftTol*c.refI {
 		c.minutes = 0
 		return nil
 	}
+	c.prevI = i
 	c.minutes++
 	switch {
 	case c.minutes <= chgGapSettle:

@@ -444,7 +444,7 @@ func TestDiagnosePackCurrentOffset(t *testing.T) {
 // so only the short makes the lowest cell fall behind the others faster
 // than any capacity difference: the charge-lag check reports an internal
 // short at least 30 min before the GB/T cell consistency rule (60 mV)
-// trips (measured: 71 min into the log against 3 h 30 min). The same
+// trips (measured: 51 min into the log against 3 h 30 min). The same
 // charge without the short reports nothing.
 func TestDiagnoseChargeCellLag(t *testing.T) {
 	ac := func(c *sim.Config) {
@@ -506,7 +506,7 @@ func TestDiagnoseFrozenMotorTemp(t *testing.T) {
 // its capacity (severity 0.6) through a 3.7 kW AC charge: it gains SOC
 // 1/0.7 times as fast as the others, so the highest cell pulls ahead of
 // the average by 0.43 % of SOC for every % gained, over the lead check's
-// 0.3 (measured: 0.52, reported 83 min into the log): a capacity
+// 0.3 (measured: 0.32, reported 78 min into the log): a capacity
 // outlier. The healthy charge of
 // TestDiagnoseChargeCellLag reports nothing.
 func TestDiagnoseChargeCellLead(t *testing.T) {
