@@ -150,18 +150,12 @@ func TestChargeGapCheckQuiet(t *testing.T) {
 // TestChargeGapCheckNoAlloc: a second's step allocates nothing.
 func TestChargeGapCheckNoAlloc(t *testing.T) {
 	b := &gapBus{amps: 10, slopeMV: 6, lagMV: func(int) float64 { return 0 }}
-	reads := make([]Read, 4000)
+	reads := make([]Read, 3002)
 	for i := range reads {
 		reads[i] = b.read(i)
 	}
-	c := NewChargeGapCheck()
-	s := 0
-	if n := testing.AllocsPerRun(3000, func() {
-		c.Step(t0.Add(time.Duration(s)*time.Second), reads[s])
-		s++
-	}); n != 0 {
-		t.Errorf("%v allocations a step", n)
-	}
+	noAllocSteps(t, NewChargeGapCheck(), reads)
+	noAllocSteps(t, NewChargeLeadCheck(), reads)
 }
 
 // FuzzChargeGapCheck: any readings, rising at any rate, and any step in

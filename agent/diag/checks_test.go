@@ -3,6 +3,7 @@ package diag
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // inputValue is one model input's reading in a check test's fake bus.
@@ -33,5 +34,18 @@ func finiteEvidence(t *testing.T, ch *CheckChange) {
 		if math.IsNaN(val) || math.IsInf(val, 0) {
 			t.Fatalf("evidence %s = %v", key, val)
 		}
+	}
+}
+
+// noAllocSteps fails the test when stepping c once a second over reads
+// (3000 steps, after a first) allocates.
+func noAllocSteps(t *testing.T, c Check, reads []Read) {
+	t.Helper()
+	s := 0
+	if n := testing.AllocsPerRun(len(reads)-2, func() {
+		c.Step(t0.Add(time.Duration(s)*time.Second), reads[s])
+		s++
+	}); n != 0 {
+		t.Errorf("%s: %v allocations a step", c.Name(), n)
 	}
 }

@@ -133,18 +133,11 @@ func TestRestCurrentCheckApart(t *testing.T) {
 // TestRestCurrentCheckNoAlloc: a second's step allocates nothing.
 func TestRestCurrentCheckNoAlloc(t *testing.T) {
 	b := &restBus{rest: func(int) float64 { return -6 }}
-	c := NewRestCurrentCheck()
-	s := 0
-	reads := make([]Read, 4000)
+	reads := make([]Read, 3002)
 	for i := range reads {
 		reads[i] = b.read(i)
 	}
-	if n := testing.AllocsPerRun(3000, func() {
-		c.Step(t0.Add(time.Duration(s)*time.Second), reads[s])
-		s++
-	}); n != 0 {
-		t.Errorf("%v allocations a step", n)
-	}
+	noAllocSteps(t, NewRestCurrentCheck(), reads)
 }
 
 // FuzzRestCurrentCheck: any readings, a current moving at any rate, and

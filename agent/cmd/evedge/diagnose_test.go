@@ -439,6 +439,12 @@ func TestDiagnosePackCurrentOffset(t *testing.T) {
 	}
 }
 
+// slowACCharge is the simulated car on a 3.7 kW AC charge from 40 % to
+// 90 % at 20 °C, for the charge-lag and charge-lead checks.
+func slowACCharge(c *sim.Config) {
+	c.Scenario, c.ParkTime, c.InitialSOC, c.ChargeTarget, c.ACPower, c.Ambient = sim.PhaseAC, -1, 40, 90, 3.7, 20
+}
+
 // TestDiagnoseChargeCellLag: one cell of the simulated car shorts at the
 // start of a 3.7 kW AC charge. Current flows through every cell in series,
 // so only the short makes the lowest cell fall behind the others faster
@@ -447,9 +453,7 @@ func TestDiagnosePackCurrentOffset(t *testing.T) {
 // trips (measured: 51 min into the log against 3 h 30 min). The same
 // charge without the short reports nothing.
 func TestDiagnoseChargeCellLag(t *testing.T) {
-	ac := func(c *sim.Config) {
-		c.Scenario, c.ParkTime, c.InitialSOC, c.ChargeTarget, c.ACPower, c.Ambient = sim.PhaseAC, -1, 40, 90, 3.7, 20
-	}
+	ac := slowACCharge
 	path := simLogEdit(t, ac, 31, 4*time.Hour, sim.FaultSpec{Kind: sim.FaultCellShort, Target: 17, Severity: 1})
 	start := logStart(t, path)
 	lines := diagnoseLines(t, path)
@@ -510,9 +514,7 @@ func TestDiagnoseFrozenMotorTemp(t *testing.T) {
 // outlier. The healthy charge of
 // TestDiagnoseChargeCellLag reports nothing.
 func TestDiagnoseChargeCellLead(t *testing.T) {
-	ac := func(c *sim.Config) {
-		c.Scenario, c.ParkTime, c.InitialSOC, c.ChargeTarget, c.ACPower, c.Ambient = sim.PhaseAC, -1, 40, 90, 3.7, 20
-	}
+	ac := slowACCharge
 	path := simLogEdit(t, ac, 31, 2*time.Hour, sim.FaultSpec{Kind: sim.FaultCellCapacity, Target: 17, Severity: 0.6})
 	start := logStart(t, path)
 	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "cell_capacity_outlier")
