@@ -22,7 +22,9 @@ import (
 // a reading over restMaxAbsA is not a current.
 //
 // It reads speed, pack current (VSS: positive into the battery) and the
-// charging flag; torque is used when the map has it. Without the charging
+// charging flag; torque is used when the map has it. Seconds in which
+// the map's contactor state (PowerConnectedPath) reads open are left to
+// OpenCurrentCheck, which judges the zero in both directions there. Without the charging
 // flag it does nothing: a connected charger could not be told apart. A
 // car that tops up its pack from a plugged-in cable with the charging
 // flag off would look like an offset; no standard signal says the cable
@@ -93,6 +95,10 @@ func (c *RestCurrentCheck) Step(now time.Time, read Read) *CheckChange {
 	}
 	i, okI := read(ModelInputPaths[InPackI])
 	if !okV || !okI || !okC || !finite(v) || !finite(i) || !finite(chg) || math.Abs(i) > restMaxAbsA {
+		return out
+	}
+	if p, ok := read(PowerConnectedPath); ok && finite(p) && p < 0.5 {
+		// Contactors open: OpenCurrentCheck judges the zero, both ways.
 		return out
 	}
 	if !c.seenOK || now.Sub(c.busy) < restSettle {

@@ -94,6 +94,33 @@ func TestRestCurrentCheckHealthy(t *testing.T) {
 	}
 }
 
+// TestRestCurrentCheckContactors: with the map's contactor state reading
+// open, the seconds at rest are OpenCurrentCheck's: the 16 A offset of
+// TestRestCurrentCheck raises nothing here. Reading closed (a car that
+// stands with its high voltage on), it raises at 900 s as there.
+func TestRestCurrentCheckContactors(t *testing.T) {
+	b := &restBus{rest: func(int) float64 { return 16 }}
+	for conn, want := range map[float64]int{0: 0, 1: 900} {
+		c := NewRestCurrentCheck()
+		var at []int
+		for s := 0; s <= 2400; s++ {
+			read := b.read(s)
+			ch := c.Step(t0.Add(time.Duration(s)*time.Second), func(p string) (float64, bool) {
+				if p == PowerConnectedPath {
+					return conn, true
+				}
+				return read(p)
+			})
+			if ch != nil {
+				at = append(at, s)
+			}
+		}
+		if (want == 0 && len(at) != 0) || (want != 0 && (len(at) != 1 || at[0] != want)) {
+			t.Errorf("contactor state %v: changes at %v, want a raise at %d s (0: none)", conn, at, want)
+		}
+	}
+}
+
 // TestRestCurrentCheckGap: the charge of TestRestCurrentCheck, then no
 // data from 600 s to 1200 s, then the parked car with the 16 A offset.
 // What happened in the gap is unknown, so the 2 min settle starts at

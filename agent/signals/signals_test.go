@@ -161,6 +161,13 @@ func TestKonaRealFrames(t *testing.T) {
 	if v := got["Range"]; !near(v.Value, 342000) || v.Signal.OutUnit() != "m" || v.Signal.VSS() != "Vehicle.Powertrain.Range" {
 		t.Errorf("Range = %v %s (%s), want 342000 m Vehicle.Powertrain.Range", v.Value, v.Signal.OutUnit(), v.Signal.VSS())
 	}
+	// The BMS's main contactor bit is VSS IsPowerConnected (the monitor
+	// checks judge the current sensor's zero while it reads 0, as the real
+	// log's 0x5A3 and 0x595 frames above do: contactors open, IBatt 0 A).
+	cont := decodeMap(t, db, frame(0x5A3, 0x0F, 0x00, 0x00, 0x00, 0x34, 0x71, 0x34, 0x71))["ContactorClosed"]
+	if cont.Signal == nil || cont.Signal.VSS() != "Vehicle.Powertrain.TractionBattery.IsPowerConnected" || cont.Value != 0 {
+		t.Errorf("ContactorClosed = %+v, want 0 on Vehicle.Powertrain.TractionBattery.IsPowerConnected", cont)
+	}
 	// Accel_Pedal_Pos2 32|8: 0xFE = 254 -> 254 * 100/254 = 100 %
 	if v := got["Accel_Pedal_Pos2"]; !near(v.Value, 100) {
 		t.Errorf("Accel_Pedal_Pos2 = %v %%, want 100", v.Value)

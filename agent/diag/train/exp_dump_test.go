@@ -48,7 +48,7 @@ func TestDumpMinutes(t *testing.T) {
 		fmt.Printf("# UA %.0f cells %d amb %.1f\n", sc.Config.ModuleCoolUA, sc.Config.Cells, sc.Config.Ambient)
 		fmt.Println("run min level duty in out tmax tmin irms imean chg speed soc packv gapmv")
 		var acc [diag.NumModelInputs]float64
-		var i2 float64
+		var i2, tq2 float64
 		var cnt int
 		secs := int(sc.Hours * 3600)
 		for j := 1; j <= secs; j++ {
@@ -70,6 +70,9 @@ func TestDumpMinutes(t *testing.T) {
 				}
 			}
 			i2 += cur[diag.InPackI] * cur[diag.InPackI]
+			if !math.IsNaN(cur[diag.InTorque]) {
+				tq2 += cur[diag.InTorque] * cur[diag.InTorque]
+			}
 			cnt++
 			if j%60 == 0 {
 				lvl := 0.0
@@ -77,9 +80,14 @@ func TestDumpMinutes(t *testing.T) {
 					lvl = st.Faults[0].Level
 				}
 				m := func(x int) float64 { return acc[x] / float64(cnt) }
-				fmt.Printf("%d %d %.2f %.1f %.2f %.2f %.2f %.2f %.1f %.1f %.2f %.1f %.1f %.0f %.1f\n", k, j/60, lvl, m(diag.InPumpDuty), m(diag.InCoolantIn), m(diag.InCoolantOut),
-					m(diag.InTempMax), m(diag.InTempMin), math.Sqrt(i2/float64(cnt)), m(diag.InPackI), m(diag.InCharging), m(diag.InSpeed), m(diag.InSOC), m(diag.InPackV), 1000*(m(diag.InCellAvg)-m(diag.InCellMin)))
-				acc, i2, cnt = [diag.NumModelInputs]float64{}, 0, 0
+				if os.Getenv("EVEDGE_COLS") == "motor" { // minute, level, duty, coolant in/out, motor, inverter, |torque|², speed, ambient
+					fmt.Printf("%d %d %.2f %.1f %.2f %.2f %.2f %.2f %.0f %.1f %.1f\n", k, j/60, lvl, m(diag.InPumpDuty), m(diag.InCoolantIn), m(diag.InCoolantOut),
+						m(diag.InMotorTemp), m(diag.InInverterTemp), math.Sqrt(tq2/float64(cnt)), m(diag.InSpeed), m(diag.InAmbient))
+				} else {
+					fmt.Printf("%d %d %.2f %.1f %.2f %.2f %.2f %.2f %.1f %.1f %.2f %.1f %.1f %.0f %.1f\n", k, j/60, lvl, m(diag.InPumpDuty), m(diag.InCoolantIn), m(diag.InCoolantOut),
+						m(diag.InTempMax), m(diag.InTempMin), math.Sqrt(i2/float64(cnt)), m(diag.InPackI), m(diag.InCharging), m(diag.InSpeed), m(diag.InSOC), m(diag.InPackV), 1000*(m(diag.InCellAvg)-m(diag.InCellMin)))
+				}
+				acc, i2, tq2, cnt = [diag.NumModelInputs]float64{}, 0, 0, 0
 			}
 		}
 	}

@@ -542,6 +542,15 @@ func sample(st *sim.State) diag.Sample {
 	return s
 }
 
+// powerConnected is the sim's main positive contactor as the BMS reports
+// it (VSS IsPowerConnected): closed only in the Closed state.
+func powerConnected(st *sim.State) float64 {
+	if st.Contactor == sim.ContactorClosed {
+		return 1
+	}
+	return 0
+}
+
 // simulate runs sc stepping 1 s and returns its windows: every 60 s the
 // features of the last 60 samples. Sensor faults act on the sample as the
 // sim's transmitter acts on the frame (stuck holds, drift adds, dropout
@@ -582,8 +591,14 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 	// The rules and checks read VSS values, as in the agent: VSS counts
 	// the pack current positive into the battery, the samples (like the
 	// BMS frames) positive out of it.
-	reader := func(x *diag.Sample) func(string) (float64, bool) {
+	// The main contactors' state (not a model input) for the checks that
+	// read it, as the sim's BMS_HVStatus.MainPositiveClosed reports it.
+	var connected, twinConnected float64
+	reader := func(x *diag.Sample, conn *float64) func(string) (float64, bool) {
 		return func(path string) (float64, bool) {
+			if path == diag.PowerConnectedPath {
+				return *conn, true
+			}
 			for i, p := range diag.ModelInputPaths {
 				if p == path {
 					if i == diag.InPackI {
@@ -595,7 +610,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			return 0, false
 		}
 	}
-	read, twinRead := reader(&cur), reader(&twinCur)
+	read, twinRead := reader(&cur, &connected), reader(&twinCur, &twinConnected)
 	tripped := func(r *diag.Rules) bool {
 		for _, a := range r.Active() {
 			if a.Level >= 1 && slices.Contains(watch, a.Item) {
@@ -615,6 +630,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		s.Step(time.Second)
 		st := s.State()
 		cur = sample(&st)
+		connected = powerConnected(&st)
 		level := 0.0
 		if len(st.Faults) > 0 {
 			level = st.Faults[0].Level
@@ -640,6 +656,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			twin.Step(time.Second)
 			tst := twin.State()
 			twinCur = sample(&tst)
+			twinConnected = powerConnected(&tst)
 			q.apply(&twinCur)
 			sc.View.apply(&twinCur)
 			rules.Step(st.Time, read)
