@@ -31,18 +31,25 @@ const PowerConnectedPath = "Vehicle.Powertrain.TractionBattery.IsPowerConnected"
 //
 // It reads the contactor state (PowerConnectedPath, 0 or 1) and the pack
 // current (VSS: positive into the battery); without the contactor state
-// it does nothing.
+// it does nothing, and it judges nothing until the state has read closed
+// at least once (a bit that never reads 1 may not mean what the map
+// says). Seconds in which the car moves, gives torque or charges
+// (restMaxSpeed, restMaxTorque, the charging flag, where the map has
+// them) are not open whatever the bit reads.
 type OpenCurrentCheck struct {
 	clock    minuteClock
 	openFrom time.Time // first second of the contactors' current open spell
 	open     bool      // openFrom is set
-	n        int       // counted seconds this block
-	sumI     float64
-	hits     int
-	calm     int
-	active   bool
-	first    time.Time // start of the first block of the hits
-	lastHit  time.Time // end of the last block over the limit
+	// closedSeen: the contactor state has read closed in this data; until
+	// it has, the check does not judge.
+	closedSeen bool
+	n          int // counted seconds this block
+	sumI       float64
+	hits       int
+	calm       int
+	active     bool
+	first      time.Time // start of the first block of the hits
+	lastHit    time.Time // last data second of the last block over the limit
 }
 
 const (
@@ -81,13 +88,22 @@ func (c *OpenCurrentCheck) Step(now time.Time, read Read) *CheckChange {
 		c.open = false // the contactors may have closed during the gap
 	}
 	var out *CheckChange
+	last := c.clock.last // the block's last second of data
 	if c.clock.tick(now) >= openBlock {
-		out = c.endBlock(now)
+		out = c.endBlock(now, last)
 		c.clock.next(now)
 		c.n, c.sumI = 0, 0
 	}
 	p, okP := read(PowerConnectedPath)
 	if !okP || !finite(p) || p >= 0.5 {
+		c.open = false
+		c.closedSeen = c.closedSeen || (okP && finite(p))
+		return out
+	}
+	if !c.closedSeen || c.busy(read) {
+		// A state never seen closed may be a bit that does not mean what
+		// the map says; a car that moves or charges has its contactors
+		// closed whatever the bit reads.
 		c.open = false
 		return out
 	}
@@ -106,7 +122,18 @@ func (c *OpenCurrentCheck) Step(now time.Time, read Read) *CheckChange {
 	return out
 }
 
-func (c *OpenCurrentCheck) endBlock(now time.Time) *CheckChange {
+// busy reports whether a reading says the high-voltage bus is in use:
+// the car moves (1 km/h or more), its motor gives torque (5 N·m or
+// more) or it charges; readings the map lacks say nothing.
+func (c *OpenCurrentCheck) busy(read Read) bool {
+	v, okV := read(ModelInputPaths[InSpeed])
+	tq, okT := read(ModelInputPaths[InTorque])
+	chg, okC := read(ModelInputPaths[InCharging])
+	return (okV && finite(v) && math.Abs(v) >= restMaxSpeed) || (okT && finite(tq) && math.Abs(tq) >= restMaxTorque) ||
+		(okC && finite(chg) && chg >= 0.5)
+}
+
+func (c *OpenCurrentCheck) endBlock(now, last time.Time) *CheckChange {
 	if c.n < openMinSecs {
 		return nil
 	}
@@ -137,7 +164,7 @@ func (c *OpenCurrentCheck) endBlock(now time.Time) *CheckChange {
 		c.first = c.clock.start
 	}
 	c.hits++
-	c.lastHit = now
+	c.lastHit = last
 	if c.hits < openHold {
 		return nil
 	}

@@ -28,6 +28,16 @@ func (b *openBus) read(s int) Read {
 	}
 }
 
+// connRead reads the contactor state conn and the readings vals.
+func connRead(conn float64, vals []inputValue) Read {
+	return func(p string) (float64, bool) {
+		if p == PowerConnectedPath {
+			return conn, true
+		}
+		return readInputs(p, vals)
+	}
+}
+
 func stepOpen(c *OpenCurrentCheck, read func(s int) Read, from, to int) (out []CheckChange, at []int) {
 	for s := from; s <= to; s++ {
 		if ch := c.Step(t0.Add(time.Duration(s)*time.Second), read(s)); ch != nil {
@@ -143,20 +153,91 @@ func TestOpenCurrentCheckStops(t *testing.T) {
 			if p := s % c.period; s >= 600 && p >= 600%c.period && p < 600%c.period+60 {
 				conn, current = 0, -8
 			}
-			vals := []inputValue{{InPackI, current}}
-			return func(p string) (float64, bool) {
-				if p == PowerConnectedPath {
-					return conn, true
-				}
-				return readInputs(p, vals)
-			}
+			return connRead(conn, []inputValue{{InPackI, current}})
 		}
 		out, at := stepOpen(chk, read, 0, 3*3600)
 		switch {
 		case c.want == 0 && len(out) != 0:
 			t.Errorf("stops every %d s: changes %+v at %v", c.period, out, at)
-		case c.want != 0 && (len(out) == 0 || at[0] != c.want):
-			t.Errorf("stops every %d s: changes %+v at %v, want a raise at %d s", c.period, out, at, c.want)
+		case c.want != 0 && (len(out) == 0 || at[0] != c.want || out[0].Evidence["open_seconds"] != 20):
+			// 20: the second stop's first block counts from 10 s after
+			// the contactors opened again.
+			t.Errorf("stops every %d s: changes %+v at %v, want a raise at %d s with 20 open seconds", c.period, out, at, c.want)
+		}
+	}
+}
+
+// TestOpenCurrentCheckNotInARow: blocks of 8 A and 0 A by turns (each
+// judged: the contactors are open from 600 s) are never three over the
+// limit in a row: nothing is raised.
+func TestOpenCurrentCheckNotInARow(t *testing.T) {
+	b := &openBus{parked: func(s int) float64 { return 8 * float64(s/30%2) }}
+	if out, at := stepOpen(NewOpenCurrentCheck(), b.read, 0, 3600); len(out) != 0 {
+		t.Errorf("changes %+v at %v", out, at)
+	}
+}
+
+// TestOpenCurrentCheckTrust: a contactor state that never reads closed
+// is not trusted (it may not be the contactors), and seconds in which
+// the car moves, gives torque or charges are not open whatever it
+// reads: the 8 A offset of TestOpenCurrentCheck raises nothing.
+func TestOpenCurrentCheckTrust(t *testing.T) {
+	for name, extra := range map[string][]inputValue{
+		"never closed": nil,
+		"moving":       {{InSpeed, 30}},
+		"torque":       {{InTorque, 40}},
+		"charging":     {{InCharging, 1}},
+	} {
+		c := NewOpenCurrentCheck()
+		for s := 0; s <= 3600; s++ {
+			conn := 0.0
+			if name != "never closed" && s < 600 {
+				conn = 1
+			}
+			vals := append([]inputValue{{InPackI, -8}}, extra...)
+			if name != "never closed" && s < 600 {
+				vals = []inputValue{{InPackI, -60}}
+			}
+			if ch := c.Step(t0.Add(time.Duration(s)*time.Second), connRead(conn, vals)); ch != nil {
+				t.Fatalf("%s: change %+v at %d s", name, ch, s)
+			}
+		}
+	}
+}
+
+// TestOpenCurrentCheckSleep: a park of 60 s with the 8 A offset (two
+// blocks over the limit), then the bus sleeps from 660 s; 12 h later the
+// car drives 20 min and parks 60 s again (two more). The block under way
+// at the sleep is judged at the first second after it, but its data ended
+// at 659 s: the next park's blocks are 12 h after it, not 20 min, and do
+// not make a run of three with it.
+func TestOpenCurrentCheckSleep(t *testing.T) {
+	wake := 12 * 3600
+	read := func(s int) Read {
+		conn, current := 1.0, -60.0
+		if (s >= 600 && s < 660) || s >= wake+1200 {
+			conn, current = 0, -8
+		}
+		return connRead(conn, []inputValue{{InPackI, current}})
+	}
+	c := NewOpenCurrentCheck()
+	out, at := stepOpen(c, read, 0, 659)
+	more, at2 := stepOpen(c, read, wake, wake+1259)
+	if out, at = append(out, more...), append(at, at2...); len(out) != 0 {
+		t.Errorf("changes %+v at %v", out, at)
+	}
+}
+
+// TestOpenCurrentCheckClockBack: a raised check whose data time goes
+// back (another log) starts over: the same parked car raises again at
+// the same times.
+func TestOpenCurrentCheckClockBack(t *testing.T) {
+	b := &openBus{parked: func(int) float64 { return -8 }}
+	c := NewOpenCurrentCheck()
+	for range 2 {
+		out, at := stepOpen(c, b.read, 0, 900)
+		if len(out) != 1 || at[0] != 690 {
+			t.Fatalf("changes %+v at %v, want a raise at 690 s", out, at)
 		}
 	}
 }
@@ -181,26 +262,23 @@ func FuzzOpenCurrentCheck(f *testing.F) {
 		now := t0
 		for k := range 3000 {
 			vals := []inputValue{{InPackI, i + float64(k)*di}}
-			finiteEvidence(t, c.Step(now, func(p string) (float64, bool) {
-				if p == PowerConnectedPath {
-					return conn, true
-				}
-				return readInputs(p, vals)
-			}))
+			finiteEvidence(t, c.Step(now, connRead(conn, vals)))
 			now = now.Add(time.Duration(dt%120) * time.Second)
 		}
 	})
 }
 
 // BenchmarkOpenCurrentCheckStep: one second of data time for the check
-// on a parked car with its contactors open (two reads; a block's decision
+// on a parked car with its contactors open (five reads: the state, the
+// three busy signals the bus lacks, the current; a block's decision
 // every 30th).
 func BenchmarkOpenCurrentCheckStep(b *testing.B) {
 	bus := &openBus{parked: func(int) float64 { return 0.3 }}
 	read := bus.read(3600)
 	c := NewOpenCurrentCheck()
+	c.Step(t0, bus.read(0)) // the contactors read closed once: the check trusts the state
 	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
+	for i := 1; b.Loop(); i++ {
 		if c.Step(t0.Add(time.Duration(i)*time.Second), read) != nil {
 			b.Fatal("a change on a healthy parked car")
 		}

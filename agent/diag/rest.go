@@ -39,7 +39,7 @@ type RestCurrentCheck struct {
 	calm    int
 	active  bool
 	first   time.Time // start of the first minute of the hits
-	lastHit time.Time // end of the last minute over the limit
+	lastHit time.Time // last data second of the last minute over the limit
 }
 
 const (
@@ -80,8 +80,9 @@ func (c *RestCurrentCheck) Step(now time.Time, read Read) *CheckChange {
 		// have charged until just now.
 		c.seenOK = false
 	}
+	last := c.clock.last // the minute's last second of data
 	if c.clock.tick(now) >= time.Minute {
-		out = c.endMinute(now)
+		out = c.endMinute(now, last)
 		c.clock.next(now)
 		c.n, c.sumI = 0, 0
 	}
@@ -114,7 +115,7 @@ func (c *RestCurrentCheck) Step(now time.Time, read Read) *CheckChange {
 	return out
 }
 
-func (c *RestCurrentCheck) endMinute(now time.Time) *CheckChange {
+func (c *RestCurrentCheck) endMinute(now, last time.Time) *CheckChange {
 	if c.n < restMinSecs {
 		return nil
 	}
@@ -145,7 +146,7 @@ func (c *RestCurrentCheck) endMinute(now time.Time) *CheckChange {
 		c.first = c.clock.start
 	}
 	c.hits++
-	c.lastHit = now
+	c.lastHit = last
 	if c.hits < restHold {
 		return nil
 	}

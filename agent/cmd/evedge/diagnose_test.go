@@ -415,14 +415,8 @@ func TestDiagnoseFrozenCurrent(t *testing.T) {
 	}
 }
 
-// TestDiagnosePackCurrentOffset: the parked simulated car's pack current
-// sensor drifts 16 A towards charge from minute 10 (the BMS frame counts
-// current positive out of the pack: −16 there). Nothing flows with the
-// contactors open, so the rest-current check reads 16 A into the pack
-// with no charger, no speed and no torque: raised after three such full
-// minutes, 13..15 min into the log. The same park without the drift
-// TestDiagnosePackCurrentOffset: the simulated car is parked with its
-// contactors open (the map reads BMS_HVStatus.MainPositiveClosed as
+// TestDiagnosePackCurrentOffset: the simulated car stands 2 min with its
+// high voltage on, then parks with its contactors open (the map reads BMS_HVStatus.MainPositiveClosed as
 // IsPowerConnected) and its pack current sensor drifts 16 A off zero
 // from minute 10, towards charge or towards discharge. Nothing flows with
 // the contactors open, so the open-contactor check reports a sensor
@@ -433,7 +427,11 @@ func TestDiagnoseFrozenCurrent(t *testing.T) {
 // charge, leaves open-contactor seconds to it: one line. The same parked
 // car without the drift reports nothing.
 func TestDiagnosePackCurrentOffset(t *testing.T) {
-	park := func(c *sim.Config) { c.Scenario, c.ParkTime, c.Ambient = sim.PhasePark, 3*time.Hour, 20 }
+	// Two minutes standing with the high voltage on (the contactor state
+	// reads closed: the check trusts the bit from then on), then parked.
+	park := func(c *sim.Config) {
+		c.Scenario, c.IdleTime, c.ParkTime, c.Ambient = sim.PhaseIdle+","+sim.PhasePark, 2*time.Minute, 3*time.Hour, 20
+	}
 	for _, sev := range []float64{-16, 16} { // BMS sign: positive out of the pack
 		path := simLogEdit(t, park, 29, 30*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackCurrent", Start: 10 * time.Minute, Severity: sev})
 		start := logStart(t, path)
@@ -540,6 +538,31 @@ func TestDiagnoseFrozenMotorTemp(t *testing.T) {
 		if d.Fault == "sensor_fault" {
 			t.Errorf("healthy drive: %+v", d)
 		}
+	}
+}
+
+// TestDiagnoseCellResistance: a cell of the simulated car drives with
+// five times its resistance (severity 1) from minute 5 of a drive. When
+// the discharge current swings, its voltage swings 4 times the average
+// cell's extra: the cell-resistance check reports a weak cell
+// (cell_capacity_outlier) with a ratio ΔR/R well over its limit of 1,
+// once 5 judged minutes are pooled and 3 are in a row. The same drive
+// without the fault reports nothing.
+func TestDiagnoseCellResistance(t *testing.T) {
+	const seed = 11
+	path := simLog(t, seed, 40*time.Minute, sim.FaultSpec{Kind: sim.FaultCellResistance, Target: 17, Start: 5 * time.Minute, Severity: 1})
+	start := logStart(t, path)
+	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "cell_capacity_outlier")
+	ratio, _ := d.Evidence["extra_resistance_ratio"].(float64)
+	if d.Evidence["check"] != "cell_resistance" || ratio < 2 || d.Component != "traction_battery" {
+		t.Errorf("line %+v", d)
+	}
+	if at < 12*time.Minute || at > 30*time.Minute {
+		t.Errorf("reported %v into the log, want 12..30 min", at)
+	}
+	t.Logf("reported %v into the log; evidence %v", at, d.Evidence)
+	for _, d := range diagnoseLines(t, simLog(t, seed, 40*time.Minute)) {
+		t.Errorf("healthy drive: %+v", d)
 	}
 }
 

@@ -16,13 +16,16 @@ import (
 // minuteRec is one minute of a simulated run's drive-unit inputs, for
 // designing the motor heat check (EVEDGE_EXP=motorsim).
 type minuteRec struct {
-	Level                   float64
-	Motor, Inv, In, Out     float64
-	Tq2, Speed, Duty, Amb   float64
-	TMax, TMin, I2          float64
-	DutyLo, DutyHi          float64
-	N                       int
-	MissMotor, MissInv, Chg bool
+	Level                 float64
+	Motor, Inv, In, Out   float64
+	Tq2, Speed, Duty, Amb float64
+	TMax, TMin, I2        float64
+	DutyLo, DutyHi        float64
+	// Discharge seconds' regression sums: current (A out of the pack),
+	// the cell gap avg − min and the cell average (V).
+	RN, RI, RII, RG, RIG, RA, RIA, RGG, RAA float64
+	N                                       int
+	MissMotor, MissInv, Chg                 bool
 }
 
 type motorRun struct {
@@ -84,8 +87,7 @@ func motorMinutes(t *testing.T, sc Scenario, q *quantizer) motorRun {
 		}
 		r.Kind, r.Onset = string(sc.Fault.Kind), sc.Fault.Start
 	}
-	var held float64
-	haveHeld := false
+	var sensor sensorFault
 	var m minuteRec
 	n := int(time.Duration(sc.Hours*float64(time.Hour)) / time.Second)
 	for k := 1; k <= n; k++ {
@@ -96,20 +98,7 @@ func motorMinutes(t *testing.T, sc Scenario, q *quantizer) motorRun {
 		if len(st.Faults) > 0 {
 			level = st.Faults[0].Level
 		}
-		if sc.Fault != nil && level > 0 {
-			in := sc.Input
-			switch sc.Fault.Kind {
-			case sim.FaultSensorStuck:
-				if !haveHeld {
-					held, haveHeld = cur[in], true
-				}
-				cur[in] = held
-			case sim.FaultSensorDrift:
-				cur[in] += sc.Fault.Severity * level
-			case sim.FaultSensorDropout:
-				cur[in] = math.NaN()
-			}
-		}
+		sensor.apply(sc, &cur, level)
 		q.apply(&cur)
 		sc.View.apply(&cur)
 		m.Level = level
@@ -124,6 +113,17 @@ func motorMinutes(t *testing.T, sc Scenario, q *quantizer) motorRun {
 		m.TMax += cur[diag.InTempMax]
 		m.TMin += cur[diag.InTempMin]
 		m.I2 += cur[diag.InPackI] * cur[diag.InPackI]
+		if i, g, a := cur[diag.InPackI], cur[diag.InCellAvg]-cur[diag.InCellMin], cur[diag.InCellAvg]; i > 5 && !math.IsNaN(i+g+a) {
+			m.RN++
+			m.RI += i
+			m.RII += i * i
+			m.RG += g
+			m.RIG += i * g
+			m.RA += a
+			m.RIA += i * a
+			m.RGG += g * g
+			m.RAA += a * a
+		}
 		if m.N == 0 || cur[diag.InPumpDuty] < m.DutyLo {
 			m.DutyLo = cur[diag.InPumpDuty]
 		}

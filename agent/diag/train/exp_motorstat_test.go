@@ -18,29 +18,15 @@ func TestMotorStat(t *testing.T) {
 	if os.Getenv("EVEDGE_EXP") != "motorstat" {
 		t.Skip("EVEDGE_EXP=motorstat not set")
 	}
-	f, err := os.Open("/tmp/evexp/motor.gob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var runs []motorRun
-	if err := gob.NewDecoder(f).Decode(&runs); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	env := func(k string, d float64) float64 {
-		if v, err := strconv.ParseFloat(os.Getenv(k), 64); err == nil {
-			return v
-		}
-		return d
-	}
+	runs := loadMotorRuns(t)
 	if os.Getenv("COOL") != "" {
-		coolStat(runs, env)
+		coolStat(runs)
 		return
 	}
-	win := int(env("W", 15))
-	learn := int(env("L", 20))
-	minInv := env("MININV", 5)
-	minTq := env("MINTQ", 20)
+	win := int(envFloat("W", 15))
+	learn := int(envFloat("L", 20))
+	minInv := envFloat("MININV", 5)
+	minTq := envFloat("MINTQ", 20)
 	var healthy []float64
 	type res struct {
 		kind       string
@@ -115,11 +101,11 @@ func TestMotorStat(t *testing.T) {
 // coolStat: the cold plate's effectiveness ε = (out − in) / (pack −
 // coolant mean) per 10 % duty band, learnt from a band's first LEARN
 // minutes; per run the largest HOLD-minute run-minimum of ε / ε_band.
-func coolStat(runs []motorRun, env func(string, float64) float64) {
-	minLead := env("MINLEAD", 1.5)
-	learn := int(env("LEARN", 5))
-	hold := int(env("HOLD", 5))
-	minRise := env("MINRISE", 0.5)
+func coolStat(runs []motorRun) {
+	minLead := envFloat("MINLEAD", 1.5)
+	learn := int(envFloat("LEARN", 5))
+	hold := int(envFloat("HOLD", 5))
+	minRise := envFloat("MINRISE", 0.5)
 	var healthy []float64
 	type res struct {
 		kind        string
@@ -129,7 +115,7 @@ func coolStat(runs []motorRun, env func(string, float64) float64) {
 		first       float64
 	}
 	var faulty []res
-	thr := env("THR", 1e9)
+	thr := envFloat("THR", 1e9)
 	for i, r := range runs {
 		var band [10]struct {
 			eps float64
@@ -208,15 +194,7 @@ func TestCoolPair(t *testing.T) {
 	if os.Getenv("EVEDGE_EXP") != "coolpair" {
 		t.Skip("EVEDGE_EXP=coolpair not set")
 	}
-	f, err := os.Open("/tmp/evexp/motor.gob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var runs []motorRun
-	if err := gob.NewDecoder(f).Decode(&runs); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	runs := loadMotorRuns(t)
 	settle, _ := strconv.Atoi(os.Getenv("SETTLE"))
 	var healthy []float64
 	for i, r := range runs {
@@ -244,4 +222,117 @@ func TestCoolPair(t *testing.T) {
 	slices.Sort(healthy)
 	n := len(healthy)
 	fmt.Printf("healthy %d: p50 %.3f p90 %.3f p99 %.3f max %.3f\n", n, healthy[n/2], healthy[n*9/10], healthy[n*99/100], healthy[n-1])
+}
+
+// TestResStat (EVEDGE_EXP=resstat): the weakest cell's extra resistance
+// in units of the average cell's, from within-minute regressions of the
+// cell gap (avg − min) and the cell average on the discharge current,
+// pooled over the last K minutes with at least MINSD A of current spread;
+// per run the largest value (faulty: after the onset).
+func TestResStat(t *testing.T) {
+	if os.Getenv("EVEDGE_EXP") != "resstat" {
+		t.Skip("EVEDGE_EXP=resstat not set")
+	}
+	runs := loadMotorRuns(t)
+	k := int(envFloat("K", 10))
+	minSD := envFloat("MINSD", 20)
+	hold := int(envFloat("HOLD", 1))
+	thr := envFloat("THR", 1e9)
+	var healthy []float64
+	hit := map[string]int{}
+	for i, r := range runs {
+		type mm struct{ cg, ca, vi float64 }
+		var ring []mm
+		var held []float64
+		bestAmb, bestT := 0.0, 0.0
+		best, first := 0.0, -1.0
+		for j, m := range r.Minutes {
+			if m.RN < 30 {
+				continue
+			}
+			n := m.RN
+			mi := m.RI / n
+			vi := m.RII/n - mi*mi
+			if vi < minSD*minSD {
+				continue
+			}
+			cg := m.RIG/n - mi*m.RG/n
+			ca := m.RIA/n - mi*m.RA/n
+			ring = append(ring, mm{cg * n, ca * n, vi * n})
+			if len(ring) > k {
+				ring = ring[1:]
+			}
+			if len(ring) < k {
+				continue
+			}
+			var sg, sa, sv float64
+			for _, x := range ring {
+				sg += x.cg
+				sa += x.ca
+				sv += x.vi
+			}
+			if sa >= 0 {
+				continue
+			}
+			ratio := sg / -sa
+			if r.Kind != "healthy" && j < int(r.Onset.Minutes()) {
+				continue
+			}
+			held = append(held, ratio)
+			if len(held) > hold {
+				held = held[1:]
+			}
+			if len(held) < hold {
+				continue
+			}
+			ratio = slices.Min(held)
+			if ratio > best {
+				bestAmb, bestT = m.Amb, m.TMin
+			}
+			best = max(best, ratio)
+			if ratio >= thr && first < 0 {
+				first = float64(j) - r.Onset.Minutes()
+			}
+		}
+		if r.Kind == "healthy" {
+			healthy = append(healthy, best)
+			if best > 0.6 {
+				fmt.Printf("healthy %d max %.3f at ambient %.1f, coldest module %.1f\n", i, best, bestAmb, bestT)
+			}
+			continue
+		}
+		if best >= thr {
+			hit[r.Kind]++
+		}
+		if r.Kind == os.Getenv("EVEDGE_KIND") {
+			fmt.Printf("%s %d (eval %d) max %.3f first %.0f\n", r.Kind, i, i-394+334, best, first)
+		}
+	}
+	slices.Sort(healthy)
+	n := len(healthy)
+	fmt.Printf("healthy %d: p50 %.3f p90 %.3f p99 %.3f max %.3f\n", n, healthy[n/2], healthy[n*9/10], healthy[n*99/100], healthy[n-1])
+	fmt.Println("over THR by kind:", hit)
+}
+
+// loadMotorRuns reads the runs TestMotorSim cached.
+func loadMotorRuns(t *testing.T) []motorRun {
+	t.Helper()
+	f, err := os.Open("/tmp/evexp/motor.gob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var runs []motorRun
+	if err := gob.NewDecoder(f).Decode(&runs); err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+// envFloat is the number in the environment variable k, or d.
+func envFloat(k string, d float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(k), 64); err == nil {
+		return v
+	}
+	return d
 }

@@ -542,6 +542,33 @@ func sample(st *sim.State) diag.Sample {
 	return s
 }
 
+// sensorFault applies a sensor fault to the samples, second by second,
+// as the sim's transmitter acts on the frame: stuck holds the reading of
+// the first faulty second, drift adds Severity × level, dropout leaves
+// the input missing.
+type sensorFault struct {
+	held     float64
+	haveHeld bool
+}
+
+func (f *sensorFault) apply(sc Scenario, cur *diag.Sample, level float64) {
+	if sc.Fault == nil || level <= 0 {
+		return
+	}
+	in := sc.Input
+	switch sc.Fault.Kind {
+	case sim.FaultSensorStuck:
+		if !f.haveHeld {
+			f.held, f.haveHeld = cur[in], true
+		}
+		cur[in] = f.held
+	case sim.FaultSensorDrift:
+		cur[in] += sc.Fault.Severity * level
+	case sim.FaultSensorDropout:
+		cur[in] = math.NaN()
+	}
+}
+
 // powerConnected is the sim's main positive contactor as the BMS reports
 // it (VSS IsPowerConnected): closed only in the Closed state.
 func powerConnected(st *sim.State) float64 {
@@ -620,8 +647,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		return false
 	}
 	var in [NumInputs]float32
-	var held float64
-	haveHeld := false
+	var sensor sensorFault
 	var ex exerciser
 	nb := 0          // the next break
 	restart := false // the next window starts a new run
@@ -635,20 +661,7 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 		if len(st.Faults) > 0 {
 			level = st.Faults[0].Level
 		}
-		if sc.Fault != nil && level > 0 {
-			in := sc.Input
-			switch sc.Fault.Kind {
-			case sim.FaultSensorStuck:
-				if !haveHeld {
-					held, haveHeld = cur[in], true
-				}
-				cur[in] = held
-			case sim.FaultSensorDrift:
-				cur[in] += sc.Fault.Severity * level
-			case sim.FaultSensorDropout:
-				cur[in] = math.NaN()
-			}
-		}
+		sensor.apply(sc, &cur, level)
 		q.apply(&cur)
 		sc.View.apply(&cur)
 		ex.step(sc, &st, level)
