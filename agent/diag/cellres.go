@@ -19,39 +19,64 @@ import (
 //
 // A minute is judged when it has at least resMinSecs seconds of
 // discharge over resMinA with a current spread (standard deviation) of
-// at least resMinSpreadA; the covariances of the last resPool judged
-// minutes are pooled. resHold judged minutes in a row with ΔR/R at least
-// resRatio raise it (reported as the model's class for a weak cell,
-// cell_capacity_outlier); resClear judged minutes under half of it clear
-// it. Minutes that are not judged neither count nor break the run. A gap
-// in the data of over resMaxGap drops the minute under way; a current
-// over resMaxAbsA or a cell voltage outside 0..6 V is missing.
+// at least resMinSpreadA, and the pack's hottest and coolest modules were
+// never more than resMaxTempSpreadK apart in it (a cold corner's cells
+// are more resistive for their temperature, not from a fault; where the
+// map lacks the temperatures this is not checked). The covariances of
+// the last resPool judged minutes are pooled; a pool counts when the
+// average cell follows the current (r² of its fit at least resMinR2Avg:
+// a frozen or slowly refreshed average reading has no R to compare
+// with), the gap follows it too (r² at least resMinR2Gap: jumps of the
+// lowest reading that do not follow the current are not a resistance)
+// and the median of the five minutes' own ratios agrees (one minute with
+// a large current spread cannot carry five pools). resHold counted pools
+// in a row with ΔR/R at least resRatio raise it (reported as the model's
+// class for a weak cell, cell_capacity_outlier); resClear judged minutes
+// in a row under half of it clear it. Minutes that are not judged
+// neither count nor break the run. A gap in the data of over resMaxGap
+// drops the minute under way; a current over resMaxAbsA or a cell
+// voltage outside 1..5 V is missing.
 //
 // It reads the pack current (VSS: positive into the battery) and the
-// average and lowest cell voltages.
+// average and lowest cell voltages, which should come from the same BMS
+// message: a lowest reading sampled a second or two before the average
+// biases ΔR/R up (by about 0.7 for 1 s, 3 to 4 for 2 s on a drive's
+// current).
 type CellResistanceCheck struct {
-	clock                     minuteClock
-	n                         int
-	sd, sdd, sg, sdg, sa, sda float64
-	pool                      [resPool]struct{ cg, ca, vd float64 }
-	pooled                    int // judged minutes in pool (up to resPool)
-	next                      int // pool slot of the next judged minute
-	hits                      int
-	calm                      int
-	first                     time.Time
-	active                    bool
+	clock minuteClock
+	// This minute's sums over discharge seconds: current d (A), gap g
+	// and average a (V, less a0, the minute's first average, against
+	// cancellation).
+	n                     int
+	a0                    float64
+	sd, sdd, sg, sdg, sgg float64
+	sa, sda, saa          float64
+	hot                   bool // the module temperatures spread too far this minute
+	pool                  [resPool]resMinute
+	pooled                int // judged minutes in pool (up to resPool)
+	next                  int // pool slot of the next judged minute
+	hits                  int
+	calm                  int
+	first                 time.Time
+	active                bool
 }
 
+// resMinute is one judged minute's centred sums (times its seconds).
+type resMinute struct{ n, cg, ca, vd, vg, va float64 }
+
 const (
-	resMinA       = 5.0  // A of discharge
-	resMinSecs    = 30   // discharge seconds in a judged minute
-	resMinSpreadA = 10.0 // A, standard deviation of the current in the minute
-	resPool       = 5
-	resRatio      = 1.0 // ΔR/R: the weak cell's resistance at least twice the average's
-	resHold       = 3
-	resClear      = 10
-	resMaxGap     = 5 * time.Second
-	resMaxAbsA    = 2000.0
+	resMinA           = 5.0  // A of discharge
+	resMinSecs        = 30   // discharge seconds in a judged minute
+	resMinSpreadA     = 10.0 // A, standard deviation of the current in the minute
+	resMaxTempSpreadK = 8.0  // K between the hottest and coolest module
+	resPool           = 5
+	resMinR2Avg       = 0.5
+	resMinR2Gap       = 0.3
+	resRatio          = 1.0 // ΔR/R: the weak cell's resistance at least twice the average's
+	resHold           = 3
+	resClear          = 10
+	resMaxGap         = 5 * time.Second
+	resMaxAbsA        = 2000.0
 )
 
 // NewCellResistanceCheck returns a weak-cell resistance check.
@@ -83,6 +108,11 @@ func (c *CellResistanceCheck) Step(now time.Time, read Read) *CheckChange {
 		c.clock.next(now)
 		c.clear()
 	}
+	if hi, okH := read(ModelInputPaths[InTempMax]); okH && finite(hi) {
+		if lo, okL := read(ModelInputPaths[InTempMin]); okL && finite(lo) && hi-lo > resMaxTempSpreadK {
+			c.hot = true
+		}
+	}
 	i, okI := read(ModelInputPaths[InPackI])
 	avg, okA := read(ModelInputPaths[InCellAvg])
 	low, okL := read(ModelInputPaths[InCellMin])
@@ -93,55 +123,80 @@ func (c *CellResistanceCheck) Step(now time.Time, read Read) *CheckChange {
 	if d < resMinA {
 		return out
 	}
-	g := avg - low
+	if c.n == 0 {
+		c.a0 = avg
+	}
+	g, a := avg-low, avg-c.a0
 	c.n++
 	c.sd += d
 	c.sdd += d * d
 	c.sg += g
 	c.sdg += d * g
-	c.sa += avg
-	c.sda += d * avg
+	c.sgg += g * g
+	c.sa += a
+	c.sda += d * a
+	c.saa += a * a
 	return out
 }
 
 // cellVolts reports whether v is a cell voltage a BMS can read, V.
-func cellVolts(v float64) bool { return v > 0 && v < 6 }
+func cellVolts(v float64) bool { return v >= 1 && v <= 5 }
 
 func (c *CellResistanceCheck) clear() {
-	c.n, c.sd, c.sdd, c.sg, c.sdg, c.sa, c.sda = 0, 0, 0, 0, 0, 0, 0
+	c.n, c.a0, c.sd, c.sdd, c.sg, c.sdg, c.sgg, c.sa, c.sda, c.saa, c.hot = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false
 }
 
 func (c *CellResistanceCheck) endMinute(now time.Time) *CheckChange {
-	if c.n < resMinSecs {
+	if c.n < resMinSecs || c.hot {
 		return nil
 	}
 	k := float64(c.n)
-	md := c.sd / k
+	md, mg, ma := c.sd/k, c.sg/k, c.sa/k
 	vd := c.sdd/k - md*md
 	if !(vd >= resMinSpreadA*resMinSpreadA) {
 		return nil
 	}
-	p := &c.pool[c.next]
-	p.cg, p.ca, p.vd = c.sdg-md*c.sg, c.sda-md*c.sa, vd*k
+	c.pool[c.next] = resMinute{n: k, cg: c.sdg - md*c.sg, ca: c.sda - md*c.sa, vd: vd * k,
+		vg: max(0, c.sgg-mg*c.sg), va: max(0, c.saa-ma*c.sa)}
 	c.next = (c.next + 1) % resPool
 	c.pooled = min(c.pooled+1, resPool)
 	if c.pooled < resPool {
 		return nil
 	}
-	var cg, ca, v float64
-	for _, x := range c.pool {
-		cg += x.cg
-		ca += x.ca
-		v += x.vd
+	var p resMinute
+	var own [resPool]float64
+	for j, x := range c.pool {
+		p.n += x.n
+		p.cg += x.cg
+		p.ca += x.ca
+		p.vd += x.vd
+		p.vg += x.vg
+		p.va += x.va
+		own[j] = math.Inf(-1) // a minute whose average does not sag has no ratio of its own
+		if x.ca < 0 {
+			own[j] = x.cg / -x.ca
+		}
 	}
-	if !(ca < 0) {
-		return nil // the average cell does not sag under load: no R to compare with
+	// The average must follow the current for R to mean anything.
+	if !(p.ca < 0) || !(p.va > 0) || !(p.ca*p.ca >= resMinR2Avg*p.vd*p.va) {
+		return nil
 	}
-	ratio := cg / -ca
+	ratio := p.cg / -p.ca
+	if !finite(ratio) {
+		return nil
+	}
+	// Insertion sort of five: the median of the minutes' own ratios.
+	for j := 1; j < resPool; j++ {
+		for m := j; m > 0 && own[m] < own[m-1]; m-- {
+			own[m], own[m-1] = own[m-1], own[m]
+		}
+	}
+	median := own[resPool/2]
+	gapFits := p.cg > 0 && p.cg*p.cg >= resMinR2Gap*p.vd*p.vg
 	ev := func() map[string]float64 {
 		return map[string]float64{"extra_resistance_ratio": ratio, "limit_ratio": resRatio,
-			"cell_resistance_mohm": -ca / v * 1000, "weakest_extra_mohm": cg / v * 1000,
-			"current_spread_a": math.Sqrt(vd)}
+			"cell_resistance_mohm": -p.ca / p.vd * 1000, "weakest_extra_mohm": p.cg / p.vd * 1000,
+			"current_spread_a": math.Sqrt(p.vd / p.n), "median_minute_ratio": median}
 	}
 	if c.active {
 		if ratio < resRatio/2 {
@@ -155,7 +210,7 @@ func (c *CellResistanceCheck) endMinute(now time.Time) *CheckChange {
 		}
 		return nil
 	}
-	if !(ratio >= resRatio) {
+	if !(ratio >= resRatio) || !(median >= resRatio) || !gapFits {
 		c.hits = 0
 		return nil
 	}

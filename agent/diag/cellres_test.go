@@ -14,6 +14,8 @@ type resBus struct {
 	extra   func(s int) float64 // the lowest cell's extra resistance, Ω
 	current func(s int) float64 // discharge current, A (nil: the 20/80 A pattern)
 	drift   func(s int) float64 // more gap, V, not with the current (nil: none)
+	avg     func(s int) float64 // the average cell's reading, V (nil: 3.7 V − 1 mΩ × d)
+	tSpread float64             // hottest − coolest module, K (0: the map has no temperatures)
 }
 
 func (b *resBus) read(s int) Read {
@@ -26,10 +28,16 @@ func (b *resBus) read(s int) Read {
 	}
 	avg := 3.7 - 0.001*d
 	low := avg - 0.005 - b.extra(s)*d
+	if b.avg != nil {
+		avg = b.avg(s)
+	}
 	if b.drift != nil {
 		low -= b.drift(s)
 	}
 	vals := []inputValue{{InPackI, -d}, {InCellAvg, avg}, {InCellMin, low}}
+	if b.tSpread > 0 {
+		vals = append(vals, inputValue{InTempMax, 20 + b.tSpread}, inputValue{InTempMin, 20})
+	}
 	return func(p string) (float64, bool) { return readInputs(p, vals) }
 }
 
@@ -80,8 +88,12 @@ func TestCellResistanceCheck(t *testing.T) {
 	}
 }
 
-// TestCellResistanceCheckHealthy: what a healthy pack does raises
-// nothing: cells alike, the coldest cell 40 % more resistive (ΔR/R 0.4),
+// TestCellResistanceCheckHealthy: what a healthy pack does, or readings
+// that cannot measure a resistance, raise nothing: an average reading
+// that does not move (no R to compare with: the lowest cell's 0.3 mΩ
+// would read as ΔR/R of 10¹² from rounding), the weak cell with the
+// modules 10 K apart (a cold corner, not judged), a lowest reading that
+// jumps ±15 mV unlike the current, cells alike, the coldest cell 40 % more resistive (ΔR/R 0.4),
 // a steady current (nothing judged, also when 1 A of ripple moves the
 // readings by a millivolt in step with it), a charge (no discharge seconds), a
 // gap that grows 0.5 mV a minute with time but not with the current (a
@@ -100,7 +112,17 @@ func TestCellResistanceCheckHealthy(t *testing.T) {
 			return -20 - 60*float64(s/5%2)
 		}},
 		"gap grows with time": {extra: func(int) float64 { return 0 }, drift: func(s int) float64 { return 0.0005 * float64(s) / 60 }},
-		"not a current":       {extra: func(int) float64 { return 0.0015 }, current: func(int) float64 { return 1e6 }},
+		"not a current":       {extra: func(int) float64 { return 0.0015 }, current: func(s int) float64 { return 1e6 * float64(1+s/5%2) }},
+		"frozen average":      {extra: func(int) float64 { return 0.0003 }, avg: func(int) float64 { return 3.812 }},
+		"modules 10 K apart":  {extra: func(int) float64 { return 0.0015 }, tSpread: 10},
+		"frozen average, irregular current": {extra: func(int) float64 { return 0.0003 }, avg: func(int) float64 { return 3.812 },
+			current: func(s int) float64 { return 10 + 150*math.Mod(float64(s)*0.6180339887, 1) }},
+		"gap follows the current under noise": {extra: func(int) float64 { return 0.0015 }, drift: func(s int) float64 {
+			return 0.1 * float64((s*7919/13)%3-1)
+		}},
+		"gap jumps not with the current": {extra: func(int) float64 { return 0 }, drift: func(s int) float64 {
+			return 0.015 * float64((s*7919/13)%3-1) // −15, 0 or +15 mV, a pattern unrelated to the current's
+		}},
 	} {
 		c := NewCellResistanceCheck()
 		if out, at := stepRes(c, b, 0, 3600); len(out) != 0 {
@@ -138,6 +160,60 @@ func TestCellResistanceCheckHoldBreaks(t *testing.T) {
 	}
 	if len(out) != 1 || at[0] != 840 || !out[0].Since.Equal(t0.Add(660*time.Second)) {
 		t.Fatalf("changes %+v at %v, want a raise at 840 s since 660 s", out, at)
+	}
+}
+
+// TestCellResistanceCheckOneMinute: one minute, [300,360), swings the
+// current between 20 and 320 A (150 A of spread against the others' 30)
+// with its lowest reading 3 mΩ more resistive, every other minute none.
+// The pools holding it read ΔR/R = 0.003·22500 / (0.001·(22500 +
+// 4·900)) = 2.59, five pools in a row, but the median of their minutes'
+// own ratios is 0: one minute does not carry them, nothing is raised.
+func TestCellResistanceCheckOneMinute(t *testing.T) {
+	b := &resBus{
+		extra: func(s int) float64 {
+			if s >= 300 && s < 360 {
+				return 0.003
+			}
+			return 0
+		},
+		current: func(s int) float64 {
+			if s >= 300 && s < 360 {
+				return 20 + 300*float64(s/5%2)
+			}
+			return 20 + 60*float64(s/5%2)
+		},
+	}
+	if out, at := stepRes(NewCellResistanceCheck(), b, 0, 1200); len(out) != 0 {
+		t.Errorf("changes %+v at %v", out, at)
+	}
+}
+
+// TestCellResistanceCheckWarmPack: the weak cell with the modules 5 K
+// apart (under resMaxTempSpreadK) raises as in TestCellResistanceCheck,
+// at 420 s.
+func TestCellResistanceCheckWarmPack(t *testing.T) {
+	b := &resBus{extra: func(int) float64 { return 0.0015 }, tSpread: 5}
+	if out, at := stepRes(NewCellResistanceCheck(), b, 0, 600); len(out) != 1 || at[0] != 420 {
+		t.Errorf("changes %+v at %v, want a raise at 420 s", out, at)
+	}
+}
+
+// TestCellResistanceCheckGapAndClock: a gap of 10 s in the data at
+// [200,210) drops the minute under way ([180,240) becomes [210,270) and
+// the minutes after shift by 30 s: the pool fills at 330 s, the third
+// counted pool raises at 450 s); a clock going back starts over and
+// raises again at 420 s.
+func TestCellResistanceCheckGapAndClock(t *testing.T) {
+	b := &resBus{extra: func(int) float64 { return 0.0015 }}
+	c := NewCellResistanceCheck()
+	out, at := stepRes(c, b, 0, 199)
+	more, at2 := stepRes(c, b, 210, 600)
+	if out, at = append(out, more...), append(at, at2...); len(out) != 1 || at[0] != 450 {
+		t.Fatalf("changes %+v at %v, want a raise at 450 s", out, at)
+	}
+	if out, at := stepRes(c, b, 0, 600); len(out) != 1 || at[0] != 420 {
+		t.Errorf("after the clock went back: changes %+v at %v, want a raise at 420 s", out, at)
 	}
 }
 

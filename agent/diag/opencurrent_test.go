@@ -49,14 +49,15 @@ func stepOpen(c *OpenCurrentCheck, read func(s int) Read, from, to int) (out []C
 }
 
 // TestOpenCurrentCheck: the sensor reads 8 A off its zero, towards
-// discharge or towards charge, until second 1200. Worked by hand: blocks
+// discharge or towards charge (or 3.5 A, just over the limit), until
+// second 1200. Worked by hand: blocks
 // run [0,30), [30,60), ...; the contactors read open from 600 s, so
 // seconds count from 610 s (openSettle); [600,630) holds 20 of them
 // (610..629, openMinSecs) reading 8 A, the first block over 3 A, and the
 // third, [660,690), raises at 690 s since 600 s. From 1200 s the reading
 // is 0: the fifth calm block, [1320,1350), clears at 1350 s.
 func TestOpenCurrentCheck(t *testing.T) {
-	for _, off := range []float64{-8, 8} {
+	for _, off := range []float64{-8, 8, 3.5} {
 		b := &openBus{parked: func(s int) float64 {
 			if s < 1200 {
 				return off
@@ -92,8 +93,9 @@ func TestOpenCurrentCheck(t *testing.T) {
 // a current.
 func TestOpenCurrentCheckHealthy(t *testing.T) {
 	for name, b := range map[string]*openBus{
-		"zero with noise": {parked: func(s int) float64 { return 0.5 * float64(s%3-1) }},
-		"small offset":    {parked: func(int) float64 { return -2.5 }},
+		"zero with noise":     {parked: func(s int) float64 { return 0.5 * float64(s%3-1) }},
+		"small offset":        {parked: func(int) float64 { return -2.5 }},
+		"offset at the limit": {parked: func(int) float64 { return 2.9 }},
 		"late message": {parked: func(s int) float64 {
 			if s >= 600 && s < 605 {
 				return -60
@@ -139,14 +141,15 @@ func TestOpenCurrentCheckGap(t *testing.T) {
 // TestOpenCurrentCheckStops: a car that parks for 60 s at a time with the
 // contactors open and an 8 A offset: each stop, from 600 s past a period,
 // has two judged blocks ([600,630) with 20 counted seconds, [630,660)
-// with 30). Stops an hour apart never make three blocks within
-// openHitGap: nothing is raised. Stops 10 min apart do: the second
+// with 30). Stops an hour or 40 min apart never make three blocks within
+// openHitGap (the next stop's first block starts 39 min after the last
+// data second of the one before): nothing is raised. Stops 10 min apart do: the second
 // stop's first block, [1200,1230), is the third and raises at 1230 s.
 func TestOpenCurrentCheckStops(t *testing.T) {
 	for _, c := range []struct {
 		period int
 		want   int // second of the raise, 0: none
-	}{{3600, 0}, {600, 1230}} {
+	}{{3600, 0}, {2400, 0}, {600, 1230}} {
 		chk := NewOpenCurrentCheck()
 		read := func(s int) Read {
 			conn, current := 1.0, -60.0
@@ -173,6 +176,40 @@ func TestOpenCurrentCheckStops(t *testing.T) {
 func TestOpenCurrentCheckNotInARow(t *testing.T) {
 	b := &openBus{parked: func(s int) float64 { return 8 * float64(s/30%2) }}
 	if out, at := stepOpen(NewOpenCurrentCheck(), b.read, 0, 3600); len(out) != 0 {
+		t.Errorf("changes %+v at %v", out, at)
+	}
+}
+
+// TestOpenCurrentCheckAfterClear: TestOpenCurrentCheck's −8 A offset
+// raises at 690 s and clears at 1350 s; one more 30 s block at −8 A right
+// after, [1350,1380), is one block, not a run: cleared means counted from
+// zero.
+func TestOpenCurrentCheckAfterClear(t *testing.T) {
+	b := &openBus{parked: func(s int) float64 {
+		if s < 1200 || (s >= 1350 && s < 1380) {
+			return -8
+		}
+		return 0
+	}}
+	out, at := stepOpen(NewOpenCurrentCheck(), b.read, 0, 2400)
+	if len(out) != 2 || at[0] != 690 || at[1] != 1350 {
+		t.Errorf("changes %+v at %v, want a raise at 690 s and a clear at 1350 s only", out, at)
+	}
+}
+
+// TestOpenCurrentCheckShortSpells: the contactors open for 25 s in every
+// 30 s block (closed for its first 5 s): 15 counted seconds a block,
+// fewer than openMinSecs, so no block is judged and the 8 A offset
+// raises nothing.
+func TestOpenCurrentCheckShortSpells(t *testing.T) {
+	c := NewOpenCurrentCheck()
+	read := func(s int) Read {
+		if s < 600 || s%30 < 5 {
+			return connRead(1, []inputValue{{InPackI, -60}})
+		}
+		return connRead(0, []inputValue{{InPackI, -8}})
+	}
+	if out, at := stepOpen(c, read, 0, 3600); len(out) != 0 {
 		t.Errorf("changes %+v at %v", out, at)
 	}
 }
