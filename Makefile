@@ -38,9 +38,11 @@ deps:
 # processes; they run without -race so that the agent runs at full speed.
 # So does the other-domain voice test (80 syntheses and decodings on one
 # goroutine: minutes under -race, nothing for it to find).
+# agent/cmd/evedge, the CLI's end-to-end tests, takes about 19 min under
+# -race on 2 cores (2026-12-01): its package timeout is 30 min.
 test-unit:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -timeout 10m -run 'TestPowerLoss|TestDiskFull' -v ./agent/cmd/evedge
 	$(GO) test -count=1 -timeout 10m -run 'TestOtherDomain' -v ./agent/voice/asr
 

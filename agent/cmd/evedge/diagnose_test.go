@@ -433,7 +433,7 @@ func TestDiagnosePackCurrentOffset(t *testing.T) {
 		c.Scenario, c.IdleTime, c.ParkTime, c.Ambient = sim.PhaseIdle+","+sim.PhasePark, 2*time.Minute, 3*time.Hour, 20
 	}
 	for _, sev := range []float64{-16, 16} { // BMS sign: positive out of the pack
-		path := simLogEdit(t, park, 29, 30*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackCurrent", Start: 10 * time.Minute, Severity: sev})
+		path := simLogEdit(t, park, 29, 14*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackCurrent", Start: 10 * time.Minute, Severity: sev})
 		start := logStart(t, path)
 		d, at := soleRuleLine(t, diagnoseLines(t, path), start, "sensor_fault")
 		cur, _ := d.Evidence["current_contactors_open_a"].(float64)
@@ -445,7 +445,7 @@ func TestDiagnosePackCurrentOffset(t *testing.T) {
 		}
 		t.Logf("drift %v: reported %v into the log, evidence %v", sev, at, d.Evidence)
 	}
-	for _, d := range diagnoseLines(t, simLogEdit(t, park, 29, 30*time.Minute)) {
+	for _, d := range diagnoseLines(t, simLogEdit(t, park, 29, 14*time.Minute)) {
 		t.Errorf("healthy parked car: %+v", d)
 	}
 }
@@ -458,7 +458,7 @@ func TestDiagnosePackCurrentOffset(t *testing.T) {
 // nothing.
 func TestDiagnosePackCurrentOffsetIdle(t *testing.T) {
 	idle := func(c *sim.Config) { c.Scenario, c.ParkTime, c.Ambient = sim.PhaseIdle, -1, 20 }
-	path := simLogEdit(t, idle, 29, 30*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackCurrent", Start: 10 * time.Minute, Severity: -16})
+	path := simLogEdit(t, idle, 29, 16*time.Minute, sim.FaultSpec{Kind: sim.FaultSensorDrift, Signal: "BMS_PackStatus.PackCurrent", Start: 10 * time.Minute, Severity: -16})
 	start := logStart(t, path)
 	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "sensor_fault")
 	cur, _ := d.Evidence["current_at_rest_a"].(float64)
@@ -469,7 +469,7 @@ func TestDiagnosePackCurrentOffsetIdle(t *testing.T) {
 		t.Errorf("reported %v into the log, want 13..15 min", at)
 	}
 	t.Logf("reported %v into the log, evidence %v", at, d.Evidence)
-	for _, d := range diagnoseLines(t, simLogEdit(t, idle, 29, 30*time.Minute)) {
+	for _, d := range diagnoseLines(t, simLogEdit(t, idle, 29, 16*time.Minute)) {
 		t.Errorf("healthy standing car: %+v", d)
 	}
 }
@@ -550,18 +550,18 @@ func TestDiagnoseFrozenMotorTemp(t *testing.T) {
 // without the fault reports nothing.
 func TestDiagnoseCellResistance(t *testing.T) {
 	const seed = 11
-	path := simLog(t, seed, 40*time.Minute, sim.FaultSpec{Kind: sim.FaultCellResistance, Target: 17, Start: 5 * time.Minute, Severity: 1})
+	path := simLog(t, seed, 25*time.Minute, sim.FaultSpec{Kind: sim.FaultCellResistance, Target: 17, Start: 5 * time.Minute, Severity: 1})
 	start := logStart(t, path)
 	d, at := soleRuleLine(t, diagnoseLines(t, path), start, "cell_capacity_outlier")
 	ratio, _ := d.Evidence["extra_resistance_ratio"].(float64)
 	if d.Evidence["check"] != "cell_resistance" || ratio < 2 || d.Component != "traction_battery" {
 		t.Errorf("line %+v", d)
 	}
-	if at < 12*time.Minute || at > 30*time.Minute {
-		t.Errorf("reported %v into the log, want 12..30 min", at)
+	if at < 12*time.Minute || at > 25*time.Minute {
+		t.Errorf("reported %v into the log, want 12..25 min", at)
 	}
 	t.Logf("reported %v into the log; evidence %v", at, d.Evidence)
-	for _, d := range diagnoseLines(t, simLog(t, seed, 40*time.Minute)) {
+	for _, d := range diagnoseLines(t, simLog(t, seed, 25*time.Minute)) {
 		t.Errorf("healthy drive: %+v", d)
 	}
 }
