@@ -36,14 +36,15 @@ deps:
 
 # The crash (50 x SIGKILL) and disk-full tests kill and starve real agent
 # processes; they run without -race so that the agent runs at full speed.
-# So does the other-domain voice test (80 syntheses and decodings on one
-# goroutine: minutes under -race, nothing for it to find).
+# So do the self-discharge test (a 2.5 h parked-car simulation, 17 s
+# plain) and the other-domain voice test (80 syntheses and decodings on
+# one goroutine): minutes under -race, nothing for it to find.
 # agent/cmd/evedge, the CLI's end-to-end tests, takes about 19 min under
 # -race on 2 cores (2026-12-01): its package timeout is 30 min.
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
-	$(GO) test -count=1 -timeout 10m -run 'TestPowerLoss|TestDiskFull' -v ./agent/cmd/evedge
+	$(GO) test -count=1 -timeout 10m -run 'TestPowerLoss|TestDiskFull|TestDiagnoseSelfDischarge' -v ./agent/cmd/evedge
 	$(GO) test -count=1 -timeout 10m -run 'TestOtherDomain' -v ./agent/voice/asr
 
 test-arm:

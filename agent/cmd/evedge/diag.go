@@ -49,59 +49,83 @@ type liveDiag struct {
 	// clock is sane they wait and get their true times (nil: at once).
 	hold *storeRecorder
 
-	// memPath is the file that keeps the model's memory across agent
-	// restarts ("" none), saved every memEvery of data time and at exit.
-	memPath  string
-	memSaved time.Time
+	// memPath and checksPath are the files that keep the model's and the
+	// monitor checks' memory across agent restarts ("" none), saved every
+	// memEvery of data time and at exit.
+	memPath, checksPath string
+	memSaved            time.Time
 }
 
 // MemoryFile is the fault model's memory across sleeps in the data
-// directory (diag.Stream.AppendMemory).
-const MemoryFile = "diag-memory.bin"
+// directory (diag.Stream.AppendMemory); ChecksMemoryFile the monitor
+// checks' (diag.AppendCheckMemory: the self-discharge check's rest before
+// the sleep).
+const (
+	MemoryFile       = "diag-memory.bin"
+	ChecksMemoryFile = "diag-checks.bin"
+)
 
-// memEvery is how often (data time) the model's memory is saved.
+// memEvery is how often (data time) the memories are saved.
 const memEvery = 10 * time.Minute
 
-// keepMemory makes the model remember across agent restarts: it restores
-// the memory saved in dir (a missing file is a first start; a bad one is
-// logged and ignored) and saves it there from now on.
+// keepMemory makes the model and the monitor checks remember across agent
+// restarts: it restores the memories saved in dir (a missing file is a
+// first start; a bad one is logged and ignored) and saves them there from
+// now on.
 func (l *liveDiag) keepMemory(dir string, log *slog.Logger) {
-	if l.det == nil || dir == "" {
+	if dir == "" {
 		return
 	}
-	l.memPath = filepath.Join(dir, MemoryFile)
-	b, err := os.ReadFile(l.memPath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		log.Warn("fault model memory not read; starting without", "file", l.memPath, "err", err)
-	case len(b) > diag.MaxMemorySize:
-		log.Warn("fault model memory not read; starting without", "file", l.memPath, "err", fmt.Sprintf("%d bytes", len(b)))
-	default:
-		l.mu.Lock()
-		err = l.det.Restore(b)
-		l.mu.Unlock()
-		if err != nil {
-			log.Warn("fault model memory not read; starting without", "file", l.memPath, "err", err)
-		} else {
-			log.Info("fault model memory restored", "file", l.memPath)
+	read := func(path string, max int, what string, restore func([]byte) error) {
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return
+		case err == nil && len(b) > max:
+			err = fmt.Errorf("%d bytes, more than %d", len(b), max)
+		case err == nil:
+			l.mu.Lock()
+			err = restore(b)
+			l.mu.Unlock()
 		}
+		if err != nil {
+			log.Warn(what+" not read; starting without", "file", path, "err", err)
+		} else {
+			log.Info(what+" restored", "file", path)
+		}
+	}
+	if l.det != nil {
+		l.memPath = filepath.Join(dir, MemoryFile)
+		read(l.memPath, diag.MaxMemorySize, "fault model memory", l.det.Restore)
+	}
+	if len(l.checks) > 0 {
+		l.checksPath = filepath.Join(dir, ChecksMemoryFile)
+		read(l.checksPath, diag.MaxCheckMemorySize, "monitor checks' memory", func(b []byte) error {
+			return diag.RestoreCheckMemory(b, l.checks)
+		})
 	}
 }
 
-// saveMemory writes the model's memory to memPath (atomically: a power
-// cut leaves the old or the new file).
+// saveMemory writes the model's and the checks' memories (atomically: a
+// power cut leaves the old or the new file).
 func (l *liveDiag) saveMemory() error {
-	if l.memPath == "" {
-		return nil
-	}
+	var b, c []byte
 	l.mu.Lock()
-	b := l.det.AppendMemory(nil)
-	l.mu.Unlock()
-	if b == nil {
-		return nil
+	if l.memPath != "" {
+		b = l.det.AppendMemory(nil)
 	}
-	return atomicfile.Write(l.memPath, b, 0o644)
+	if l.checksPath != "" {
+		c = diag.AppendCheckMemory(nil, l.checks)
+	}
+	l.mu.Unlock()
+	var errs []error
+	if b != nil {
+		errs = append(errs, atomicfile.Write(l.memPath, b, 0o644))
+	}
+	if c != nil {
+		errs = append(errs, atomicfile.Write(l.checksPath, c, 0o644))
+	}
+	return errors.Join(errs...)
 }
 
 // newLiveDiag builds the rules and the detector the configuration asks
@@ -405,10 +429,10 @@ func (l *liveDiag) step(now time.Time) {
 	for _, ev := range mons {
 		l.monitor(ev)
 	}
-	if l.memPath != "" && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
+	if (l.memPath != "" || l.checksPath != "") && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
 		l.memSaved = now
 		if err := l.saveMemory(); err != nil {
-			l.log.Error("saving the fault model memory", "file", l.memPath, "err", err)
+			l.log.Error("saving the diagnosis memory", "err", err)
 		}
 	}
 }

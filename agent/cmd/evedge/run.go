@@ -487,7 +487,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			logStats(log, a, slog.LevelInfo, "stopped")
 			if dg != nil {
 				if merr := dg.saveMemory(); merr != nil {
-					log.Error("saving the fault model memory", "err", merr)
+					log.Error("saving the diagnosis memory", "err", merr)
 				}
 			}
 			if st != nil {

@@ -388,9 +388,10 @@ dialog = "dialog.toml"
 }
 
 // TestRunKeepsModelMemory: a recording agent saves the fault model's
-// memory across sleeps in its data directory (diag-memory.bin) and reads
-// it at the next start; a corrupt file is reported by name, the agent
-// runs on and writes a good one.
+// memory across sleeps in its data directory (diag-memory.bin), and the
+// monitor checks' (diag-checks.bin), and reads them at the next start; a
+// corrupt file is reported by name, the agent runs on and writes a good
+// one.
 func TestRunKeepsModelMemory(t *testing.T) {
 	wd, _ := os.Getwd()
 	if err := os.Chdir(filepath.Join(wd, "../../..")); err != nil {
@@ -410,6 +411,13 @@ func TestRunKeepsModelMemory(t *testing.T) {
 		if err != nil || last.IsZero() {
 			t.Fatalf("%s: last sample %v, %v", mem, last, err)
 		}
+		cb, err := os.ReadFile(filepath.Join(data, ChecksMemoryFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := diag.RestoreCheckMemory(cb, diag.NewChecks()); err != nil {
+			t.Fatalf("%s: %v", ChecksMemoryFile, err)
+		}
 		return last
 	}
 	var out, errb bytes.Buffer
@@ -426,8 +434,8 @@ func TestRunKeepsModelMemory(t *testing.T) {
 	if code := run([]string{"run", "--view", "off", "--for", "4s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
 		t.Fatalf("second start: exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "fault model memory restored") {
-		t.Errorf("second start did not restore the memory:\n%s", errb.String())
+	if !strings.Contains(errb.String(), "fault model memory restored") || !strings.Contains(errb.String(), "monitor checks' memory restored") {
+		t.Errorf("second start did not restore the memories:\n%s", errb.String())
 	}
 	if second := check(); !second.After(first) {
 		t.Errorf("memory's last sample %v, not after the first run's %v", second, first)
@@ -435,11 +443,15 @@ func TestRunKeepsModelMemory(t *testing.T) {
 	if err := os.WriteFile(mem, []byte("EVSM not a memory"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(data, ChecksMemoryFile), []byte("EVCM\x01 not a memory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	errb.Reset()
 	if code := run([]string{"run", "--view", "off", "--for", "2s", "--sim-speed", "60", "--data", data}, nil, &out, &errb); code != 0 {
 		t.Fatalf("corrupt memory: exit %d: %s", code, errb.String())
 	}
-	if s := errb.String(); !strings.Contains(s, "fault model memory not read") || !strings.Contains(s, MemoryFile) {
+	if s := errb.String(); !strings.Contains(s, "fault model memory not read") || !strings.Contains(s, MemoryFile) ||
+		!strings.Contains(s, "monitor checks' memory not read") || !strings.Contains(s, ChecksMemoryFile) {
 		t.Errorf("corrupt memory not reported by name:\n%s", s)
 	}
 	check()
