@@ -22,8 +22,8 @@ import (
 // 1 km/h, when the map has the speed) and no charger (when it has the
 // flag), comes sdSettle after the last second that had any of them (the
 // cells' polarisation has decayed) and sdWakeSkip after a gap in the data
-// (a BMS's first frames after it wakes may still carry the values from
-// before it slept). A minute with at least sdMinSecs rest seconds is a
+// or in its inputs (a BMS's first frames after it wakes may still carry
+// the values from before it slept). A minute with at least sdMinSecs rest seconds is a
 // rest minute: its mean average and lowest cell. The first rest minute
 // after the pack was used is the reference; a later rest minute is judged
 // against it when no second between them had current, motion or charge,
@@ -46,6 +46,7 @@ type SelfDischargeCheck struct {
 	busy   time.Time // last second with current, motion or charge
 	seenOK bool      // busy is set
 	wake   time.Time // first second of data after a gap
+	lastIn time.Time // last second with the current and cells readable
 	n      int       // rest seconds this minute
 	sa, sl float64   // their sums of the average and lowest cell, V
 	ref    sdMinute
@@ -119,7 +120,20 @@ func (c *SelfDischargeCheck) Step(now time.Time, read Read) *CheckChange {
 
 func (c *SelfDischargeCheck) step(now time.Time, read Read) {
 	i, okI := read(ModelInputPaths[InPackI])
-	if okI && finite(i) && math.Abs(i) > sdMaxRestA && math.Abs(i) <= sdMaxAbsA {
+	a, okA := read(ModelInputPaths[InCellAvg])
+	l, okL := read(ModelInputPaths[InCellMin])
+	okI = okI && finite(i) && math.Abs(i) <= sdMaxAbsA
+	okC := okA && okL && cellVolts(a) && cellVolts(l)
+	if okI && okC {
+		// A live agent's clock ticks through a BMS's sleep with the
+		// inputs missing: their return is a wake-up, as a gap in the
+		// data is (and so is the first reading after a start).
+		if c.lastIn.IsZero() || now.Sub(c.lastIn) > sdMaxGap {
+			c.wake = now
+		}
+		c.lastIn = now
+	}
+	if okI && math.Abs(i) > sdMaxRestA {
 		c.busy, c.seenOK = now, true
 		return
 	}
@@ -131,9 +145,7 @@ func (c *SelfDischargeCheck) step(now time.Time, read Read) {
 		c.busy, c.seenOK = now, true
 		return
 	}
-	a, okA := read(ModelInputPaths[InCellAvg])
-	l, okL := read(ModelInputPaths[InCellMin])
-	if !okI || !finite(i) || math.Abs(i) > sdMaxAbsA || !okA || !okL || !cellVolts(a) || !cellVolts(l) {
+	if !okI || !okC {
 		return
 	}
 	if !c.seenOK {
@@ -157,7 +169,7 @@ func (c *SelfDischargeCheck) endMinute(now time.Time) *CheckChange {
 	span := m.t.Sub(c.ref.t)
 	if !c.refOK || c.busy.After(c.ref.t) || math.Abs(m.avg-c.ref.avg) > sdAvgTol || span > MaxSleepMemory {
 		// The pack was used, or is at another charge: a new reference.
-		c.ref, c.refOK, c.hits = m, true, 0
+		c.ref, c.refOK, c.hits, c.calm = m, true, 0, 0
 		return nil
 	}
 	if span < sdMinSpan {
@@ -195,7 +207,7 @@ func (c *SelfDischargeCheck) endMinute(now time.Time) *CheckChange {
 	if c.hits < sdHold {
 		return nil
 	}
-	c.active, c.calm = true, 0
+	c.active, c.calm, c.hits = true, 0, 0
 	return &CheckChange{Check: c.Name(), Fault: c.Fault(), Raised: true, Since: c.ref.t, Time: now, Evidence: ev()}
 }
 

@@ -86,8 +86,9 @@ func flatAvg(int) float64 { return 3.800 }
 // 8100 s; rest seconds from 8160 s (sdWakeSkip), so [8160,8220) is
 // judged: lowest 3795 − 20·(8189.5 − 600)/3600 = 3752.836 mV, 41.33 mV
 // under the reference with the average unchanged: a hit; [8220,8280) is
-// the second (sdHold) and raises at 8280 s, since the reference's 720 s,
-// over 7440 s = 2.067 h.
+// the second (sdHold) and raises at 8280 s, since the reference's 720 s;
+// its evidence is the second judged minute's, 7500 s = 2.083 h after the
+// reference.
 func TestSelfDischargeCheck(t *testing.T) {
 	b := &parkBus{avg: flatAvg, low: shortLow(1 << 30)}
 	c := NewSelfDischargeCheck()
@@ -205,6 +206,31 @@ func TestSelfDischargeCheckWake(t *testing.T) {
 	}
 }
 
+// TestSelfDischargeCheckInputsGap: a live agent's clock ticks through
+// the BMS's sleep (900..8100 s) with the inputs missing, and the woken
+// BMS repeats its values from before the sleep for 30 s: the inputs'
+// return is a wake-up, so the raise comes at 8280 s as after a gap in
+// the data (TestSelfDischargeCheckWake); judged, the stale minute
+// [8100,8160) would raise at 8220 s.
+func TestSelfDischargeCheckInputsGap(t *testing.T) {
+	b := &parkBus{avg: flatAvg, low: shortLow(1 << 30), staleUntil: 8130}
+	c := NewSelfDischargeCheck()
+	none := func(string) (float64, bool) { return 0, false }
+	var at []int
+	for s := 0; s < 8400; s++ {
+		read := none
+		if b.awake(s) {
+			read = b.read(s)
+		}
+		if ch := c.Step(t0.Add(time.Duration(s)*time.Second), read); ch != nil {
+			at = append(at, s)
+		}
+	}
+	if len(at) != 1 || at[0] != 8280 {
+		t.Fatalf("changes at %v, want a raise at 8280 s", at)
+	}
+}
+
 // TestSelfDischargeCheckClockBack: data time going back (another log)
 // starts the check over: no reference from the other car.
 func TestSelfDischargeCheckClockBack(t *testing.T) {
@@ -214,8 +240,10 @@ func TestSelfDischargeCheckClockBack(t *testing.T) {
 	// The other log's car has always rested with a lower cell: its first
 	// rest minute is a reference, not a comparison.
 	c.Step(t0.Add(-time.Hour), b.read(8100))
+	// Judged against the old car's reference (lowest 3794.2 mV at 720 s)
+	// this lowest cell would be 44 mV under it from t0 + 2520 s on.
 	healthy := &parkBus{avg: flatAvg, low: func(int) float64 { return 3.750 }}
-	for s := 1; s < 3000; s++ {
+	for s := 1; s < 3600+6000; s++ {
 		if ch := c.Step(t0.Add(-time.Hour+time.Duration(s)*time.Second), healthy.read(8100+s%300)); ch != nil {
 			t.Fatalf("change %+v at %d s after the clock went back", ch, s)
 		}
@@ -301,6 +329,25 @@ func TestSelfDischargeCheckRestart(t *testing.T) {
 	}
 	if out, at := stepPark(NewSelfDischargeCheck(), b, 8100, 8399); len(out) != 0 {
 		t.Errorf("without memory: changes %+v at %v", out, at)
+	}
+
+	// Saved while raised (at 8399 s): the restarted agent keeps the
+	// fault and clears it as one that ran on (TestSelfDischargeCheckClear:
+	// at 16500 s).
+	clr := &parkBus{avg: flatAvg, low: shortLow(8400), drive2: func(s int) bool { return s < 12600 }}
+	run := NewSelfDischargeCheck()
+	if _, at := stepPark(run, clr, 0, 8399); len(at) != 1 || !run.Active() {
+		t.Fatalf("changes at %v before the save, want a raise", at)
+	}
+	again := NewSelfDischargeCheck()
+	if err := again.RestoreMemory(run.AppendMemory(nil)); err != nil {
+		t.Fatalf("restoring a raised check: %v", err)
+	}
+	if !again.Active() {
+		t.Fatal("restored check not raised")
+	}
+	if out, at := stepPark(again, clr, 12000, 17000); len(out) != 1 || at[0] != 16500 || out[0].Raised || again.Active() {
+		t.Fatalf("restored raised check: changes %+v at %v, want a clear at 16500 s", out, at)
 	}
 
 	// The same memory read by an agent after 8 days: stale.

@@ -165,5 +165,13 @@ func (g *Gate) Now() (time.Time, bool) {
 	return g.Wall(g.Mono())
 }
 
+// SaneSince returns the wall time at which the clock was found sane, and
+// ok false while it is not: stamps taken before it are not true times.
+func (g *Gate) SaneSince() (t time.Time, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.saneWall, g.sane
+}
+
 // Min is the minimum the Gate checks against.
 func (g *Gate) Min() time.Time { return g.o.Min }

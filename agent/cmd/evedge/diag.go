@@ -54,6 +54,19 @@ type liveDiag struct {
 	// memEvery of data time and at exit.
 	memPath, checksPath string
 	memSaved            time.Time
+	// held are the memories read at start while the wall clock was not
+	// yet sane (a board without RTC before NTP): data stamped then lies
+	// before them, would make the model and the checks forget them, and
+	// the saves would overwrite the files. They are restored at the first
+	// second of trusted data time; nothing is saved before.
+	held []heldMemory
+}
+
+// heldMemory is a memory file read, waiting for a sane clock.
+type heldMemory struct {
+	path, what string
+	b          []byte
+	restore    func([]byte) error
 }
 
 // MemoryFile is the fault model's memory across sleeps in the data
@@ -76,6 +89,9 @@ func (l *liveDiag) keepMemory(dir string, log *slog.Logger) {
 	if dir == "" {
 		return
 	}
+	if l.log == nil {
+		l.log = log
+	}
 	read := func(path string, max int, what string, restore func([]byte) error) {
 		b, err := os.ReadFile(path)
 		switch {
@@ -83,17 +99,27 @@ func (l *liveDiag) keepMemory(dir string, log *slog.Logger) {
 			return
 		case err == nil && len(b) > max:
 			err = fmt.Errorf("%d bytes, more than %d", len(b), max)
-		case err == nil:
-			l.mu.Lock()
-			err = restore(b)
-			l.mu.Unlock()
 		}
 		if err != nil {
 			log.Warn(what+" not read; starting without", "file", path, "err", err)
-		} else {
-			log.Info(what+" restored", "file", path)
+			return
 		}
+		l.held = append(l.held, heldMemory{path, what, b, restore})
 	}
+	defer func() {
+		if len(l.held) == 0 {
+			return
+		}
+		if l.hold.trustedAt(time.Now()) {
+			l.mu.Lock()
+			l.restoreHeld()
+			l.mu.Unlock()
+			return
+		}
+		for _, h := range l.held {
+			log.Info(h.what+" kept until the wall clock is sane", "file", h.path)
+		}
+	}()
 	if l.det != nil {
 		l.memPath = filepath.Join(dir, MemoryFile)
 		read(l.memPath, diag.MaxMemorySize, "fault model memory", l.det.Restore)
@@ -104,6 +130,18 @@ func (l *liveDiag) keepMemory(dir string, log *slog.Logger) {
 			return diag.RestoreCheckMemory(b, l.checks)
 		})
 	}
+}
+
+// restoreHeld restores the memories read at start (l.mu held).
+func (l *liveDiag) restoreHeld() {
+	for _, h := range l.held {
+		if err := h.restore(h.b); err != nil {
+			l.log.Warn(h.what+" not read; starting without", "file", h.path, "err", err)
+		} else {
+			l.log.Info(h.what+" restored", "file", h.path)
+		}
+	}
+	l.held = nil
 }
 
 // saveMemory writes the model's and the checks' memories (atomically: a
@@ -387,7 +425,12 @@ func (l *liveDiag) step(now time.Time) {
 		return
 	}
 	read := freshReader(l.table, now)
+	trusted := l.hold.trustedAt(now)
 	l.mu.Lock()
+	if len(l.held) > 0 && trusted {
+		l.restoreHeld()
+	}
+	remember := trusted && len(l.held) == 0
 	var changes []diag.Alarm
 	var flags uint32
 	var hi int
@@ -429,7 +472,7 @@ func (l *liveDiag) step(now time.Time) {
 	for _, ev := range mons {
 		l.monitor(ev)
 	}
-	if (l.memPath != "" || l.checksPath != "") && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
+	if remember && (l.memPath != "" || l.checksPath != "") && (l.memSaved.IsZero() || now.Sub(l.memSaved) >= memEvery || now.Before(l.memSaved)) {
 		l.memSaved = now
 		if err := l.saveMemory(); err != nil {
 			l.log.Error("saving the diagnosis memory", "err", err)

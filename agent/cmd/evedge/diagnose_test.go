@@ -624,7 +624,9 @@ func TestDiagnoseSelfDischarge(t *testing.T) {
 	if raceEnabled {
 		t.Skip("a 2.5 h simulation: run without -race (make test-unit does)")
 	}
-	park := func(c *sim.Config) { c.Scenario, c.ParkTime, c.InitialSOC, c.Ambient = sim.PhasePark, 10*time.Hour, 25, 20 }
+	park := func(c *sim.Config) {
+		c.Scenario, c.ParkTime, c.InitialSOC, c.Ambient = sim.PhasePark, 10*time.Hour, 25, 20
+	}
 	const d = 150 * time.Minute
 	path := sleepLog(t, simLogEdit(t, park, 41, d, sim.FaultSpec{Kind: sim.FaultCellShort, Target: 17, Severity: 1}), 8*time.Minute, 140*time.Minute)
 	start := logStart(t, path)

@@ -156,6 +156,18 @@ func (r *storeRecorder) releaseWhenSane(ctx context.Context) {
 	}
 }
 
+// trustedAt reports whether t, a stamp on the system's wall clock, is a
+// true wall time: taken once the clock was sane (less the 10 s a stamp
+// may wait, see mono). A nil recorder, or one whose clock was sane from
+// the start, trusts every stamp.
+func (r *storeRecorder) trustedAt(t time.Time) bool {
+	if r == nil || r.clock == nil {
+		return true
+	}
+	since, ok := r.clock.SaneSince()
+	return ok && !t.Before(since.Add(-10*time.Second))
+}
+
 // Stamped runs do for something stamped t on the system's wall clock (an
 // event at t): at once with shift 0 while wall time is trusted; while it
 // is not (no RTC, before NTP), once it is, with shift the correction that
