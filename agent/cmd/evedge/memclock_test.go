@@ -8,14 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/evedge/evedge/agent/diag"
 	"github.com/evedge/evedge/agent/signals"
-	"github.com/evedge/evedge/agent/store"
-	"github.com/evedge/evedge/agent/wallclock"
 )
 
 // TestMemoryKeptUntilSaneClock: a head unit without RTC powers down with
@@ -79,19 +76,9 @@ func TestMemoryKeptUntilSaneClock(t *testing.T) {
 	}
 
 	// The boot: wall clock at 1970 + 100 s, not synchronised.
-	var mono, wall atomic.Int64
-	var synced atomic.Bool
-	wall.Store(time.Unix(100, 0).UnixNano())
-	wallNow := func() time.Time { return time.Unix(0, wall.Load()) }
-	gate := wallclock.New(wallclock.Options{Min: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RTC: false,
-		Now: wallNow, Mono: func() time.Duration { return time.Duration(mono.Load()) }, Synced: synced.Load})
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: -1, Now: wallNow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	r := newStoreRecorder(st, db, false, gate)
-	r.now = wallNow
+	clk := newBootClocks(t)
+	wall, synced, gate, wallNow := &clk.wall, &clk.synced, clk.gate, clk.now
+	st, r := clk.recorder(t, db)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	table := signals.NewTable(db)
@@ -108,8 +95,7 @@ func TestMemoryKeptUntilSaneClock(t *testing.T) {
 	}
 	for range 600 {
 		second(wallNow(), 3.750)
-		mono.Add(int64(time.Second))
-		wall.Add(int64(time.Second))
+		clk.advance(time.Second)
 	}
 	if b, err := os.ReadFile(memFile); err != nil || !bytes.Equal(b, saved) {
 		t.Fatalf("memory file rewritten from 1970 data (err %v)", err)

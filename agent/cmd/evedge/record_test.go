@@ -34,26 +34,16 @@ func TestRecorderHoldsUntilSaneClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// Fake clocks: the wall clock starts at 1970 + 100 s and is stepped
-	// to the real date by "NTP"; the monotonic clock runs steadily.
-	var mono atomic.Int64
-	var wall atomic.Int64
-	var synced atomic.Bool
-	wall.Store(time.Unix(100, 0).UnixNano())
-	gate := wallclock.New(wallclock.Options{Min: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RTC: false,
-		Now: func() time.Time { return time.Unix(0, wall.Load()) }, Mono: func() time.Duration { return time.Duration(mono.Load()) },
-		Synced: func() bool { return synced.Load() }})
-	if gate.Sane() {
-		t.Fatal("a 1970 clock is sane")
-	}
+	clk := newBootClocks(t)
+	wall, synced, gate := &clk.wall, &clk.synced, clk.gate
 	r := newStoreRecorder(st, db, false, gate)
-	r.now = func() time.Time { return time.Unix(0, wall.Load()) }
+	r.now = clk.now
 	msg := db.Message("BMS_SOC")
 	if msg == nil {
 		t.Fatal("sim DBC has no BMS_SOC")
 	}
 	sig := msg.Signals[0]
-	advance := func(d time.Duration) { mono.Add(int64(d)); wall.Add(int64(d)) }
+	advance := clk.advance
 	// Two frames 1 s apart before the clock is set, stamped at receipt.
 	for i := range 2 {
 		f := can.Frame{Time: wall.Load(), ID: msg.ID, Len: 8}
@@ -120,28 +110,18 @@ func TestEventsHeldUntilSaneClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mono, wall atomic.Int64
-	var synced atomic.Bool
-	wall.Store(time.Unix(100, 0).UnixNano())
-	wallNow := func() time.Time { return time.Unix(0, wall.Load()) }
-	gate := wallclock.New(wallclock.Options{Min: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RTC: false,
-		Now: wallNow, Mono: func() time.Duration { return time.Duration(mono.Load()) }, Synced: synced.Load})
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: -1, Now: wallNow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	clk := newBootClocks(t)
+	wall, synced, gate, wallNow := &clk.wall, &clk.synced, clk.gate, clk.now
+	st, r := clk.recorder(t, db)
 	up, err := uplink.New(uplink.Options{Broker: "tcp://127.0.0.1:1", Vehicle: "car-1", Store: st, Now: wallNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	up.SetClock(gate)
-	r := newStoreRecorder(st, db, false, gate)
-	r.now = wallNow
 	log := slog.New(slog.DiscardHandler)
 	l := &liveDiag{cfg: config.Diag{Pin: config.Duration{Duration: time.Minute}}, dtcs: &dtcTracker{}}
 	l.attach(nil, st, up, r, log)
-	advance := func(d time.Duration) { mono.Add(int64(d)); wall.Add(int64(d)) }
+	advance := clk.advance
 
 	// mono 0 s: a frame and an alarm at the same instant.
 	t0 := wallNow()
@@ -254,4 +234,46 @@ func countEvents(t *testing.T, st *store.Store, from, to time.Time) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// bootClocks are the clocks of a head unit without RTC, for the tests:
+// the wall clock starts at 1970 + 100 s and is stepped to the real date
+// by "NTP" (wall.Store, synced.Store); the monotonic clock runs steadily.
+type bootClocks struct {
+	mono, wall atomic.Int64
+	synced     atomic.Bool
+	gate       *wallclock.Gate
+}
+
+func newBootClocks(t *testing.T) *bootClocks {
+	t.Helper()
+	c := &bootClocks{}
+	c.wall.Store(time.Unix(100, 0).UnixNano())
+	c.gate = wallclock.New(wallclock.Options{Min: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RTC: false,
+		Now: c.now, Mono: func() time.Duration { return time.Duration(c.mono.Load()) }, Synced: c.synced.Load})
+	if c.gate.Sane() {
+		t.Fatal("a 1970 clock is sane")
+	}
+	return c
+}
+
+// now is the wall clock.
+func (c *bootClocks) now() time.Time { return time.Unix(0, c.wall.Load()) }
+
+// advance moves both clocks by d.
+func (c *bootClocks) advance(d time.Duration) { c.mono.Add(int64(d)); c.wall.Add(int64(d)) }
+
+// recorder opens a store in a temporary folder on the wall clock (closed
+// at the end of the test) and a recorder that holds what it gets until
+// the clock is sane.
+func (c *bootClocks) recorder(t *testing.T, db *signals.Database) (*store.Store, *storeRecorder) {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: -1, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newStoreRecorder(st, db, false, c.gate)
+	r.now = c.now
+	return st, r
 }
