@@ -145,10 +145,16 @@ func (l *liveDiag) restoreHeld() {
 }
 
 // saveMemory writes the model's and the checks' memories (atomically: a
-// power cut leaves the old or the new file).
+// power cut leaves the old or the new file). While the memories read at
+// start still wait for a sane clock (an agent stopped before NTP set it)
+// the files are the newest true memories and are left as they are.
 func (l *liveDiag) saveMemory() error {
 	var b, c []byte
 	l.mu.Lock()
+	if len(l.held) > 0 {
+		l.mu.Unlock()
+		return nil
+	}
 	if l.memPath != "" {
 		b = l.det.AppendMemory(nil)
 	}
