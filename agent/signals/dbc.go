@@ -433,6 +433,14 @@ func (m *Message) Decode(f *can.Frame, out []Value) []Value {
 		case Float64:
 			phys = math.Float64frombits(raw)
 		}
+		if mp := s.Mapping; mp != nil && mp.states != nil {
+			v, ok := mp.lookup(int64(raw))
+			if !ok {
+				continue // a state the map does not list
+			}
+			out = append(out, Value{Signal: s, Raw: raw, Value: v})
+			continue
+		}
 		phys = phys*s.Factor + s.Offset
 		if mp := s.Mapping; mp != nil && (mp.Scale != 1 || mp.Add != 0) {
 			phys = phys*mp.Scale + mp.Add

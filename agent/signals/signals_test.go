@@ -464,10 +464,13 @@ func FuzzParseMap(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte("[[signal]]\nmessage = \"A\"\nsignal = \"a\"\nvss = \"Vehicle.X\"\nrate = \"1s\"\nscale = 2.0\n"))
-	db, err := Parse("f.dbc", []byte("BO_ 256 A: 8 X\n SG_ a : 0|8@1+ (1,0) [0|0] \"\" X\n"))
+	f.Add([]byte("[[signal]]\nmessage = \"A\"\nsignal = \"a\"\nvss = \"Vehicle.X\"\nvalues = { open = 0, \"2\" = 1 }\n"))
+	f.Add([]byte("[[signal]]\nmessage = \"A\"\nsignal = \"b\"\nvss = \"Vehicle.X\"\nvalues = { \"-3\" = 1.5, ON = 2 }\n"))
+	db, err := Parse("f.dbc", []byte("BO_ 256 A: 8 X\n SG_ a : 0|8@1+ (1,0) [0|0] \"\" X\n SG_ b : 8|3@1- (1,0) [0|0] \"\" X\n\nVAL_ 256 a 0 \"open\" 2 \"closed\" ;\nVAL_ 256 b 1 \"on\" ;\n"))
 	if err != nil {
 		f.Fatal(err)
 	}
+	msg := db.Message("A")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseMap("f.toml", data)
 		if err != nil {
@@ -479,7 +482,19 @@ func FuzzParseMap(f *testing.F) {
 		for i := range db.Signals {
 			db.Signals[i].Mapping = nil
 		}
-		_ = db.Apply(m)
+		if db.Apply(m) != nil {
+			return
+		}
+		for raw := 0; raw < 256; raw++ {
+			fr := frame(256, byte(raw), byte(raw), 0, 0, 0, 0, 0, 0)
+			for _, v := range msg.Decode(&fr, nil) {
+				if mp := v.Signal.Mapping; mp != nil && mp.Values != nil {
+					if _, ok := mp.lookup(int64(v.Raw)); !ok {
+						t.Fatalf("raw %d of %s decoded though the map lists no such state", v.Raw, v.Signal.Name)
+					}
+				}
+			}
+		}
 	})
 }
 
@@ -506,6 +521,116 @@ func TestMapErrors(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// valuesDBC has a contactor state with a value table (as the other
+// simulator's BMS_PackElec.HvContState: 0 open, 1 precharge, 2 closed,
+// 3 fault), a signed 4-bit state and a float.
+const valuesDBC = `BO_ 500 Pack: 8 BMS
+ SG_ Cont : 8|2@1+ (1,0) [0|3] "" X
+ SG_ Mode : 16|4@1- (1,0) [-8|7] "" X
+ SG_ Amps : 32|32@1- (0.5,0) [0|0] "A" X
+ SG_ F : 32|32@1+ (1,0) [0|0] "" X
+
+SIG_VALTYPE_ 500 F : 1;
+VAL_ 500 Cont 0 "open" 1 "precharge" 2 "closed" 3 "fault" ;
+`
+
+func TestMapValues(t *testing.T) {
+	db, err := Parse("v.dbc", []byte(valuesDBC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMap("v.toml", []byte(`[[signal]]
+message = "Pack"
+signal = "Cont"
+vss = "Vehicle.Powertrain.TractionBattery.IsPowerConnected"
+values = { open = 0, Precharge = 1, "2" = 1 }
+
+[[signal]]
+message = "Pack"
+signal = "Mode"
+vss = "Vehicle.Private.Test.Mode"
+values = { "-1" = 10, "0x3" = 30 }
+
+[[signal]]
+message = "Pack"
+signal = "Amps"
+vss = "Vehicle.Private.Test.Amps"
+scale = -1.0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(m); err != nil {
+		t.Fatal(err)
+	}
+	// Byte 1 carries Cont in bits 0-1, byte 2 Mode in bits 0-3 (two's
+	// complement: 0xF is -1), bytes 4-7 Amps (little-endian, 0.5 A a bit).
+	for _, tc := range []struct {
+		cont, mode byte
+		wantCont   float64 // NaN: left out
+		wantMode   float64
+	}{
+		{0, 0xF, 0, 10},
+		{1, 0x3, 1, 30},
+		{2, 0x0, 1, math.NaN()},
+		{3, 0x8, math.NaN(), math.NaN()}, // fault: not listed; -8 not listed
+	} {
+		got := decodeMap(t, db, frame(500, 0, tc.cont, tc.mode, 0, 20, 0, 0, 0))
+		for name, want := range map[string]float64{"Cont": tc.wantCont, "Mode": tc.wantMode} {
+			v, ok := got[name]
+			switch {
+			case math.IsNaN(want) && ok:
+				t.Errorf("cont %d mode %#x: %s = %v, want no value (state not in the map)", tc.cont, tc.mode, name, v.Value)
+			case !math.IsNaN(want) && (!ok || v.Value != want):
+				t.Errorf("cont %d mode %#x: %s = %v (present %v), want %v", tc.cont, tc.mode, name, v.Value, ok, want)
+			}
+		}
+		if a := got["Amps"]; a.Value != -10 { // 20 * 0.5 A, scale -1
+			t.Errorf("Amps = %v, want -10 (the other signals of the message still decode)", a.Value)
+		}
+	}
+	f := frame(500, 0, 2, 0, 0, 20, 0, 0, 0)
+	msg := db.Lookup(&f)
+	out := make([]Value, 0, len(msg.Signals))
+	if n := testing.AllocsPerRun(100, func() { out = msg.Decode(&f, out[:0]) }); n != 0 {
+		t.Errorf("Decode with a values table allocates %v times per frame", n)
+	}
+}
+
+func TestMapValuesErrors(t *testing.T) {
+	db, err := Parse("v.dbc", []byte(valuesDBC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(sig, extra string) string {
+		return "\n[[signal]]\nmessage = \"Pack\"\nsignal = \"" + sig + "\"\nvss = \"Vehicle.A\"\n" + extra + "\n"
+	}
+	for _, tc := range []struct{ text, want string }{
+		{entry("Cont", "values = { closed = 1 }\nscale = 2.0"), `v.toml:2: signal[0]: field "values" cannot be combined with scale or add`},
+		{entry("Cont", "values = { closed = 1 }\nadd = 1.0"), `cannot be combined with scale or add`},
+		{entry("Cont", "values = {}"), `v.toml:2: signal[0]: field "values" is empty`},
+		{entry("Cont", "values = { shut = 0 }"), `v.toml:2: signal[0]: field "values": "shut" is neither an integer nor a state of Pack.Cont (its value table: "closed", "fault", "open", "precharge")`},
+		{entry("Mode", "values = { off = 0 }"), `"off" is not an integer and Pack.Mode has no value table (VAL_) to name states`},
+		{entry("Cont", "values = { \"4\" = 1 }"), `"4" is outside the raw range 0..3 of the 2-bit signal Pack.Cont`},
+		{entry("Mode", "values = { \"8\" = 1 }"), `"8" is outside the raw range -8..7 of the 4-bit signal Pack.Mode`},
+		{entry("Cont", "values = { closed = 1, \"2\" = 1 }"), `"2" and "closed" name the same raw value 2`},
+		{entry("F", "values = { \"1\" = 1 }"), `Pack.F is a floating-point signal, not a state`},
+		{entry("Cont", "values = { closed = nan }"), `"closed": NaN is not a value`},
+		{entry("Cont", "values = { closed = \"yes\" }"), `v.toml:6`},
+	} {
+		m, err := ParseMap("v.toml", []byte(tc.text))
+		if err == nil {
+			err = db.Apply(m)
+			for _, s := range db.Signals {
+				s.Mapping = nil
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.text, err, tc.want)
 		}
 	}
 }

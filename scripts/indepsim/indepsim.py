@@ -215,7 +215,7 @@ def apply_variants(names):
         MSG[m.name] = nm
 UNKNOWN_ID = 0x6F1  # a gateway network-management frame the DBC does not describe
 
-# VSS path -> (message, signal, unit, scale, add, description)
+# VSS path -> (message, signal, unit, scale, add, description[, values: (state name, VSS value) pairs])
 SIGNAL_MAP = [
     ("Vehicle.Powertrain.TractionBattery.CellVoltage.Max", "BMS_CellSumry", "CellVmax", "V", None, None, ""),
     ("Vehicle.Powertrain.TractionBattery.CellVoltage.Min", "BMS_CellSumry", "CellVmin", "V", None, None, ""),
@@ -226,6 +226,9 @@ SIGNAL_MAP = [
     ("Vehicle.Powertrain.TractionBattery.CurrentCurrent", "BMS_PackElec", "PackCurr", "A", -1.0, None,
      "DBC gives discharge positive; VSS wants current into the battery positive"),
     ("Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", "BMS_PackElec", "BmsSoc", "percent", None, None, ""),
+    ("Vehicle.Powertrain.TractionBattery.IsPowerConnected", "BMS_PackElec", "HvContState", None, None, None,
+     "contactor state: precharge counts as connected (current may flow); fault is left out",
+     (("open", 0), ("precharge", 1), ("closed", 1))),
     ("Vehicle.Private.EvedgeSim.CoolantInletTemperature", "BMS_Thermal", "CoolInT", "celsius", None, None, ""),
     ("Vehicle.Private.EvedgeSim.CoolantOutletTemperature", "BMS_Thermal", "CoolOutT", "celsius", None, None, ""),
     ("Vehicle.Private.EvedgeSim.CoolantPumpDuty", "TMS_Cmd", "BattPumpDuty", "percent", None, None, ""),
@@ -273,7 +276,9 @@ def write_map(path, dbc_name):
     L = ["# evedge signal map for the indepsim car (scripts/indepsim/indepsim.py).",
          "# vss = dbc * scale + add", "", "[vehicle]", 'name = "indepsim crossover (96s NMC, 64 kWh)"',
          'vendor = "indepsim"', 'dbc = "%s"' % dbc_name, ""]
-    for vss, msg, sig, unit, scale, add, desc in SIGNAL_MAP:
+    for entry in SIGNAL_MAP:
+        vss, msg, sig, unit, scale, add, desc = entry[:7]
+        values = entry[7] if len(entry) > 7 else None
         m = MSG[msg]
         L.append("[[signal]]")
         L.append('message = "%s"' % msg)
@@ -286,6 +291,8 @@ def write_map(path, dbc_name):
             L.append("scale = %r" % scale)
         if add is not None:
             L.append("add = %r" % add)
+        if values:
+            L.append("values = { %s }" % ", ".join("%s = %r" % kv for kv in values))
         if desc:
             L.append('description = "%s"' % desc)
         L.append("")
