@@ -60,6 +60,7 @@ func (mp *Mapping) lookup(raw int64) (float64, bool) {
 	}
 	return 0, false
 }
+
 // Duration is a time.Duration that reads "100ms", "1s" in TOML.
 type Duration struct{ time.Duration }
 
