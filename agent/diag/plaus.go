@@ -95,7 +95,7 @@ func (m *minuteClock) next(now time.Time) { m.start = now }
 
 // NewChecks returns the monitor checks the agent runs beside the rules.
 func NewChecks() []Check {
-	return []Check{NewPackVoltageCheck(), NewChargerCheck(), NewThermalCheck(), NewFrozenCheck(), NewCoolantFlowCheck(), NewRestCurrentCheck(), NewChargeGapCheck(), NewChargeLeadCheck(), NewOpenCurrentCheck(), NewCellResistanceCheck(), NewSelfDischargeCheck()}
+	return []Check{NewPackVoltageCheck(), NewChargerCheck(), NewThermalCheck(), NewFrozenCheck(), NewCoolantFlowCheck(), NewRestCurrentCheck(), NewChargeGapCheck(), NewChargeLeadCheck(), NewOpenCurrentCheck(), NewCellResistanceCheck(), NewSelfDischargeCheck(), NewInverterCoolingCheck()}
 }
 
 // NewPackVoltageCheck returns a check with the default threshold and hold.

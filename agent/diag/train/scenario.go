@@ -626,6 +626,15 @@ func simulate(sc Scenario, q *quantizer) (Run, error) {
 			if path == diag.PowerConnectedPath {
 				return *conn, true
 			}
+			switch path {
+			case diag.DriveCoolantPath:
+				// One loop cools the sim's pack, motor and inverter:
+				// its drive coolant is the pack's inlet, its pump
+				// the pack's.
+				return x[diag.InCoolantIn], !math.IsNaN(x[diag.InCoolantIn])
+			case diag.DrivePumpPath:
+				return x[diag.InPumpDuty], !math.IsNaN(x[diag.InPumpDuty])
+			}
 			for i, p := range diag.ModelInputPaths {
 				if p == path {
 					if i == diag.InPackI {
