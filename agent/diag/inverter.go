@@ -18,33 +18,37 @@ const DrivePumpPath = "Vehicle.Private.EvedgeSim.DriveCoolantPumpDuty"
 // InverterCoolingCheck looks for an inverter that has lost its cooling (a
 // power module lifting off its cold plate, dried thermal paste, a blocked
 // channel): it runs much hotter over its coolant than it did for the same
-// load. The inverter's lead over the drive loop's coolant is its losses
-// over its conductance to the cold plate, and its losses grow with the
-// power it converts, so the check learns from the car a line of the lead
-// against the load (|torque| × speed, each minute's mean, through a
-// first-order lag of invLagMinutes as the power modules' heat takes that
-// long to reach the sensor) and reports when the lead is several times
-// what the line predicts.
+// load and coolant flow. The inverter's lead over the drive loop's coolant
+// is its losses over its conductance to the cold plate; its losses grow
+// with the power it converts and its conductance with the flow, so the
+// check learns from the car, per 10 % band of the drive pump's duty, a
+// line of the lead against the load (|torque| × speed, each minute's mean,
+// through a first-order lag of invLagMinutes as the power modules' heat
+// takes that long to reach the sensor) and reports when the lead is
+// several times what the line predicts.
 //
 // A minute counts when at least invMinSeconds of its seconds have the
-// inverter and coolant temperatures, the torque and the speed, and the
-// car moved at invMinSpeed km/h or more on average. The line is fitted
-// (least squares, its slope at least 0) to the first invLearn counted
-// minutes and then to every later one not deviating, forgetting with a
-// time constant of invForget minutes. Each counted minute after learning
-// is judged on the last invPool counted minutes: their mean lead against
-// the line's mean prediction, only when all their loads lie within the
-// range learnt (widened by a tenth; the line is not extrapolated to loads
-// it never saw: such minutes are learnt instead). A pool at least invRatio times the prediction (at least
-// 1 K) and invExcess K over it is deviating; invHold in a row raise the
-// fault, and invClear judged pools in a row under invClearRatio times
-// the prediction clear it. Only pools under invLearnRatio are learnt (a
-// fault that grows over tens of minutes is not followed), and minutes not
-// judged (the pool filling after learning or a gap, loads out of the
-// range) only when under invClearRatio times the line's prediction. A gap
-// of over invMaxGap in the data drops the minute under way, the lag and
-// the pool; readings outside −60..200 °C, ±5,000 N·m or 0..400 km/h are
-// missing.
+// inverter and coolant temperatures, the pump duty, the torque and the
+// speed, the car moved at invMinSpeed km/h or more on average and the
+// pump stayed within invDutySpread, in the same band as the minute before
+// (after a change of band the inverter has not settled). A band's line is
+// fitted (least squares, its slope at least 0) to its first invLearn
+// counted minutes and then follows, forgetting with a time constant of
+// invForget minutes; a band not yet learnt is judged against the nearest
+// learnt band of less flow (more flow cools better, so that band's lead
+// bounds its own). Each counted minute is judged on the last invPool
+// counted minutes: their mean lead against their mean prediction, only
+// when all their loads lie within the ranges learnt (widened by a tenth;
+// a line is not extrapolated to loads it never saw). A pool at least
+// invRatio times the prediction (at least 1 K) and invExcess K over it is
+// deviating; invHold in a row raise the fault, and invClear judged pools
+// in a row under invClearRatio times the prediction clear it. Only pools
+// under invLearnRatio are learnt (a fault that grows over tens of minutes
+// is not followed), and minutes not judged (the pool filling after
+// learning or a gap, loads out of range) only when under invClearRatio
+// times the prediction. A gap of over invMaxGap in the data drops the
+// minute under way, the lag, the pool and the last band; readings outside
+// −60..200 °C, 0..100 %, ±5,000 N·m or 0..400 km/h are missing.
 type InverterCoolingCheck struct {
 	clock  minuteClock
 	n      int
