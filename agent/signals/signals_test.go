@@ -498,6 +498,20 @@ func FuzzParseMap(f *testing.F) {
 	})
 }
 
+// mapError parses the map text under name and applies it to db, returning
+// the first error; db's signals are left unmapped.
+func mapError(db *Database, name, text string) error {
+	m, err := ParseMap(name, []byte(text))
+	if err != nil {
+		return err
+	}
+	err = db.Apply(m)
+	for _, s := range db.Signals {
+		s.Mapping = nil
+	}
+	return err
+}
+
 func TestMapErrors(t *testing.T) {
 	db, err := Load("testdata/kinds.dbc")
 	if err != nil {
@@ -512,14 +526,7 @@ func TestMapErrors(t *testing.T) {
 		{"[[signal]]\nmessage = \"Nope\"\nsignal = \"U4\"\nvss = \"Vehicle.A\"\n", `field "message": "Nope" is not a message of testdata/kinds.dbc`},
 		{"\n\n[[signal]]\nmessage = \"Kinds\"\nsignal = \"U5\"\nvss = \"Vehicle.A\"\n", `m.toml:3: signal[0]: field "signal": "U5" is not a signal of message Kinds`},
 	} {
-		m, err := ParseMap("m.toml", []byte(tc.text))
-		if err == nil {
-			err = db.Apply(m)
-			for _, s := range db.Signals {
-				s.Mapping = nil
-			}
-		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := mapError(db, "m.toml", tc.text); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
 	}
@@ -622,14 +629,7 @@ func TestMapValuesErrors(t *testing.T) {
 		{entry("Cont", "values = { closed = nan }"), `"closed": NaN is not a value`},
 		{entry("Cont", "values = { closed = \"yes\" }"), `v.toml:6`},
 	} {
-		m, err := ParseMap("v.toml", []byte(tc.text))
-		if err == nil {
-			err = db.Apply(m)
-			for _, s := range db.Signals {
-				s.Mapping = nil
-			}
-		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := mapError(db, "v.toml", tc.text); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.text, err, tc.want)
 		}
 	}
