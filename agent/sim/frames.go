@@ -169,10 +169,12 @@ var specs = []msgSpec{
 			v[0], v[1] = math.Min(m.iso/1000, 50000), float64(m.isoStatus)
 		}},
 	{"MCU_Temps", 100 * time.Millisecond,
-		[]string{"MotorTemp", "InverterTemp", "MotorTorqueLimit", "DeratingActive"},
+		[]string{"MotorTemp", "InverterTemp", "MotorTorqueLimit", "DeratingActive", "CoolantTemp", "CoolantPumpDuty"},
 		func(s *Sim, seq uint64, v []float64) {
 			m := &s.m
 			v[0], v[1], v[2], v[3] = m.motorT, m.invT, m.torqueLimit, b2f(m.torqueLimit < s.cfg.MotorTorque)
+			// One loop: the drive unit's coolant is the pack's inlet.
+			v[4], v[5] = m.coolIn, m.pumpDuty*100
 		}},
 	{"DCDC_Status", 100 * time.Millisecond,
 		[]string{"DCDCState", "DCDCOutputVoltage", "DCDCOutputCurrent", "DCDCTemp"},

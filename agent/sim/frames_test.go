@@ -142,6 +142,8 @@ var expected = map[string]func(st *State) float64{
 	"IMD_Status.IsolationStatus":        func(st *State) float64 { return float64(st.IsolationStatus) },
 	"MCU_Temps.MotorTemp":               func(st *State) float64 { return st.MotorTemp },
 	"MCU_Temps.InverterTemp":            func(st *State) float64 { return st.InverterTemp },
+	"MCU_Temps.CoolantTemp":             func(st *State) float64 { return st.CoolantInlet },
+	"MCU_Temps.CoolantPumpDuty":         func(st *State) float64 { return st.PumpDuty },
 	"MCU_Temps.MotorTorqueLimit":        func(st *State) float64 { return st.MotorTorqueLimit },
 	"DCDC_Status.DCDCState":             func(st *State) float64 { return float64(st.DCDC) },
 	"DCDC_Status.DCDCOutputVoltage":     func(st *State) float64 { return st.DCDCVoltage },

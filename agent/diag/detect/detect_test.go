@@ -37,6 +37,29 @@ func loadModel(t testing.TB) *int8nn.Model {
 // and a Detector stepped once a second of sim time.
 func drive(t *testing.T, tweak func(*sim.Config), d time.Duration, faults ...sim.FaultSpec) ([]*Change, *signals.Table) {
 	t.Helper()
+	det, err := New(loadModel(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []*Change
+	table := busDrive(t, tweak, d, faults, func(now time.Time, read diag.Read) {
+		c, err := det.Step(now, read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c != nil {
+			changes = append(changes, c)
+		}
+	})
+	return changes, table
+}
+
+// busDrive runs the sim for d with the given faults through the sim DBC
+// and signal map into a last-known value table and calls step once a
+// second of sim time with a reader of that table (values at most 10 s
+// old, as the agent reads them).
+func busDrive(t *testing.T, tweak func(*sim.Config), d time.Duration, faults []sim.FaultSpec, step func(time.Time, diag.Read)) *signals.Table {
+	t.Helper()
 	db, cycles, err := sim.LoadDBC(simDBC)
 	if err != nil {
 		t.Fatal(err)
@@ -63,14 +86,9 @@ func drive(t *testing.T, tweak func(*sim.Config), d time.Duration, faults ...sim
 			t.Fatal(err)
 		}
 	}
-	det, err := New(loadModel(t), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	table := signals.NewTable(db)
 	var frames []can.Frame
 	var vals []signals.Value
-	var changes []*Change
 	for s.Elapsed() < d {
 		s.Step(time.Second)
 		now := s.Now()
@@ -81,21 +99,15 @@ func drive(t *testing.T, tweak func(*sim.Config), d time.Duration, faults ...sim
 				table.Update(vals, frames[i].Time)
 			}
 		}
-		c, err := det.Step(now, func(p string) (float64, bool) {
+		step(now, func(p string) (float64, bool) {
 			smp, ok := table.Get(p)
 			if !ok || smp.Count == 0 || now.Sub(smp.Time) > 10*time.Second {
 				return 0, false
 			}
 			return smp.Value, true
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c != nil {
-			changes = append(changes, c)
-		}
 	}
-	return changes, table
+	return table
 }
 
 // TestHealthyDrives: ordinary healthy use raises nothing.
@@ -424,5 +436,51 @@ func TestSleepKeepsSameSOC(t *testing.T) {
 	}
 	if !last.NewRun || last.Inputs[rise] != 0 {
 		t.Errorf("after time went back: new run %v, rise %v; want a fresh run", last.NewRun, last.Inputs[rise])
+	}
+}
+
+// TestInverterCoolingThroughCAN: the sim board's map gives the inverter
+// cooling check its drive loop (MCU_Temps.CoolantTemp and
+// CoolantPumpDuty), so an inverter that loses its cold plate is reported
+// through the real signal path, and the same drive without the fault
+// reports nothing.
+func TestInverterCoolingThroughCAN(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("simulates 3 h (runs without -short and -race)")
+	}
+	t.Parallel()
+	onset := 40 * time.Minute
+	start := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	tweak := func(c *sim.Config) { c.Scenario, c.Ambient, c.Seed = "highway,urban,highway", 25, 11 }
+	for _, faulty := range []bool{true, false} {
+		var faults []sim.FaultSpec
+		if faulty {
+			faults = []sim.FaultSpec{{Kind: sim.FaultInverterOverheat, Start: onset, Ramp: 10 * time.Minute, Severity: 1}}
+		}
+		chk := diag.NewInverterCoolingCheck()
+		var changes []*diag.CheckChange
+		busDrive(t, tweak, 90*time.Minute, faults, func(now time.Time, read diag.Read) {
+			if c := chk.Step(now, read); c != nil {
+				changes = append(changes, c)
+			}
+		})
+		if !faulty {
+			for _, c := range changes {
+				t.Errorf("healthy inverter: raised %v at %v: %v", c.Raised, c.Time.Sub(start), c.Evidence)
+			}
+			continue
+		}
+		// The fault is at full strength 10 min after its onset; the check
+		// needs 3 pools in a row of 10 minutes over 3 times its line.
+		if len(changes) != 1 || !changes[0].Raised || changes[0].Fault != "motor_inverter_overheating" {
+			t.Fatalf("faulty inverter: changes %+v, want one raise", changes)
+		}
+		c := changes[0]
+		if c.Since.Before(start.Add(onset)) || c.Time.After(start.Add(onset+30*time.Minute)) {
+			t.Errorf("raised at %v since %v, want since the onset at %v and within 30 min of it", c.Time.Sub(start), c.Since.Sub(start), onset)
+		}
+		if c.Evidence["ratio"] < 3 || c.Evidence["pump_duty_pct"] <= 0 {
+			t.Errorf("evidence %v", c.Evidence)
+		}
 	}
 }
