@@ -34,12 +34,16 @@ const DrivePumpPath = "Vehicle.Private.EvedgeSim.DriveCoolantPumpDuty"
 // (after a change of band the inverter has not settled). A band's line is
 // fitted (least squares, its slope at least 0) to its first invLearn
 // counted minutes and then follows, forgetting with a time constant of
-// invForget minutes; a band not yet learnt is judged against the nearest
-// learnt band of less flow (more flow cools better, so that band's lead
+// invForget minutes; a band not yet learnt, or whose loads learnt do not
+// cover the minute's, is judged against the nearest learnt band of less
+// flow that covers them (more flow cools better, so that band's lead
 // bounds its own). Each counted minute is judged on the last invPool
 // counted minutes: their mean lead against their mean prediction, only
-// when all their loads lie within the ranges learnt (widened by a tenth;
-// a line is not extrapolated to loads it never saw). A pool at least
+// when all their loads lie within the ranges learnt (widened by a tenth)
+// or above them up to invCarry times the highest load learnt; there the
+// line is carried up in proportion to the load (predictCarried). Never
+// below the loads learnt: a line carried down may understate the lead
+// (idle losses, a flat start). A pool at least
 // invRatio times the prediction (at least 1 K) and invExcess K over it is
 // deviating; invHold in a row raise the fault, and invClear judged pools
 // in a row under invClearRatio times the prediction clear it. Only pools
@@ -96,6 +100,7 @@ const (
 	invMaxSpeed    = 400.0  // km/h
 	invRangeWiden  = 0.1
 	invMinPredLead = 1.0 // K: the smallest prediction a ratio is taken against
+	invCarry       = 2.0 // loads judged up to this many times the highest learnt
 )
 
 // invLine is one pump band's line of the inverter's lead against the load.
@@ -181,20 +186,30 @@ func (c *InverterCoolingCheck) endMinute(now time.Time) *CheckChange {
 		return nil // the pump just changed band: the inverter has not settled
 	}
 	x, b := c.lag, &c.band[bi]
-	// The band's own line once learnt; before, the nearest learnt band
-	// of less flow (more flow cools better: its lead is an upper bound).
-	ref := -1
+	// The band's own line once learnt and when it covers the load; else
+	// the nearest learnt band of less flow that covers it (more flow
+	// cools better: its lead is an upper bound); else the nearest learnt
+	// band, and the minute's pool is not judged.
+	ref, near := -1, -1
 	for j := bi; j >= 0; j-- {
 		if c.band[j].n >= invLearn {
-			ref = j
-			break
+			if near < 0 {
+				near = j
+			}
+			if c.band[j].covers(x) {
+				ref = j
+				break
+			}
 		}
 	}
-	if ref < 0 {
+	if near < 0 {
 		b.learn(x, lead)
 		return nil
 	}
-	pred := c.band[ref].predict(x)
+	if ref < 0 {
+		ref = near
+	}
+	pred := c.band[ref].predictCarried(x)
 	c.pool[c.next] = struct {
 		lead, pred, load float64
 		band             int
@@ -215,9 +230,7 @@ func (c *InverterCoolingCheck) endMinute(now time.Time) *CheckChange {
 	for _, p := range c.pool {
 		obs += p.lead
 		exp += p.pred
-		l := &c.band[p.band]
-		widen := invRangeWiden * (l.hi - l.lo)
-		inRange = inRange && p.load >= l.lo-widen && p.load <= l.hi+widen
+		inRange = inRange && c.band[p.band].covers(p.load)
 	}
 	obs /= invPool
 	exp /= invPool
@@ -278,6 +291,28 @@ func (l *invLine) learn(x, y float64) {
 	} else {
 		l.lo, l.hi = min(l.lo, x), max(l.hi, x)
 	}
+}
+
+// covers reports whether the line judges load x: within the loads learnt
+// (widened by invRangeWiden) or above them up to invCarry times the
+// highest.
+func (l *invLine) covers(x float64) bool {
+	widen := invRangeWiden * (l.hi - l.lo)
+	return x >= l.lo-widen && x <= max(l.hi+widen, invCarry*l.hi)
+}
+
+// predictCarried is the line's lead at load x within the loads learnt
+// (widened by invRangeWiden). Above them it is the larger of the line and
+// the lead at the highest load learnt scaled in proportion to the load:
+// an inverter whose lead grew with the square of its load would then run
+// at most invCarry times the prediction up to invCarry times that load,
+// under invRatio.
+func (l *invLine) predictCarried(x float64) float64 {
+	p := l.predict(x)
+	if top := l.hi + invRangeWiden*(l.hi-l.lo); x > top && l.hi > 0 {
+		p = max(p, l.predict(l.hi)*x/l.hi)
+	}
+	return p
 }
 
 // predict is the line's lead at load x: least squares, slope at least 0.

@@ -86,6 +86,87 @@ func TestInverterCoolingCheck(t *testing.T) {
 	}
 }
 
+// TestInverterCoolingCheckCarried, worked by hand: a load above the
+// loads learnt is judged against the line carried up in proportion to the
+// load, up to twice the highest load learnt. Minutes 1..29 learn a flat
+// line of 5 K at 4.5 units (100 N·m at 45 km/h, the pump at 50 %). From
+// minute 30 the car runs at 9 units and the inverter 45 K over its
+// coolant. The lagged load of fault minute m = 1, 2, ... (minute 29 + m)
+// is 4.5·(2 − e^(−m/2)), above the 4.5 learnt, so minute m is predicted
+// 5·(2 − e^(−m/2)) K: 6.97, 8.16, 8.88, 9.32, 9.59, 9.75. The pool holds
+// 10 − m minutes of 5 K learnt before: its mean lead is 5 + 4m K against
+// (5(10 − m) + the sum of those predictions)/10: 1.73, 2.36, 2.88, 3.32,
+// 3.68 and 3.99 times (m = 1..6; the first three in between, not learnt).
+// m = 4, 5, 6 deviate (14.7, 18.2 and 21.7 K over): raised at the end of
+// minute 35, 2160 s, since minute 33's start, 1980 s, evidence 29 K
+// against 7.268 K, load 4.5·(2 − e^(−3)) = 8.776. Without the carried
+// line none of these minutes is judged (their loads were never learnt).
+func TestInverterCoolingCheckCarried(t *testing.T) {
+	secs, ch := stepInverter(2400, func(s int) drive {
+		if s < 1800 {
+			return drive{45, 40, 100, 45, 50}
+		}
+		return drive{85, 40, 100, 90, 50}
+	})
+	if len(ch) != 1 || secs[0] != 2160 || !ch[0].Raised || ch[0].Since != t0.Add(1980*time.Second) {
+		t.Fatalf("changes at %v (%+v), want raised at 2160 since 1980 s", secs, ch)
+	}
+	want := map[string]float64{"inverter_over_coolant_k": 29, "expected_k": 7.2676, "ratio": 3.9903, "load": 8.776}
+	for k, v := range want {
+		if math.Abs(ch[0].Evidence[k]-v) > 1e-3 {
+			t.Errorf("evidence %s = %v, want %v", k, ch[0].Evidence[k], v)
+		}
+	}
+}
+
+// TestInverterCoolingCheckLowerBand, worked by hand: a load the band's
+// own line never saw is judged against a band of less flow that saw it.
+// Minutes 0..29: the pump at 20 % (band 2), 100 N·m at 30 km/h (3 units),
+// 10 K: band 2 learns a flat 10 K at 3 units. Minutes 30..59: the pump at
+// 50 % (band 5), 90 km/h (9 units), 5 K. Minute 30 changed band (not
+// counted); minutes 31..40, lagged loads 3 + 6(1 − e^(−(m−29)/2)) from
+// 6.79 to 8.9, are above twice band 2's 3 units (not judged) and learnt
+// by band 5 (5 K, well under band 2's carried line); band 5 then judges
+// its own minutes: 5 K at 6.79..9 units, a flat line (widened range from
+// 6.57). From minute 60 the car runs at 3 units again with the inverter
+// 45 K over its coolant. Fault minute m = 1, 2, ... (minute 59 + m) has
+// the lagged load 3 + 6·e^(−m/2): 6.64 (band 5's range: predicted 5 K),
+// then 5.21, 4.34, 3.81, 3.49, 3.30, 3.18, 3.11: below band 5's range
+// and within band 2's carried range, predicted 10 K × load/3: 17.36,
+// 14.46, 12.71, 11.64, 11.00, 10.60, 10.37 K. The pool's mean lead 5 + 4m
+// against (5(10 − m) + those)/10 is 1.80, 2.08, 2.37, 2.64, 2.90, 3.15,
+// 3.38 and 3.59 times: m = 6, 7, 8 deviate, raised at the end of minute
+// 67, 4080 s, since minute 65's start, 3900 s; evidence 37 K against
+// 10.314 K, load 3.110. Judged against band 5 only, as before, these
+// minutes are never judged. The same drive with a healthy 6 K in the last
+// phase reports nothing.
+func TestInverterCoolingCheckLowerBand(t *testing.T) {
+	at := func(fault float64) func(int) drive {
+		return func(s int) drive {
+			switch m := s / 60; {
+			case m < 30:
+				return drive{50, 40, 100, 30, 20}
+			case m < 60:
+				return drive{45, 40, 100, 90, 50}
+			}
+			return drive{40 + fault, 40, 100, 30, 50}
+		}
+	}
+	secs, ch := stepInverter(4800, at(45))
+	if len(ch) != 1 || secs[0] != 4080 || !ch[0].Raised || ch[0].Since != t0.Add(3900*time.Second) {
+		t.Fatalf("changes at %v (%+v), want raised at 4080 since 3900 s", secs, ch)
+	}
+	want := map[string]float64{"inverter_over_coolant_k": 37, "expected_k": 10.3135, "ratio": 3.5875, "load": 3.110, "pump_duty_pct": 50}
+	for k, v := range want {
+		if math.Abs(ch[0].Evidence[k]-v) > 1e-3 {
+			t.Errorf("evidence %s = %v, want %v", k, ch[0].Evidence[k], v)
+		}
+	}
+	if secs, ch := stepInverter(7200, at(6)); len(ch) != 0 {
+		t.Errorf("healthy: changes at %v (%+v)", secs, ch[0])
+	}
+}
+
 // TestInverterCoolingCheckQuiet: what a healthy car does that the check
 // must not report, and inputs it cannot judge.
 func TestInverterCoolingCheckQuiet(t *testing.T) {
@@ -119,11 +200,22 @@ func TestInverterCoolingCheckQuiet(t *testing.T) {
 			return drive{45, 40, 100, 90, 60}
 		}},
 		// Learnt in town (100 N·m at 30 km/h: 3 units), then a motorway
-		// at 3 times the load with 4 times the lead: loads the line never
-		// saw are learnt, not judged, so the line follows the new load.
+		// at 3 times the load with 4 times the lead: loads over twice the
+		// highest the line saw are learnt, not judged, so the line follows
+		// the new load.
 		{"new load", func(s int) drive {
 			if s < 1800 {
 				return drive{45, 40, 100, 30, 50}
+			}
+			return drive{60, 40, 100, 90, 50}
+		}},
+		// Learnt at 100 N·m and 45 km/h (4.5 units, 5 K), then twice the
+		// load with a lead that grows with its square (20 K): carried
+		// above the loads learnt in proportion to the load, the line
+		// predicts up to 10 K, 2 times at most.
+		{"load doubled, square law", func(s int) drive {
+			if s < 1800 {
+				return drive{45, 40, 100, 45, 50}
 			}
 			return drive{60, 40, 100, 90, 50}
 		}},
