@@ -23,9 +23,13 @@ import (
 // outlet lags the inlet by the loop's transit, so a changing inlet,
 // as when the chiller starts, skews ε). Each 10 % band of duty learns the
 // mean ε of its first coolLearn minutes, then follows it slowly (a
-// 30-minute mean over minutes within coolClearRatio of it). It reports when coolHold
-// counted minutes in a row, in learnt bands, have ε at least coolRatio
-// times the band's (at least coolMinEps) and coolMinExcess over it, with
+// 30-minute mean over minutes within coolClearRatio of it). A band still
+// learning is judged against the nearest learnt band of less flow (more
+// flow lowers ε, so that band's ε bounds its own: a pump that speeds up
+// as a failing loop heats the pack does not learn the fault in its new
+// band); a minute deviating from it is not learnt. It reports when coolHold
+// counted minutes in a row, each judged against a learnt band, have ε at
+// least coolRatio times that band's (at least coolMinEps) and coolMinExcess over it, with
 // the coolant rising coolMinExcessK more than the band's ε predicts; it
 // clears after coolClear counted minutes within coolClearRatio of it. A
 // gap of over coolMaxGap in the data drops the minute under way and
@@ -142,16 +146,37 @@ func (c *CoolantFlowCheck) endMinute(now time.Time) *CheckChange {
 		return nil
 	}
 	eps := (o - in) / (mid - in)
-	b := &c.band[min(int(d/10), len(c.band)-1)]
-	if b.n < coolLearn {
-		b.n++
-		b.eps += (eps - b.eps) / float64(b.n)
-		return nil
-	}
-	// Deviating: ε well over the band's, and the coolant's rise well over
-	// what the band's ε predicts in kelvin too (with whole-degree sensors
+	bi := min(int(d/10), len(c.band)-1)
+	b := &c.band[bi]
+	// Deviating from a learnt ε: well over it, and the coolant's rise
+	// well over what it predicts in kelvin too (with whole-degree sensors
 	// a band can learn ε = 0 and one degree of rise doubles nothing).
-	if eps >= coolRatio*max(b.eps, coolMinEps) && eps-b.eps >= coolMinExcess && (o-in)-b.eps*(mid-in) >= coolMinExcessK {
+	deviates := func(ref float64) bool {
+		return eps >= coolRatio*max(ref, coolMinEps) && eps-ref >= coolMinExcess && (o-in)-ref*(mid-in) >= coolMinExcessK
+	}
+	ref, refBand := b.eps, bi
+	if b.n < coolLearn {
+		// A band still learning is judged against the nearest learnt
+		// band of less flow: more flow lowers ε, so that band's ε bounds
+		// its own. A minute that deviates from it is not learnt.
+		lower := -1
+		for j := bi - 1; j >= 0; j-- {
+			if c.band[j].n >= coolLearn {
+				lower = j
+				break
+			}
+		}
+		if lower < 0 || !deviates(c.band[lower].eps) {
+			if lower >= 0 {
+				c.hits = 0
+			}
+			b.n++
+			b.eps += (eps - b.eps) / float64(b.n)
+			return nil
+		}
+		ref, refBand = c.band[lower].eps, lower
+	}
+	if deviates(ref) {
 		c.calm = 0
 		if c.hits == 0 {
 			c.from = c.clock.start
@@ -162,8 +187,8 @@ func (c *CoolantFlowCheck) endMinute(now time.Time) *CheckChange {
 		}
 		c.active = true
 		return &CheckChange{Check: c.Name(), Fault: c.Fault(), Raised: true, Since: c.from, Time: now,
-			Evidence: map[string]float64{"effectiveness": eps, "effectiveness_learnt": b.eps, "pump_duty_pct": d,
-				"coolant_rise_k": o - in, "pack_over_inlet_k": mid - in}}
+			Evidence: map[string]float64{"effectiveness": eps, "effectiveness_learnt": ref, "learnt_band_pct": float64(refBand * 10),
+				"pump_duty_pct": d, "coolant_rise_k": o - in, "pack_over_inlet_k": mid - in}}
 	}
 	c.hits = 0
 	if eps > coolClearRatio*b.eps {

@@ -72,6 +72,35 @@ func TestCoolantFlowCheck(t *testing.T) {
 	}
 }
 
+// TestCoolantFlowCheckFasterPump, worked by hand: a failing loop heats the
+// pack, the pump speeds up into a band it never ran at, and that band is
+// judged against the band of less flow it learnt. Minutes 1..5 learn the
+// 30 % band's ε = 6/10 = 0.6 (inlet 20 °C, outlet 26 °C, pack 30 °C);
+// from minute 10 the pump runs at 60 % and the outlet reads 29 °C: ε = 0.9,
+// 1.5 times 0.6, 0.3 over it and 9 − 6 = 3 K more rise than 0.6 predicts.
+// Minutes 10..14 deviate (none is learnt by the 60 % band): raised at the
+// end of minute 14, 900 s, since 600 s. Learning the new band from the
+// failing loop, as the check did before, reports nothing.
+func TestCoolantFlowCheckFasterPump(t *testing.T) {
+	at, ch := stepCool(1500, func(s int) coolLoop {
+		x := coolLoop{in: 20, out: 26, duty: 30, hot: 31, cold: 29}
+		if s >= 600 {
+			x.duty, x.out = 60, 29
+		}
+		return x
+	})
+	if len(ch) != 1 || at[0] != 900 || !ch[0].Raised || ch[0].Since != t0.Add(600*time.Second) {
+		t.Fatalf("changes at %v (%+v), want raised at 900 since 600 s", at, ch)
+	}
+	want := map[string]float64{"effectiveness": 0.9, "effectiveness_learnt": 0.6, "learnt_band_pct": 30, "pump_duty_pct": 60,
+		"coolant_rise_k": 9, "pack_over_inlet_k": 10}
+	for k, v := range want {
+		if math.Abs(ch[0].Evidence[k]-v) > 1e-9 {
+			t.Errorf("evidence %s = %v, want %v", k, ch[0].Evidence[k], v)
+		}
+	}
+}
+
 // TestCoolantFlowCheckQuiet: what a healthy loop does that changes ε or
 // makes it unreadable.
 func TestCoolantFlowCheckQuiet(t *testing.T) {
@@ -82,6 +111,16 @@ func TestCoolantFlowCheckQuiet(t *testing.T) {
 		"two pump bands": func(s int) coolLoop {
 			x := healthyLoop(s)
 			if s/600%2 == 1 {
+				x.duty, x.out = 30, 26
+			}
+			return x
+		},
+		// The pump speeds up from 30 % (ε = 0.6) to 60 %, where the faster
+		// flow carries the heat with less rise (ε = 0.4): judged against
+		// the 30 % band while the 60 % band learns, and under it.
+		"pump speeds up": func(s int) coolLoop {
+			x := healthyLoop(s)
+			if s < 600 {
 				x.duty, x.out = 30, 26
 			}
 			return x
